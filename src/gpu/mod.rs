@@ -1,0 +1,1 @@
+//! GPU context, buffers and the kernel binding contract.

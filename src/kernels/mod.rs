@@ -1,0 +1,1 @@
+//! One module per WGSL kernel: host wrapper (binding contract) + CPU twin (test oracle).
