@@ -13,3 +13,5 @@
 
 pub mod gpu;
 pub mod kernels;
+#[doc(hidden)]
+pub mod testing;

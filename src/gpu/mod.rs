@@ -1,1 +1,11 @@
-//! GPU context, buffers and the kernel binding contract.
+//! GPU context, typed buffers and the kernel binding contract.
+
+pub mod buffer;
+pub mod context;
+pub mod error;
+pub mod kernel;
+
+pub use buffer::GpuBuffer;
+pub use context::{AdapterSummary, GpuContext};
+pub use error::{GpuError, GpuResult};
+pub use kernel::{Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform};

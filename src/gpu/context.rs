@@ -1,0 +1,224 @@
+//! Adapter selection and the device: the one object every kernel and buffer hangs off.
+//!
+//! Selection honours `WGPU_BACKEND` (e.g. `vulkan`, `gl`, `metal`, `dx12`) and
+//! `WGPU_ADAPTER_NAME` (a case-insensitive substring of the adapter name), and otherwise
+//! prefers a discrete GPU over an integrated one over a software rasteriser. The device is
+//! opened with the adapter's *own* limits, not wgpu's conservative defaults, because graph
+//! buffers routinely pass the default 128 MiB storage-binding size on real GPUs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::error::{GpuError, GpuResult};
+use super::kernel::{Kernel, KernelSpec};
+
+/// What `argva info` prints and benchmarks record: the adapter and the limits that matter.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub timestamp_queries: bool,
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        writeln!(f, "adapter   {}", self.name)?;
+        writeln!(f, "backend   {} ({})", self.backend, self.device_type)?;
+        writeln!(f, "driver    {} {}", self.driver, self.driver_info)?;
+        writeln!(
+            f,
+            "limits    storage binding {:.0} MiB, buffer {:.0} MiB, {} storage buffers/stage",
+            mib(self.max_storage_buffer_binding_size),
+            mib(self.max_buffer_size),
+            self.max_storage_buffers_per_shader_stage
+        )?;
+        writeln!(
+            f,
+            "          {} workgroups/dimension, {} invocations/workgroup, {} B workgroup memory",
+            self.max_compute_workgroups_per_dimension,
+            self.max_compute_invocations_per_workgroup,
+            self.max_compute_workgroup_storage_size
+        )?;
+        write!(
+            f,
+            "          timestamp queries: {}",
+            if self.timestamp_queries { "yes" } else { "no" }
+        )
+    }
+}
+
+/// The GPU device, its queue, and the caches built on it (pipelines are compiled once).
+pub struct GpuContext {
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    pub summary: AdapterSummary,
+    kernels: Mutex<HashMap<String, Arc<Kernel>>>,
+    /// wgpu reports validation errors outside an error scope to this handler; we keep the
+    /// first one so callers get a typed error instead of wgpu's default panic.
+    uncaptured: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Opens the best adapter allowed by the environment (see the module docs).
+    pub async fn new() -> GpuResult<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let adapters = instance.enumerate_adapters(backends).await;
+        let adapter = pick_adapter(adapters, std::env::var("WGPU_ADAPTER_NAME").ok())?;
+        Self::from_adapter(adapter).await
+    }
+
+    /// Blocking convenience for native callers (the CLI, tests, benches).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> GpuResult<Self> {
+        pollster::block_on(Self::new())
+    }
+
+    pub async fn from_adapter(adapter: wgpu::Adapter) -> GpuResult<Self> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let wanted = wgpu::Features::TIMESTAMP_QUERY
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        let features = adapter.features() & wanted;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("argva"),
+                required_features: features,
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|source| GpuError::RequestDevice {
+                adapter: info.name.clone(),
+                source,
+            })?;
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
+        }));
+        let summary = AdapterSummary {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: info.driver.clone(),
+            driver_info: info.driver_info.clone(),
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+        };
+        Ok(Self {
+            adapter,
+            device,
+            queue,
+            limits,
+            features,
+            summary,
+            kernels: Mutex::new(HashMap::new()),
+            uncaptured,
+        })
+    }
+
+    /// The compiled kernel for `spec`, built on first use and cached for the context's life.
+    pub fn kernel(&self, spec: &KernelSpec) -> GpuResult<Arc<Kernel>> {
+        let key = spec.cache_key();
+        let mut cache = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.get(&key) {
+            return Ok(k.clone());
+        }
+        let kernel = Arc::new(Kernel::build(self, spec)?);
+        cache.insert(key, kernel.clone());
+        Ok(kernel)
+    }
+
+    /// The first validation error wgpu reported outside an error scope, if any (then cleared).
+    pub fn take_uncaptured_error(&self) -> Option<String> {
+        self.uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// Blocks until the queue is idle. Native only: in a browser the event loop does this.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_idle(&self) -> GpuResult<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| GpuError::Readback {
+                what: "queue".into(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Largest buffer we may bind as one storage binding.
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+}
+
+/// Preference order: the adapter named in `WGPU_ADAPTER_NAME`, else discrete > integrated >
+/// virtual > software (CPU) > other. Ties keep enumeration order.
+fn pick_adapter(adapters: Vec<wgpu::Adapter>, wanted: Option<String>) -> GpuResult<wgpu::Adapter> {
+    if adapters.is_empty() {
+        let backends = std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "all".into());
+        return Err(GpuError::NoAdapter {
+            backends,
+            hint: "Install a GPU driver with Vulkan, Metal or DX12 support. On a headless Linux \
+                   box without a GPU, install Mesa's software Vulkan driver: \
+                   `apt-get install mesa-vulkan-drivers libvulkan1` (lavapipe), or try \
+                   WGPU_BACKEND=gl with Mesa's llvmpipe."
+                .into(),
+        });
+    }
+    if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
+        let needle = wanted.to_lowercase();
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&needle))
+            .ok_or(GpuError::AdapterNotFound {
+                wanted,
+                available: names.join(", "),
+            });
+    }
+    let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    let mut adapters = adapters;
+    adapters.sort_by_key(rank);
+    Ok(adapters
+        .into_iter()
+        .next()
+        .expect("checked non-empty above"))
+}

@@ -1,0 +1,247 @@
+//! The shader ↔ host contract, in one shape for every kernel.
+//!
+//! A kernel module (see `src/kernels/`) declares a [`KernelSpec`]: its WGSL source, entry
+//! point, the binding list in `@binding` order, and the `override` constants (workgroup sizes)
+//! it is compiled with. [`GpuContext::kernel`](super::GpuContext::kernel) compiles each spec
+//! once. Binding buffers to a kernel gives a [`Dispatch`]: a pipeline, a bind group and a grid,
+//! built once and recorded into as many command buffers as needed — so an epoch is a list of
+//! dispatches recorded into one compute pass, with no allocation in the training loop.
+//!
+//! Every shader uses group 0 only, and 1-D kernels fold large grids into 2-D:
+//! `let i = gid.x + gid.y * nwg.x * WG;` (see [`grid_1d`]).
+
+use wgpu::util::DeviceExt;
+
+use super::context::GpuContext;
+use super::error::{GpuError, GpuResult};
+
+/// How a shader sees one binding; the slice order is the `@binding(i)` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// `var<uniform>`: the kernel's small parameter block.
+    Uniform,
+    /// `var<storage, read>`.
+    Read,
+    /// `var<storage, read_write>`.
+    ReadWrite,
+}
+
+/// Everything needed to compile one entry point of one shader.
+#[derive(Clone, Debug)]
+pub struct KernelSpec {
+    pub label: &'static str,
+    pub source: &'static str,
+    pub entry: &'static str,
+    pub bindings: &'static [Binding],
+    /// Values for the shader's `override` declarations (workgroup sizes, tile shapes).
+    pub constants: Vec<(&'static str, f64)>,
+}
+
+impl KernelSpec {
+    pub(crate) fn cache_key(&self) -> String {
+        let mut key = format!("{}:{}", self.label, self.entry);
+        for (name, value) in &self.constants {
+            key.push_str(&format!(":{name}={value}"));
+        }
+        key
+    }
+}
+
+/// A compiled compute pipeline and its bind-group layout.
+#[derive(Debug)]
+pub struct Kernel {
+    pub label: &'static str,
+    pub bindings: &'static [Binding],
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+impl Kernel {
+    pub(crate) fn build(ctx: &GpuContext, spec: &KernelSpec) -> GpuResult<Self> {
+        let device = &ctx.device;
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
+            .bindings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match b {
+                        Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                        Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                        Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(spec.label),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(spec.label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(spec.label),
+            source: wgpu::ShaderSource::Wgsl(spec.source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(spec.label),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(spec.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &spec.constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        // Native wgpu validates synchronously, so a bad shader or layout is already reported.
+        if let Some(message) = ctx.take_uncaptured_error() {
+            return Err(GpuError::Validation {
+                what: format!("kernel `{}` (entry `{}`)", spec.label, spec.entry),
+                message,
+            });
+        }
+        Ok(Self {
+            label: spec.label,
+            bindings: spec.bindings,
+            pipeline,
+            layout,
+        })
+    }
+
+    /// Binds `buffers` (in `@binding` order) and fixes the grid: the result can be recorded
+    /// any number of times.
+    pub fn dispatch(
+        &self,
+        ctx: &GpuContext,
+        buffers: &[&wgpu::Buffer],
+        workgroups: [u32; 3],
+    ) -> GpuResult<Dispatch> {
+        if buffers.len() != self.bindings.len() {
+            return Err(GpuError::SizeMismatch {
+                what: format!("bindings of kernel `{}`", self.label),
+                expected: self.bindings.len(),
+                got: buffers.len(),
+            });
+        }
+        for buffer in buffers {
+            if buffer.size() > ctx.max_binding_bytes() {
+                return Err(GpuError::BufferTooLarge {
+                    what: format!("a binding of kernel `{}`", self.label),
+                    bytes: buffer.size(),
+                    limit: ctx.max_binding_bytes(),
+                    limit_name: "max_storage_buffer_binding_size",
+                });
+            }
+        }
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(self.label),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        if let Some(message) = ctx.take_uncaptured_error() {
+            return Err(GpuError::Validation {
+                what: format!("bind group of kernel `{}`", self.label),
+                message,
+            });
+        }
+        Ok(Dispatch {
+            label: self.label,
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            workgroups,
+        })
+    }
+}
+
+/// One recorded-ready kernel launch.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub label: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let [x, y, z] = self.workgroups;
+        if x == 0 || y == 0 || z == 0 {
+            return; // nothing to do (e.g. an empty pair list): skip rather than launch nothing
+        }
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// Records `dispatches` in order into one compute pass (storage writes of one dispatch are
+/// visible to the next: wgpu inserts the barriers).
+pub fn record_pass(encoder: &mut wgpu::CommandEncoder, label: &str, dispatches: &[&Dispatch]) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    });
+    for d in dispatches {
+        d.record(&mut pass);
+    }
+}
+
+/// Records and submits `dispatches` as one command buffer; does not wait.
+pub fn submit(ctx: &GpuContext, label: &str, dispatches: &[&Dispatch]) {
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    record_pass(&mut encoder, label, dispatches);
+    ctx.queue.submit([encoder.finish()]);
+}
+
+/// A uniform buffer holding `params` (a `#[repr(C)]` Pod struct padded to 16 bytes).
+pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, params: &T) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(params),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+/// Workgroups for `invocations` threads of a 1-D kernel with `workgroup_size` lanes, folded
+/// into 2-D when one dimension is not enough. Shaders index `gid.x + gid.y * nwg.x * WG`.
+pub fn grid_1d(
+    ctx: &GpuContext,
+    what: &str,
+    invocations: u64,
+    workgroup_size: u32,
+) -> GpuResult<[u32; 3]> {
+    let groups = invocations.div_ceil(workgroup_size as u64);
+    let max = ctx.limits.max_compute_workgroups_per_dimension;
+    if groups <= max as u64 {
+        return Ok([groups as u32, 1, 1]);
+    }
+    let rows = groups.div_ceil(max as u64);
+    if rows > max as u64 {
+        return Err(GpuError::DispatchTooLarge {
+            what: what.to_string(),
+            groups,
+            limit: max,
+        });
+    }
+    Ok([max, rows as u32, 1])
+}

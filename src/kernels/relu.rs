@@ -1,0 +1,84 @@
+//! ReLU forward and its in-place backward. Shader: `shaders/relu.wgsl`.
+//!
+//! The template every kernel module follows: the binding contract (the `Params` uniform, the
+//! binding list, the workgroup size) is declared here once, next to the CPU twin that tests
+//! use as the oracle. Cost: n reads + n writes, no FLOPs worth counting.
+
+use crate::gpu::{Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{grid_1d, uniform};
+
+pub const SOURCE: &str = include_str!("../../shaders/relu.wgsl");
+pub const WORKGROUP_SIZE: u32 = 256;
+/// `@binding` order: params, input, out.
+pub const BINDINGS: &[Binding] = &[Binding::Uniform, Binding::Read, Binding::ReadWrite];
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    _pad: [u32; 3],
+}
+
+fn spec(entry: &'static str) -> KernelSpec {
+    KernelSpec {
+        label: "relu",
+        source: SOURCE,
+        entry,
+        bindings: BINDINGS,
+        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+    }
+}
+
+fn bind(
+    ctx: &GpuContext,
+    entry: &'static str,
+    input: &GpuBuffer<f32>,
+    out: &GpuBuffer<f32>,
+) -> GpuResult<Dispatch> {
+    if input.len() != out.len() {
+        return Err(GpuError::SizeMismatch {
+            what: format!("relu {entry}: `{}` vs `{}`", input.label(), out.label()),
+            expected: input.len(),
+            got: out.len(),
+        });
+    }
+    let n = input.len();
+    let params = uniform(
+        ctx,
+        "relu params",
+        &Params {
+            n: n as u32,
+            _pad: [0; 3],
+        },
+    );
+    let grid = grid_1d(ctx, "relu", n as u64, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec(entry))?
+        .dispatch(ctx, &[&params, &input.buffer, &out.buffer], grid)
+}
+
+/// `y = max(x, 0)`.
+pub fn forward(ctx: &GpuContext, x: &GpuBuffer<f32>, y: &GpuBuffer<f32>) -> GpuResult<Dispatch> {
+    bind(ctx, "forward", x, y)
+}
+
+/// In place: `grad ← grad ⊙ [y > 0]`, with `y` the forward's output.
+pub fn backward(
+    ctx: &GpuContext,
+    y: &GpuBuffer<f32>,
+    grad: &GpuBuffer<f32>,
+) -> GpuResult<Dispatch> {
+    bind(ctx, "backward", y, grad)
+}
+
+/// CPU twin of [`forward`].
+pub fn forward_cpu(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| v.max(0.0)).collect()
+}
+
+/// CPU twin of [`backward`].
+pub fn backward_cpu(y: &[f64], grad: &[f64]) -> Vec<f64> {
+    y.iter()
+        .zip(grad)
+        .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+        .collect()
+}

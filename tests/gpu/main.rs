@@ -1,0 +1,18 @@
+//! GPU kernels against their CPU twins, on whichever adapter `WGPU_BACKEND` /
+//! `WGPU_ADAPTER_NAME` select (lavapipe in CI). One test binary for all kernels, so the
+//! device is opened once and shared.
+
+use std::sync::OnceLock;
+
+use argva::gpu::GpuContext;
+
+mod relu;
+
+/// The shared device. Fails (never skips) when there is no adapter: CI must have one.
+pub fn ctx() -> &'static GpuContext {
+    static CTX: OnceLock<GpuContext> = OnceLock::new();
+    CTX.get_or_init(|| match GpuContext::new_blocking() {
+        Ok(ctx) => ctx,
+        Err(e) => panic!("GPU tests need an adapter: {e}"),
+    })
+}
