@@ -96,6 +96,17 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
         &self.label
     }
 
+    /// A binding of elements `start .. start + len` (byte offset must meet the device's
+    /// storage offset alignment; [`Kernel::dispatch`](super::Kernel::dispatch) checks it).
+    pub fn range(&self, start: usize, len: usize) -> super::kernel::Arg<'_> {
+        let elem = std::mem::size_of::<T>() as u64;
+        super::kernel::Arg {
+            buffer: &self.buffer,
+            offset: start as u64 * elem,
+            size: std::num::NonZeroU64::new((len as u64 * elem).max(4)),
+        }
+    }
+
     /// Replaces the contents (queued; takes effect before the next submission).
     pub fn write(&self, ctx: &GpuContext, data: &[T]) -> GpuResult<()> {
         if data.len() != self.len {

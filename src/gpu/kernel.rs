@@ -119,35 +119,50 @@ impl Kernel {
 
     /// Binds `buffers` (in `@binding` order) and fixes the grid: the result can be recorded
     /// any number of times.
-    pub fn dispatch(
+    pub fn dispatch<'a>(
         &self,
         ctx: &GpuContext,
-        buffers: &[&wgpu::Buffer],
+        args: &[Arg<'a>],
         workgroups: [u32; 3],
     ) -> GpuResult<Dispatch> {
-        if buffers.len() != self.bindings.len() {
+        if args.len() != self.bindings.len() {
             return Err(GpuError::SizeMismatch {
                 what: format!("bindings of kernel `{}`", self.label),
                 expected: self.bindings.len(),
-                got: buffers.len(),
+                got: args.len(),
             });
         }
-        for buffer in buffers {
-            if buffer.size() > ctx.max_binding_bytes() {
+        let align = ctx.limits.min_storage_buffer_offset_alignment as u64;
+        for (i, arg) in args.iter().enumerate() {
+            let bytes = arg.size.map_or(arg.buffer.size() - arg.offset, |s| s.get());
+            if bytes > ctx.max_binding_bytes() {
                 return Err(GpuError::BufferTooLarge {
-                    what: format!("a binding of kernel `{}`", self.label),
-                    bytes: buffer.size(),
+                    what: format!("binding {i} of kernel `{}`", self.label),
+                    bytes,
                     limit: ctx.max_binding_bytes(),
                     limit_name: "max_storage_buffer_binding_size",
                 });
             }
+            if arg.offset % align != 0 {
+                return Err(GpuError::Validation {
+                    what: format!("binding {i} of kernel `{}`", self.label),
+                    message: format!(
+                        "offset {} is not a multiple of the device's storage offset alignment {align}",
+                        arg.offset
+                    ),
+                });
+            }
         }
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
+        let entries: Vec<wgpu::BindGroupEntry> = args
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, a)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: a.buffer,
+                    offset: a.offset,
+                    size: a.size,
+                }),
             })
             .collect();
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -167,6 +182,36 @@ impl Kernel {
             bind_group,
             workgroups,
         })
+    }
+}
+
+/// One binding: a whole buffer, or a byte range of one (e.g. one tensor inside a flat
+/// parameter buffer; the offset must meet `min_storage_buffer_offset_alignment`, 256 B on
+/// most devices).
+#[derive(Clone, Copy, Debug)]
+pub struct Arg<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: Option<std::num::NonZeroU64>,
+}
+
+impl<'a> From<&'a wgpu::Buffer> for Arg<'a> {
+    fn from(buffer: &'a wgpu::Buffer) -> Self {
+        Arg {
+            buffer,
+            offset: 0,
+            size: None,
+        }
+    }
+}
+
+impl<'a, T: bytemuck::Pod> From<&'a super::GpuBuffer<T>> for Arg<'a> {
+    fn from(b: &'a super::GpuBuffer<T>) -> Self {
+        Arg {
+            buffer: &b.buffer,
+            offset: 0,
+            size: None,
+        }
     }
 }
 

@@ -8,4 +8,6 @@ pub mod kernel;
 pub use buffer::GpuBuffer;
 pub use context::{AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
-pub use kernel::{Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform};
+pub use kernel::{
+    Arg, Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
+};

@@ -53,7 +53,7 @@ fn bind(
     );
     let grid = grid_1d(ctx, "relu", n as u64, WORKGROUP_SIZE)?;
     ctx.kernel(&spec(entry))?
-        .dispatch(ctx, &[&params, &input.buffer, &out.buffer], grid)
+        .dispatch(ctx, &[(&params).into(), input.into(), out.into()], grid)
 }
 
 /// `y = max(x, 0)`.
