@@ -13,5 +13,6 @@
 
 pub mod gpu;
 pub mod kernels;
+pub mod model;
 #[doc(hidden)]
 pub mod testing;
