@@ -195,6 +195,14 @@ pub struct Arg<'a> {
     pub size: Option<std::num::NonZeroU64>,
 }
 
+impl Arg<'_> {
+    /// Bytes visible through this binding.
+    pub fn len_bytes(&self) -> u64 {
+        self.size
+            .map_or(self.buffer.size().saturating_sub(self.offset), |s| s.get())
+    }
+}
+
 impl<'a> From<&'a wgpu::Buffer> for Arg<'a> {
     fn from(buffer: &'a wgpu::Buffer) -> Self {
         Arg {

@@ -4,7 +4,7 @@
 //! binding list, the workgroup size) is declared here once, next to the CPU twin that tests
 //! use as the oracle. Cost: n reads + n writes, no FLOPs worth counting.
 
-use crate::gpu::{Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/relu.wgsl");
@@ -32,17 +32,19 @@ fn spec(entry: &'static str) -> KernelSpec {
 fn bind(
     ctx: &GpuContext,
     entry: &'static str,
-    input: &GpuBuffer<f32>,
-    out: &GpuBuffer<f32>,
+    input: Arg<'_>,
+    out: Arg<'_>,
+    n: usize,
 ) -> GpuResult<Dispatch> {
-    if input.len() != out.len() {
-        return Err(GpuError::SizeMismatch {
-            what: format!("relu {entry}: `{}` vs `{}`", input.label(), out.label()),
-            expected: input.len(),
-            got: out.len(),
-        });
+    for (what, arg) in [("input", &input), ("out", &out)] {
+        if arg.len_bytes() < (n * 4) as u64 {
+            return Err(GpuError::SizeMismatch {
+                what: format!("relu {entry}: `{what}` elements"),
+                expected: n,
+                got: (arg.len_bytes() / 4) as usize,
+            });
+        }
     }
-    let n = input.len();
     let params = uniform(
         ctx,
         "relu params",
@@ -53,12 +55,24 @@ fn bind(
     );
     let grid = grid_1d(ctx, "relu", n as u64, WORKGROUP_SIZE)?;
     ctx.kernel(&spec(entry))?
-        .dispatch(ctx, &[(&params).into(), input.into(), out.into()], grid)
+        .dispatch(ctx, &[(&params).into(), input, out], grid)
+}
+
+fn same_len(x: &GpuBuffer<f32>, y: &GpuBuffer<f32>) -> GpuResult<usize> {
+    if x.len() != y.len() {
+        return Err(GpuError::SizeMismatch {
+            what: format!("relu: `{}` vs `{}`", x.label(), y.label()),
+            expected: x.len(),
+            got: y.len(),
+        });
+    }
+    Ok(x.len())
 }
 
 /// `y = max(x, 0)`.
 pub fn forward(ctx: &GpuContext, x: &GpuBuffer<f32>, y: &GpuBuffer<f32>) -> GpuResult<Dispatch> {
-    bind(ctx, "forward", x, y)
+    let n = same_len(x, y)?;
+    bind(ctx, "forward", x.into(), y.into(), n)
 }
 
 /// In place: `grad ← grad ⊙ [y > 0]`, with `y` the forward's output.
@@ -67,7 +81,19 @@ pub fn backward(
     y: &GpuBuffer<f32>,
     grad: &GpuBuffer<f32>,
 ) -> GpuResult<Dispatch> {
-    bind(ctx, "backward", y, grad)
+    let n = same_len(y, grad)?;
+    bind(ctx, "backward", y.into(), grad.into(), n)
+}
+
+/// [`backward`] over the first `n` elements of two bindings (e.g. the first rows of a
+/// larger activation buffer).
+pub fn backward_range(
+    ctx: &GpuContext,
+    y: Arg<'_>,
+    grad: Arg<'_>,
+    n: usize,
+) -> GpuResult<Dispatch> {
+    bind(ctx, "backward", y, grad, n)
 }
 
 /// CPU twin of [`forward`].
