@@ -4,7 +4,11 @@
 //! Twins compute in f64 on f64 inputs so the same function serves as the oracle for the
 //! f32 GPU result and as the forward for finite-difference gradient checks.
 
+pub mod dense_recon;
 pub mod relu;
 
 /// Every shader the crate ships, by file name: validated with naga in the tests.
-pub const SHADERS: &[(&str, &str)] = &[("relu.wgsl", relu::SOURCE)];
+pub const SHADERS: &[(&str, &str)] = &[
+    ("dense_recon.wgsl", dense_recon::SOURCE),
+    ("relu.wgsl", relu::SOURCE),
+];

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use argva::gpu::GpuContext;
 
+mod dense_recon;
 mod relu;
 
 /// The shared device. Fails (never skips) when there is no adapter: CI must have one.
