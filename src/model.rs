@@ -410,10 +410,10 @@ mod tests {
         // PyG conv1.lin.weight[o][i] == our w1[i][o]
         let (_, w) = &sd["encoder.conv1.lin.weight"];
         assert_eq!(w[2 * 7 + 5] as f32, e[w1.offset + 5 * w1.cols + 2]);
-        // logstd head occupies the second column block of w_head.
+        // logstd head occupies the second column block of w_head: PyG [o=1][i=4] ↔ ours [4][d + 1].
         let (_, ws) = &sd["encoder.conv_logstd.lin.weight"];
         let wh = lay.get("w_head");
-        assert_eq!(ws[1 * 6 + 4] as f32, e[wh.offset + 4 * wh.cols + 3 + 1]);
+        assert_eq!(ws[6 + 4] as f32, e[wh.offset + 4 * wh.cols + 3 + 1]);
     }
 
     #[test]
