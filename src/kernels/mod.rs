@@ -12,3 +12,18 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("dense_recon.wgsl", dense_recon::SOURCE),
     ("relu.wgsl", relu::SOURCE),
 ];
+
+use crate::gpu::Arg;
+
+/// What a product kernel (spmm, matmul) does with each output element after the sum:
+/// `out = [relu]( sum + bias[col] ) [+ out]`. Fusing these saves a dispatch and a pass over
+/// the output each. `accumulate` adds into the existing output (gradient accumulation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// Per-column bias, one value per output column.
+    pub bias: Option<Arg<'a>>,
+    /// Apply max(·, 0) after the bias (not allowed together with `accumulate`).
+    pub relu: bool,
+    /// `out += result` instead of `out = result`.
+    pub accumulate: bool,
+}
