@@ -1,0 +1,64 @@
+// Inner-product edge decoder over a pair list: per-pair loss and dL/ds. Host contract:
+// src/kernels/decoder.rs. pairs = [i0, j0, i1, j1, …]; the first npos are positives.
+//   s = z_i·z_j
+//   positive: loss = softplus(−s)/npos,  grad = (σ(s) − 1)/npos = −σ(−s)/npos
+//   negative: loss = softplus(s)/nneg,   grad = σ(s)/nneg
+// A pair with an id ≥ n (the host rejects these) contributes 0 instead of reading out of bounds.
+
+override WG: u32 = 256u;
+
+struct Params {
+    n: u32,
+    d: u32,
+    npos: u32,
+    nneg: u32,
+    inv_pos: f32,
+    inv_neg: f32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(2) var<storage, read> pairs: array<u32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+
+fn softplus(x: f32) -> f32 {
+    return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    let e = exp(x);
+    return e / (1.0 + e);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = gid.x + gid.y * nwg.x * WG;
+    if p >= params.npos + params.nneg {
+        return;
+    }
+    let i = pairs[2u * p];
+    let j = pairs[2u * p + 1u];
+    if i >= params.n || j >= params.n {
+        loss[p] = 0.0;
+        grad[p] = 0.0;
+        return;
+    }
+    let d = params.d;
+    var s = 0.0;
+    for (var k = 0u; k < d; k++) {
+        s += z[i * d + k] * z[j * d + k];
+    }
+    if p < params.npos {
+        loss[p] = softplus(-s) * params.inv_pos;
+        grad[p] = -sigmoid(-s) * params.inv_pos;
+    } else {
+        loss[p] = softplus(s) * params.inv_neg;
+        grad[p] = sigmoid(s) * params.inv_neg;
+    }
+}

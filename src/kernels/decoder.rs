@@ -1,0 +1,290 @@
+//! Inner-product edge decoder over a sampled pair list: the per-pair loss and dL/ds, and the
+//! atomic-free gather of dz. Shaders: `shaders/decoder_loss.wgsl`, `shaders/decoder_gather.wgsl`.
+//!
+//! `pairs` is a flattened u32 list `[i0, j0, i1, j1, …]`: the first `npos` pairs are
+//! positives (label 1), the next `nneg` negatives (label 0). The loss is
+//! `mean_pos softplus(−s) + mean_neg softplus(s)` with `s = z_i·z_j`.
+//!
+//! Cost, P = npos + nneg pairs: `pair_loss` 2·P·d FLOPs, 8·P·d bytes of z reads (gathered) +
+//! 16·P bytes; `gather` 4·P·d FLOPs (each pair seen from both ends), 8·P·d bytes of z reads +
+//! 4·N·d written (+4·N·d read with `accumulate`).
+
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{grid_1d, uniform};
+
+pub const LOSS_SOURCE: &str = include_str!("../../shaders/decoder_loss.wgsl");
+pub const GATHER_SOURCE: &str = include_str!("../../shaders/decoder_gather.wgsl");
+pub const WORKGROUP_SIZE: u32 = 256;
+/// `pair_loss` `@binding` order: params, z, pairs, loss, grad.
+pub const LOSS_BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+];
+/// `gather` `@binding` order: params, z, pairs, slot_ptr, slots, grad, dz.
+pub const GATHER_BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+];
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LossParams {
+    n: u32,
+    d: u32,
+    npos: u32,
+    nneg: u32,
+    inv_pos: f32,
+    inv_neg: f32,
+    _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherParams {
+    n: u32,
+    d: u32,
+    accumulate: u32,
+    num_pairs: u32,
+}
+
+fn elems(arg: &Arg<'_>) -> usize {
+    (arg.len_bytes() / 4) as usize
+}
+
+fn check_sizes(what: &str, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
+    for (name, arg, need) in args {
+        if elems(arg) < *need {
+            return Err(GpuError::SizeMismatch {
+                what: format!("decoder {what}: `{name}` elements"),
+                expected: *need,
+                got: elems(arg),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_index_range(what: &str, n: usize, d: usize, pairs: usize) -> GpuResult<()> {
+    let fits = |v: Option<usize>| v.is_some_and(|v| v <= u32::MAX as usize);
+    if !fits(n.checked_mul(d)) || !fits(pairs.checked_mul(2)) || !fits(n.checked_add(1)) {
+        return Err(GpuError::Validation {
+            what: format!("decoder {what}"),
+            message: format!("{n} nodes × {d} or {pairs} pairs exceed the u32 index range"),
+        });
+    }
+    Ok(())
+}
+
+/// Per-pair loss and `dL/ds` (see the module docs); sum `loss` for the scalar.
+#[allow(clippy::too_many_arguments)]
+pub fn pair_loss(
+    ctx: &GpuContext,
+    z: Arg<'_>,
+    pairs: Arg<'_>,
+    loss: Arg<'_>,
+    grad: Arg<'_>,
+    n: usize,
+    d: usize,
+    npos: usize,
+    nneg: usize,
+) -> GpuResult<Dispatch> {
+    let p = npos + nneg;
+    check_index_range("pair_loss", n, d, p)?;
+    check_sizes(
+        "pair_loss",
+        &[
+            ("z", &z, n * d),
+            ("pairs", &pairs, 2 * p),
+            ("loss", &loss, p),
+            ("grad", &grad, p),
+        ],
+    )?;
+    let params = LossParams {
+        n: n as u32,
+        d: d as u32,
+        npos: npos as u32,
+        nneg: nneg as u32,
+        inv_pos: (1.0 / npos.max(1) as f64) as f32,
+        inv_neg: (1.0 / nneg.max(1) as f64) as f32,
+        _pad: [0; 2],
+    };
+    let params = uniform(ctx, "decoder loss params", &params);
+    let spec = KernelSpec {
+        label: "decoder_loss",
+        source: LOSS_SOURCE,
+        entry: "main",
+        bindings: LOSS_BINDINGS,
+        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+    };
+    let grid = grid_1d(ctx, "decoder pair_loss", p as u64, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec)?
+        .dispatch(ctx, &[(&params).into(), z, pairs, loss, grad], grid)
+}
+
+/// The node-major CSR of pair endpoints that [`gather`] walks: `slot_ptr` (n + 1 entries) and
+/// `slots` (two per pair, `2p + side`, side 0 for the pair's first id). Slots of one node
+/// keep pair order, so the gather's summation order is fixed.
+pub fn pair_slots(n: usize, pairs: &[u32]) -> Result<(Vec<u32>, Vec<u32>), GpuError> {
+    if pairs.len() % 2 != 0 {
+        return Err(GpuError::Validation {
+            what: "decoder pair list".into(),
+            message: format!("odd length {} (pairs are [i, j] couples)", pairs.len()),
+        });
+    }
+    if pairs.len() > u32::MAX as usize || n >= u32::MAX as usize {
+        return Err(GpuError::Validation {
+            what: "decoder pair list".into(),
+            message: format!(
+                "{} ids over {n} nodes exceed the u32 index range",
+                pairs.len()
+            ),
+        });
+    }
+    let mut count = vec![0u32; n + 1];
+    for (q, &id) in pairs.iter().enumerate() {
+        if id as usize >= n {
+            return Err(GpuError::Validation {
+                what: "decoder pair list".into(),
+                message: format!("pair {} has node id {id}, but there are {n} nodes", q / 2),
+            });
+        }
+        count[id as usize + 1] += 1;
+    }
+    for i in 0..n {
+        count[i + 1] += count[i];
+    }
+    let slot_ptr = count.clone();
+    let mut next = count;
+    let mut slots = vec![0u32; pairs.len()];
+    // q = 2p + side runs in increasing order, so each node's slots stay sorted.
+    for (q, &id) in pairs.iter().enumerate() {
+        let at = &mut next[id as usize];
+        slots[*at as usize] = q as u32;
+        *at += 1;
+    }
+    Ok((slot_ptr, slots))
+}
+
+/// `dz_i (+)= Σ_{slots of i} grad_p · z_other`, i.e. dz = d(Σ loss)/dz given
+/// `grad = dL/ds` from [`pair_loss`] and the CSR from [`pair_slots`]. Deterministic.
+#[allow(clippy::too_many_arguments)]
+pub fn gather(
+    ctx: &GpuContext,
+    z: Arg<'_>,
+    pairs: Arg<'_>,
+    slot_ptr: Arg<'_>,
+    slots: Arg<'_>,
+    grad: Arg<'_>,
+    dz: Arg<'_>,
+    n: usize,
+    d: usize,
+    accumulate: bool,
+) -> GpuResult<Dispatch> {
+    // The pair count is implied by the bindings; the shader never reads past it.
+    let num_pairs = (elems(&pairs) / 2).min(elems(&grad));
+    check_index_range("gather", n, d, num_pairs)?;
+    check_sizes(
+        "gather",
+        &[
+            ("z", &z, n * d),
+            ("slot_ptr", &slot_ptr, n + 1),
+            ("dz", &dz, n * d),
+        ],
+    )?;
+    let params = GatherParams {
+        n: n as u32,
+        d: d as u32,
+        accumulate: accumulate as u32,
+        num_pairs: num_pairs as u32,
+    };
+    let params = uniform(ctx, "decoder gather params", &params);
+    let spec = KernelSpec {
+        label: "decoder_gather",
+        source: GATHER_SOURCE,
+        entry: "main",
+        bindings: GATHER_BINDINGS,
+        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+    };
+    let grid = grid_1d(ctx, "decoder gather", (n * d) as u64, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec)?.dispatch(
+        ctx,
+        &[(&params).into(), z, pairs, slot_ptr, slots, grad, dz],
+        grid,
+    )
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// CPU twin of [`pair_loss`]: (per-pair loss, per-pair dL/ds).
+pub fn pair_loss_cpu(
+    z: &[f64],
+    pairs: &[u32],
+    d: usize,
+    npos: usize,
+    nneg: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    (0..npos + nneg)
+        .map(|p| {
+            let (i, j) = (pairs[2 * p] as usize, pairs[2 * p + 1] as usize);
+            let s: f64 = (0..d).map(|k| z[i * d + k] * z[j * d + k]).sum();
+            if p < npos {
+                (softplus(-s) / npos as f64, -sigmoid(-s) / npos as f64)
+            } else {
+                (softplus(s) / nneg as f64, sigmoid(s) / nneg as f64)
+            }
+        })
+        .unzip()
+}
+
+/// CPU twin of [`gather`] (without `accumulate`), written directly from the chain rule
+/// (independent of the slot CSR): `dz_i += g·z_j`, `dz_j += g·z_i` for every pair.
+pub fn gather_cpu(z: &[f64], pairs: &[u32], grad: &[f64], n: usize, d: usize) -> Vec<f64> {
+    let mut dz = vec![0.0; n * d];
+    for (p, &g) in grad.iter().enumerate() {
+        let (i, j) = (pairs[2 * p] as usize, pairs[2 * p + 1] as usize);
+        for k in 0..d {
+            dz[i * d + k] += g * z[j * d + k];
+            dz[j * d + k] += g * z[i * d + k];
+        }
+    }
+    dz
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_list_each_pair_under_both_endpoints_in_order() {
+        // pairs: (0,2) (2,1) (1,1) (2,0)
+        let pairs = [0, 2, 2, 1, 1, 1, 2, 0];
+        let (ptr, slots) = pair_slots(4, &pairs).unwrap();
+        assert_eq!(ptr, vec![0, 2, 5, 8, 8]);
+        // node 0: pair 0 side 0, pair 3 side 1; node 1: pair 1 side 1, pair 2 both sides;
+        // node 2: pair 0 side 1, pair 1 side 0, pair 3 side 0; node 3: none.
+        assert_eq!(slots, vec![0, 7, 3, 4, 5, 1, 2, 6]);
+    }
+
+    #[test]
+    fn bad_pair_lists_are_typed_errors() {
+        let err = pair_slots(3, &[0, 1, 2]).unwrap_err().to_string();
+        assert!(err.contains("odd length 3"), "{err}");
+        let err = pair_slots(3, &[0, 1, 2, 3]).unwrap_err().to_string();
+        assert!(err.contains("pair 1 has node id 3"), "{err}");
+        assert_eq!(pair_slots(0, &[]).unwrap(), (vec![0], vec![]));
+    }
+}

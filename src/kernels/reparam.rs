@@ -1,0 +1,191 @@
+//! The variational head: reparameterisation forward, and its backward fused with the KL term.
+//! Shader: `shaders/reparam.wgsl`. `head` is N × 2d with rows `[μ | ℓ̃]` (ℓ = min(ℓ̃, 10) is
+//! log σ, clamped as PyG does); `eps`, `z`, `dz` are N × d.
+//!
+//! Cost: forward 3·N·d FLOPs + N·d exp, 16·N·d bytes; backward ≈ 12·N·d FLOPs + N·d exp,
+//! 28·N·d bytes + 4·N for the KL terms.
+
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{grid_1d, uniform};
+
+pub const SOURCE: &str = include_str!("../../shaders/reparam.wgsl");
+pub const WORKGROUP_SIZE: u32 = 256;
+/// Upper clamp of ℓ̃ (PyG's `MAX_LOGSTD`).
+pub const MAX_LOG_STD: f64 = 10.0;
+/// Forward `@binding` order: params, head, eps, z.
+pub const FORWARD_BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+];
+/// Backward `@binding` order: params, head, eps, dhead, kl_terms, dz.
+pub const BACKWARD_BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::Read,
+];
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    d: u32,
+    kl_weight: f32,
+    _pad: u32,
+}
+
+fn check(entry: &str, n: usize, d: usize, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
+    if n.checked_mul(2 * d).is_none_or(|e| e > u32::MAX as usize) {
+        return Err(GpuError::Validation {
+            what: format!("reparam {entry}"),
+            message: format!("{n} × 2·{d} elements exceed the u32 index range"),
+        });
+    }
+    for (what, arg, need) in args {
+        if arg.len_bytes() < (need * 4) as u64 {
+            return Err(GpuError::SizeMismatch {
+                what: format!("reparam {entry}: `{what}` elements"),
+                expected: *need,
+                got: (arg.len_bytes() / 4) as usize,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn spec(entry: &'static str, bindings: &'static [Binding]) -> KernelSpec {
+    KernelSpec {
+        label: "reparam",
+        source: SOURCE,
+        entry,
+        bindings,
+        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+    }
+}
+
+/// `z = μ + ε·exp(min(ℓ̃, 10))` for `n` rows of width `d`.
+pub fn forward(
+    ctx: &GpuContext,
+    head: Arg<'_>,
+    eps: Arg<'_>,
+    z: Arg<'_>,
+    n: usize,
+    d: usize,
+) -> GpuResult<Dispatch> {
+    check(
+        "forward",
+        n,
+        d,
+        &[("head", &head, n * 2 * d), ("eps", &eps, n * d), ("z", &z, n * d)],
+    )?;
+    let params = Params {
+        n: n as u32,
+        d: d as u32,
+        kl_weight: 0.0,
+        _pad: 0,
+    };
+    let params = uniform(ctx, "reparam params", &params);
+    let grid = grid_1d(ctx, "reparam forward", (n * d) as u64, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec("forward", FORWARD_BINDINGS))?
+        .dispatch(ctx, &[(&params).into(), head, eps, z], grid)
+}
+
+/// Writes `dhead` (N × 2d) = the gradient of `Σ dz⊙z + kl_weight·Σ_i kl_i` and
+/// `kl_terms[i] = −½ Σ_k (1 + 2ℓ − μ² − e^{2ℓ})` (unscaled, one per node).
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    ctx: &GpuContext,
+    head: Arg<'_>,
+    eps: Arg<'_>,
+    dz: Arg<'_>,
+    dhead: Arg<'_>,
+    kl_terms: Arg<'_>,
+    n: usize,
+    d: usize,
+    kl_weight: f32,
+) -> GpuResult<Dispatch> {
+    check(
+        "backward",
+        n,
+        d,
+        &[
+            ("head", &head, n * 2 * d),
+            ("eps", &eps, n * d),
+            ("dz", &dz, n * d),
+            ("dhead", &dhead, n * 2 * d),
+            ("kl_terms", &kl_terms, n),
+        ],
+    )?;
+    let params = Params {
+        n: n as u32,
+        d: d as u32,
+        kl_weight,
+        _pad: 0,
+    };
+    let params = uniform(ctx, "reparam params", &params);
+    let grid = grid_1d(ctx, "reparam backward", n as u64, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec("backward", BACKWARD_BINDINGS))?.dispatch(
+        ctx,
+        &[(&params).into(), head, eps, dhead, kl_terms, dz],
+        grid,
+    )
+}
+
+/// CPU twin of [`forward`].
+pub fn forward_cpu(head: &[f64], eps: &[f64], n: usize, d: usize) -> Vec<f64> {
+    let mut z = vec![0.0; n * d];
+    for i in 0..n {
+        for k in 0..d {
+            let mu = head[i * 2 * d + k];
+            let l = head[i * 2 * d + d + k].min(MAX_LOG_STD);
+            z[i * d + k] = mu + eps[i * d + k] * l.exp();
+        }
+    }
+    z
+}
+
+/// CPU twin of the KL terms of [`backward`]: `−½ Σ_k (1 + 2ℓ − μ² − e^{2ℓ})` per node.
+pub fn kl_cpu(head: &[f64], n: usize, d: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            -0.5 * (0..d)
+                .map(|k| {
+                    let mu = head[i * 2 * d + k];
+                    let l = head[i * 2 * d + d + k].min(MAX_LOG_STD);
+                    1.0 + 2.0 * l - mu * mu - (2.0 * l).exp()
+                })
+                .sum::<f64>()
+        })
+        .collect()
+}
+
+/// CPU twin of `dhead` of [`backward`].
+pub fn backward_cpu(
+    head: &[f64],
+    eps: &[f64],
+    dz: &[f64],
+    n: usize,
+    d: usize,
+    kl_weight: f64,
+) -> Vec<f64> {
+    let mut dhead = vec![0.0; n * 2 * d];
+    for i in 0..n {
+        for k in 0..d {
+            let mu = head[i * 2 * d + k];
+            let lt = head[i * 2 * d + d + k];
+            let el = lt.min(MAX_LOG_STD).exp();
+            let g = dz[i * d + k];
+            dhead[i * 2 * d + k] = g + kl_weight * mu;
+            dhead[i * 2 * d + d + k] = if lt < MAX_LOG_STD {
+                g * eps[i * d + k] * el + kl_weight * (el * el - 1.0)
+            } else {
+                0.0
+            };
+        }
+    }
+    dhead
+}
