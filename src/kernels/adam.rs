@@ -103,7 +103,14 @@ pub fn bind(
     let grid = grid_1d(ctx, "adam", len as u64, WORKGROUP_SIZE)?;
     ctx.kernel(&spec)?.dispatch(
         ctx,
-        &[(&uniforms).into(), (&clock.buffer).into(), params, grads, m, v],
+        &[
+            (&uniforms).into(),
+            (&clock.buffer).into(),
+            params,
+            grads,
+            m,
+            v,
+        ],
         grid,
     )
 }

@@ -6,8 +6,8 @@
 //! Cost: len FLOPs, 4·len bytes read. A single workgroup keeps it simple and deterministic;
 //! it is meant for loss vectors (≤ 10⁷ elements), not bulk reductions.
 
-use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::uniform;
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 
 pub const SOURCE: &str = include_str!("../../shaders/reduce.wgsl");
 /// Lanes of the single workgroup (a `const` in the shader: it sizes workgroup memory).

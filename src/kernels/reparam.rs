@@ -80,7 +80,11 @@ pub fn forward(
         "forward",
         n,
         d,
-        &[("head", &head, n * 2 * d), ("eps", &eps, n * d), ("z", &z, n * d)],
+        &[
+            ("head", &head, n * 2 * d),
+            ("eps", &eps, n * d),
+            ("z", &z, n * d),
+        ],
     )?;
     let params = Params {
         n: n as u32,
@@ -90,8 +94,11 @@ pub fn forward(
     };
     let params = uniform(ctx, "reparam params", &params);
     let grid = grid_1d(ctx, "reparam forward", (n * d) as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec("forward", FORWARD_BINDINGS))?
-        .dispatch(ctx, &[(&params).into(), head, eps, z], grid)
+    ctx.kernel(&spec("forward", FORWARD_BINDINGS))?.dispatch(
+        ctx,
+        &[(&params).into(), head, eps, z],
+        grid,
+    )
 }
 
 /// Writes `dhead` (N × 2d) = the gradient of `Σ dz⊙z + kl_weight·Σ_i kl_i` and

@@ -6,8 +6,14 @@ use std::sync::OnceLock;
 
 use argva::gpu::GpuContext;
 
+mod adam;
+mod bce;
+mod decoder;
 mod dense_recon;
+mod reduce;
 mod relu;
+mod reparam;
+mod rng;
 
 /// The shared device. Fails (never skips) when there is no adapter: CI must have one.
 pub fn ctx() -> &'static GpuContext {
