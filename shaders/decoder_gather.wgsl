@@ -35,8 +35,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var q = slot_ptr[i]; q < end; q++) {
         let slot = slots[q];
         let p = slot >> 1u;
+        if p >= params.num_pairs {
+            continue;
+        }
         let other = pairs[2u * p + 1u - (slot & 1u)];
-        if p < params.num_pairs && other < params.n {
+        if other < params.n {
             acc += grad[p] * z[other * d + k];
         }
     }

@@ -2,7 +2,7 @@
 // Element e of a draw is a pure function of (seed, epoch = clock[0], stream, e):
 //   counter = (e, epoch, stream, 0), key = (seed_lo, seed_hi)
 //   u = (w0 >> 8 + ½)·2⁻²⁴ ∈ (0, 1),  v = (w1 >> 8)·2⁻²⁴ ∈ [0, 1)
-//   out[offset + e] = sqrt(−2 ln u) · cos(2π v)
+//   out[offset + e] = sqrt(−2 ln u) · cos(2π v)   (evaluated as −cos(2π(v − ½)))
 // so a run is reproducible and independent of the dispatch shape. Entry `bits` writes the raw
 // Philox words (element e gets word e % 4 of counter e / 4) bit-cast to f32, for exact tests.
 
@@ -63,7 +63,8 @@ fn normal(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let w = philox(vec4<u32>(e, clock[0], params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
     let u = (f32(w.x >> 8u) + 0.5) * 5.9604645e-8; // 2⁻²⁴
     let v = f32(w.y >> 8u) * 5.9604645e-8;
-    out[params.offset + e] = sqrt(-2.0 * log(u)) * cos(6.2831853 * v);
+    // cos(2πv) = −cos(2π(v − ½)): the argument stays in [−π, π), where Vulkan bounds cos's error.
+    out[params.offset + e] = -sqrt(-2.0 * log(u)) * cos(6.2831853 * (v - 0.5));
 }
 
 @compute @workgroup_size(WG)

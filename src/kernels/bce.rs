@@ -74,7 +74,7 @@ pub fn disc(
     grad: Arg<'_>,
     n: usize,
 ) -> GpuResult<Dispatch> {
-    let rows = n.checked_mul(2).unwrap_or(usize::MAX);
+    let rows = n.saturating_mul(2);
     bind(ctx, "disc", logits, loss, grad, n, rows)
 }
 

@@ -133,7 +133,7 @@ pub fn pair_loss(
 /// `slots` (two per pair, `2p + side`, side 0 for the pair's first id). Slots of one node
 /// keep pair order, so the gather's summation order is fixed.
 pub fn pair_slots(n: usize, pairs: &[u32]) -> Result<(Vec<u32>, Vec<u32>), GpuError> {
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err(GpuError::Validation {
             what: "decoder pair list".into(),
             message: format!("odd length {} (pairs are [i, j] couples)", pairs.len()),
