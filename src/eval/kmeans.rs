@@ -107,8 +107,8 @@ fn lloyd(x: &[f64], n: usize, dim: usize, k: usize, rng: &mut ChaCha8Rng) -> (f6
         // Update step: centres become their members' means.
         let mut sums = vec![0.0; k * dim];
         let mut counts = vec![0usize; k];
-        for i in 0..n {
-            let c = labels[i] as usize;
+        for (i, &l) in labels.iter().enumerate() {
+            let c = l as usize;
             counts[c] += 1;
             for (s, v) in sums[c * dim..(c + 1) * dim].iter_mut().zip(row(i)) {
                 *s += v;
