@@ -15,5 +15,6 @@ pub mod eval;
 pub mod gpu;
 pub mod kernels;
 pub mod model;
+pub mod reference;
 #[doc(hidden)]
 pub mod testing;
