@@ -304,3 +304,42 @@ fn bad_epoch_inputs_are_errors() {
     let err = epoch(&inp, &mut enc, &mut dis, &mut a, &mut b).unwrap_err();
     assert!(err.to_string().contains("42"), "{err}");
 }
+
+#[test]
+fn adam_first_step_moves_each_parameter_by_lr() {
+    // At t = 1, m̂ = g and v̂ = g², so the step is lr·g/(|g| + 1e-8) ≈ lr·sign(g).
+    let mut p = vec![1.0, -2.0, 0.5, 3.0];
+    let g = [0.3, -4.0, 0.0, 1e-3];
+    let mut adam = AdamState::new(4);
+    adam.step(&mut p, &g, 0.01, 1);
+    let step = |g: f64| 0.01 * g / (g.abs() + 1e-8);
+    let expect = [1.0 - step(0.3), -2.0 - step(-4.0), 0.5, 3.0 - step(1e-3)];
+    for (a, e) in p.iter().zip(expect) {
+        assert!((a - e).abs() < 1e-12, "{a} vs {e}");
+    }
+    // Second step with the same gradient: m̂ = g, v̂ = g² again ⇒ the same move.
+    adam.step(&mut p, &g, 0.01, 2);
+    assert!((p[0] - (1.0 - 2.0 * step(0.3))).abs() < 1e-12, "{}", p[0]);
+}
+
+#[test]
+fn training_epochs_reduce_the_reconstruction_loss() {
+    for kind in KINDS {
+        let t = tiny(kind, 21);
+        let (mut enc, mut dis) = params(&t.arch, 6);
+        let (mut ea, mut da) = (AdamState::new(enc.len()), AdamState::new(dis.len()));
+        let mut recon = Vec::new();
+        for e in 0..60 {
+            let inp = EpochInputs {
+                epoch_index: e,
+                ..inputs(&t)
+            };
+            let out = epoch(&inp, &mut enc, &mut dis, &mut ea, &mut da).unwrap();
+            assert!(out.total_loss.is_finite());
+            recon.push(out.recon_loss);
+        }
+        let (first, last) = (recon[0], recon[recon.len() - 1]);
+        println!("{kind:?}: recon {first} → {last}");
+        assert!(last < 0.8 * first, "{kind:?}: recon {first} → {last}");
+    }
+}

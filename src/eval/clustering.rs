@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::kmeans;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EvalError {
     #[error("label vectors differ in length: {truth} true labels vs {pred} predicted")]
     LengthMismatch { truth: usize, pred: usize },
@@ -17,6 +17,8 @@ pub enum EvalError {
     Empty,
     #[error("embedding has {got} values, expected {n} nodes × {d} dims")]
     EmbeddingShape { got: usize, n: usize, d: usize },
+    #[error("embedding value {index} is {value} (training diverged?)")]
+    NonFinite { index: usize, value: f32 },
     #[error("k = {k} clusters is not in 1..={n} (number of nodes)")]
     BadK { k: usize, n: usize },
 }
@@ -47,6 +49,9 @@ pub fn evaluate_clustering(
             n,
             d,
         });
+    }
+    if let Some((index, &value)) = embedding.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(EvalError::NonFinite { index, value });
     }
     check(labels, &vec![0; n])?;
     if k == 0 || k > n {
@@ -273,6 +278,10 @@ mod tests {
         assert!(matches!(
             evaluate_clustering(&[0.0; 5], 3, 2, &[0, 1, 0], 2, 1, 0),
             Err(EvalError::EmbeddingShape { .. })
+        ));
+        assert!(matches!(
+            evaluate_clustering(&[0.0, f32::NAN], 2, 1, &[0, 1], 2, 1, 0),
+            Err(EvalError::NonFinite { index: 1, .. })
         ));
     }
 
