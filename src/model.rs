@@ -193,8 +193,13 @@ impl Params {
 
     /// Inverse of [`Self::encoder_to_state_dict`]. Missing or misshapen tensors are errors.
     pub fn encoder_from_state_dict(arch: &Arch, sd: &StateDict) -> Result<Vec<f32>, String> {
+        Self::encoder_from_state_dict_f64(arch, sd).map(|v| to_f32(&v))
+    }
+
+    /// [`Self::encoder_from_state_dict`] keeping f64 (for the float64 reference epoch).
+    pub fn encoder_from_state_dict_f64(arch: &Arch, sd: &StateDict) -> Result<Vec<f64>, String> {
         let lay = ParamLayout::encoder(arch);
-        let mut flat = vec![0f32; lay.len];
+        let mut flat = vec![0f64; lay.len];
         let d = arch.latent;
         let w1 = lay.get("w1");
         set_transposed(
@@ -245,8 +250,16 @@ impl Params {
     }
 
     pub fn discriminator_from_state_dict(arch: &Arch, sd: &StateDict) -> Result<Vec<f32>, String> {
+        Self::discriminator_from_state_dict_f64(arch, sd).map(|v| to_f32(&v))
+    }
+
+    /// [`Self::discriminator_from_state_dict`] keeping f64 (for the float64 reference epoch).
+    pub fn discriminator_from_state_dict_f64(
+        arch: &Arch,
+        sd: &StateDict,
+    ) -> Result<Vec<f64>, String> {
         let lay = ParamLayout::discriminator(arch);
-        let mut flat = vec![0f32; lay.len];
+        let mut flat = vec![0f64; lay.len];
         for (t, name) in lay.tensors.iter().zip(DISC_NAMES) {
             let shape = if t.name.starts_with('b') {
                 vec![t.cols]
@@ -254,9 +267,7 @@ impl Params {
                 vec![t.rows, t.cols]
             };
             let data = take(sd, name, &shape)?;
-            for (dst, &src) in flat[t.range()].iter_mut().zip(data) {
-                *dst = src as f32;
-            }
+            flat[t.range()].copy_from_slice(data);
         }
         Ok(flat)
     }
@@ -294,10 +305,14 @@ fn transpose_out(flat: &[f32], t: &Tensor, c0: usize, width: usize) -> (Vec<usiz
     (vec![width, t.rows], out)
 }
 
-fn set_transposed(flat: &mut [f32], t: &Tensor, c0: usize, width: usize, w: &[f64]) {
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+fn set_transposed(flat: &mut [f64], t: &Tensor, c0: usize, width: usize, w: &[f64]) {
     for c in 0..width {
         for r in 0..t.rows {
-            flat[t.offset + r * t.cols + c0 + c] = w[c * t.rows + r] as f32;
+            flat[t.offset + r * t.cols + c0 + c] = w[c * t.rows + r];
         }
     }
 }
@@ -310,10 +325,8 @@ fn vector(flat: &[f32], t: &Tensor, c0: usize, width: usize) -> (Vec<usize>, Vec
     (vec![width], v)
 }
 
-fn set_vector(flat: &mut [f32], t: &Tensor, c0: usize, v: &[f64]) {
-    for (i, &x) in v.iter().enumerate() {
-        flat[t.offset + c0 + i] = x as f32;
-    }
+fn set_vector(flat: &mut [f64], t: &Tensor, c0: usize, v: &[f64]) {
+    flat[t.offset + c0..t.offset + c0 + v.len()].copy_from_slice(v);
 }
 
 /// Initial parameters as PyTorch Geometric draws them (distributions, not the same numbers):

@@ -1,0 +1,185 @@
+//! k-means (k-means++ seeding, Lloyd iterations, best of several restarts), seeded and
+//! deterministic. Points arrive as f32 (the GPU embedding); all arithmetic is f64.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Lloyd iterations per restart; converged runs stop much earlier (assignments unchanged).
+const MAX_ITERS: usize = 300;
+
+/// Cluster `n` points of dimension `dim` (row-major in `points`) into `k` clusters and return
+/// each point's cluster in `0..k`. Runs `restarts` (at least 1) k-means++ seeded Lloyd runs
+/// and keeps the one with the lowest inertia (sum of squared distances to the centres).
+/// The same `seed` always gives the same labels.
+///
+/// Panics if `points.len() != n·dim`, `k == 0` or `k > n` (callers validate: see
+/// [`super::evaluate_clustering`]).
+pub fn kmeans(
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    restarts: usize,
+    seed: u64,
+) -> Vec<u32> {
+    assert_eq!(points.len(), n * dim, "kmeans: points must be n × dim");
+    assert!(
+        k >= 1 && k <= n,
+        "kmeans: need 1 ≤ k ≤ n (k = {k}, n = {n})"
+    );
+    let x: Vec<f64> = points.iter().map(|&v| v as f64).collect();
+    let mut best: Option<(f64, Vec<u32>)> = None;
+    for r in 0..restarts.max(1) {
+        // One independent stream per restart so adding restarts never changes earlier ones.
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(r as u64);
+        let (inertia, labels) = lloyd(&x, n, dim, k, &mut rng);
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, labels));
+        }
+    }
+    best.map(|(_, l)| l).unwrap_or_default()
+}
+
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// k-means++: first centre uniform, each next one drawn with probability ∝ D(x)², the
+/// squared distance to the nearest centre chosen so far.
+fn seed_centres(x: &[f64], n: usize, dim: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let row = |i: usize| &x[i * dim..(i + 1) * dim];
+    let mut centres = Vec::with_capacity(k * dim);
+    centres.extend_from_slice(row(rng.random_range(0..n)));
+    let mut d2: Vec<f64> = (0..n).map(|i| sq_dist(row(i), &centres[..dim])).collect();
+    for _ in 1..k {
+        let total: f64 = d2.iter().sum();
+        let pick = if total > 0.0 {
+            let mut t = rng.random::<f64>() * total;
+            let mut pick = n - 1;
+            for (i, &w) in d2.iter().enumerate() {
+                if t < w {
+                    pick = i;
+                    break;
+                }
+                t -= w;
+            }
+            pick
+        } else {
+            // All points coincide with chosen centres: any point will do.
+            rng.random_range(0..n)
+        };
+        let c = row(pick).to_vec();
+        for (i, d) in d2.iter_mut().enumerate() {
+            *d = d.min(sq_dist(row(i), &c));
+        }
+        centres.extend_from_slice(&c);
+    }
+    centres
+}
+
+/// One k-means++ seeded Lloyd run: (inertia, labels).
+fn lloyd(x: &[f64], n: usize, dim: usize, k: usize, rng: &mut ChaCha8Rng) -> (f64, Vec<u32>) {
+    let row = |i: usize| &x[i * dim..(i + 1) * dim];
+    let mut centres = seed_centres(x, n, dim, k, rng);
+    let mut labels = vec![u32::MAX; n];
+    let mut dist = vec![0.0; n];
+    for _ in 0..MAX_ITERS {
+        // Assignment step (ties go to the lowest centre index: deterministic).
+        let mut changed = false;
+        for i in 0..n {
+            let (mut bc, mut bd) = (0usize, f64::INFINITY);
+            for c in 0..k {
+                let d = sq_dist(row(i), &centres[c * dim..(c + 1) * dim]);
+                if d < bd {
+                    (bc, bd) = (c, d);
+                }
+            }
+            dist[i] = bd;
+            if labels[i] != bc as u32 {
+                labels[i] = bc as u32;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+        // Update step: centres become their members' means.
+        let mut sums = vec![0.0; k * dim];
+        let mut counts = vec![0usize; k];
+        for (i, &l) in labels.iter().enumerate() {
+            let c = l as usize;
+            counts[c] += 1;
+            for (s, v) in sums[c * dim..(c + 1) * dim].iter_mut().zip(row(i)) {
+                *s += v;
+            }
+        }
+        for c in 0..k {
+            if counts[c] == 0 {
+                // Empty cluster: move it onto the point farthest from its centre, which then
+                // no longer counts as far (so two empty clusters take different points).
+                let far = (0..n)
+                    .max_by(|&a, &b| dist[a].total_cmp(&dist[b]))
+                    .unwrap_or(0);
+                dist[far] = 0.0;
+                centres[c * dim..(c + 1) * dim].copy_from_slice(row(far));
+            } else {
+                for (dst, s) in centres[c * dim..(c + 1) * dim]
+                    .iter_mut()
+                    .zip(&sums[c * dim..])
+                {
+                    *dst = s / counts[c] as f64;
+                }
+            }
+        }
+    }
+    let inertia = (0..n)
+        .map(|i| sq_dist(row(i), &centres[labels[i] as usize * dim..][..dim]))
+        .sum();
+    (inertia, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    /// `k` tight blobs (σ = 0.05) around centres 10 apart; point i belongs to blob i % k.
+    fn blobs(n: usize, dim: usize, k: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
+        let mut rng = testing::rng(seed);
+        let centres = testing::uniform_f32(&mut rng, k * dim, -1.0, 1.0);
+        let noise = testing::uniform_f32(&mut rng, n * dim, -0.05, 0.05);
+        let mut pts = vec![0f32; n * dim];
+        for i in 0..n {
+            for j in 0..dim {
+                pts[i * dim + j] = 10.0 * centres[(i % k) * dim + j] + noise[i * dim + j];
+            }
+        }
+        (pts, (0..n).map(|i| (i % k) as u32).collect())
+    }
+
+    #[test]
+    fn recovers_separated_blobs_and_is_deterministic() {
+        let (pts, truth) = blobs(300, 4, 5, 3);
+        let a = kmeans(&pts, 300, 4, 5, 10, 42);
+        let acc = crate::eval::clustering_accuracy(&truth, &a).unwrap();
+        assert_eq!(acc, 1.0);
+        assert_eq!(a, kmeans(&pts, 300, 4, 5, 10, 42));
+        // Each label value used: k non-empty clusters.
+        for c in 0..5 {
+            assert!(a.contains(&c));
+        }
+    }
+
+    #[test]
+    fn k_equals_n_and_coincident_points() {
+        let pts = [0.0f32, 0.0, 1.0, 1.0, 2.0, 2.0];
+        let mut l = kmeans(&pts, 3, 2, 3, 2, 1);
+        l.sort();
+        assert_eq!(l, vec![0, 1, 2]);
+        // All points equal: every point one cluster is optimal (inertia 0); no panic.
+        let same = [1.0f32; 8];
+        let l = kmeans(&same, 4, 2, 2, 3, 9);
+        assert_eq!(l.len(), 4);
+    }
+}
