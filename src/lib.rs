@@ -11,10 +11,13 @@
 //! The engine (everything but the CLI in `src/main.rs`) does no file or network I/O
 //! and no blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
 
+pub mod checkpoint;
 pub mod eval;
+pub mod export;
 pub mod gpu;
 pub mod kernels;
 pub mod model;
 pub mod reference;
 #[doc(hidden)]
 pub mod testing;
+pub mod train;

@@ -57,6 +57,8 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
                 contents,
                 usage: USAGE,
             });
+        ctx.allocated
+            .fetch_add(buffer.size(), std::sync::atomic::Ordering::Relaxed);
         Ok(Self {
             buffer,
             len: data.len(),
@@ -76,6 +78,8 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
             usage: USAGE,
             mapped_at_creation: false,
         });
+        ctx.allocated
+            .fetch_add(buffer.size(), std::sync::atomic::Ordering::Relaxed);
         Ok(Self {
             buffer,
             len,

@@ -71,6 +71,9 @@ pub struct GpuContext {
     /// wgpu reports validation errors outside an error scope to this handler; we keep the
     /// first one so callers get a typed error instead of wgpu's default panic.
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Bytes of every storage buffer created through [`super::GpuBuffer`] (never decreases:
+    /// argva allocates up front and keeps buffers for the run). Reported by `argva bench`.
+    pub(crate) allocated: std::sync::atomic::AtomicU64,
 }
 
 impl GpuContext {
@@ -82,6 +85,11 @@ impl GpuContext {
         let adapters = instance.enumerate_adapters(backends).await;
         let adapter = pick_adapter(adapters, std::env::var("WGPU_ADAPTER_NAME").ok())?;
         Self::from_adapter(adapter).await
+    }
+
+    /// Bytes allocated in storage buffers so far.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Blocking convenience for native callers (the CLI, tests, benches).
@@ -138,6 +146,7 @@ impl GpuContext {
             device,
             queue,
             limits,
+            allocated: std::sync::atomic::AtomicU64::new(0),
             features,
             summary,
             kernels: Mutex::new(HashMap::new()),

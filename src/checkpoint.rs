@@ -1,0 +1,220 @@
+//! Checkpoints in safetensors: weights under PyTorch `state_dict` names (so a PyTorch model
+//! of the same architecture loads them with `load_state_dict`), Adam's moments, and the run's
+//! config and progress in the header's metadata.
+//!
+//! Tensor names (all float32, nn.Linear/GCNConv `[out, in]` weight layout):
+//! - `encoder.conv1.lin.weight`, `encoder.conv1.bias`, then `encoder.conv_mu.*` and
+//!   `encoder.conv_logstd.*` (VGAE/ARGVA) or `encoder.conv2.*` (GAE/ARGA);
+//! - `discriminator.lin{1,2,3}.{weight,bias}` (ARGA/ARGVA);
+//! - the same names prefixed `adam.exp_avg.` and `adam.exp_avg_sq.` for Adam's m and v.
+//!
+//! Metadata: `argva.format` (= "1"), `argva.config` (the TrainConfig as JSON), `argva.arch`
+//! (JSON), `argva.epochs_done`. Randomness needs no stored state: every draw (ε, z′,
+//! negatives) is a pure function of (seed, epoch, stream), so `epochs_done` and the seed in
+//! the config resume the exact sequence.
+//!
+//! Pure bytes in and out: the CLI does the (atomic) file writes.
+
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::model::{Arch, ParamLayout, Params, StateDict};
+use crate::train::TrainConfig;
+use crate::train::engine::EngineState;
+
+const FORMAT: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("not a readable safetensors file: {0}")]
+    Format(String),
+    #[error("not an argva checkpoint: metadata `{0}` is missing")]
+    MissingMetadata(&'static str),
+    #[error("checkpoint metadata `{key}` is invalid: {message}")]
+    BadMetadata { key: &'static str, message: String },
+    #[error("checkpoint tensor `{name}`: {message}")]
+    Tensor { name: String, message: String },
+    #[error("checkpoint architecture mismatch: {0}")]
+    Architecture(String),
+}
+
+/// Everything needed to resume training or embed a graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub config: TrainConfig,
+    pub arch: Arch,
+    pub epochs_done: u32,
+    /// Flat parameters and Adam (m, v) in [`ParamLayout`] order (padding included).
+    pub state: EngineState,
+}
+
+fn check_len(what: &str, v: &[f32], layout: &ParamLayout) -> Result<(), CheckpointError> {
+    if v.len() != layout.len {
+        return Err(CheckpointError::Architecture(format!(
+            "{what} has {} values, the architecture needs {}",
+            v.len(),
+            layout.len
+        )));
+    }
+    Ok(())
+}
+
+impl Checkpoint {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CheckpointError> {
+        let st = &self.state;
+        let enc = ParamLayout::encoder(&self.arch);
+        let dis = ParamLayout::discriminator(&self.arch);
+        check_len("encoder", &st.encoder, &enc)?;
+        check_len("encoder Adam m", &st.encoder_adam.0, &enc)?;
+        check_len("encoder Adam v", &st.encoder_adam.1, &enc)?;
+        let adversarial = self.arch.kind.adversarial();
+        if adversarial {
+            check_len("discriminator", &st.discriminator, &dis)?;
+            check_len("discriminator Adam m", &st.discriminator_adam.0, &dis)?;
+            check_len("discriminator Adam v", &st.discriminator_adam.1, &dis)?;
+        }
+        let mut sd: Vec<(String, StateDict)> = vec![
+            (String::new(), Params::encoder_to_state_dict(&self.arch, &st.encoder)),
+            (
+                "adam.exp_avg.".into(),
+                Params::encoder_to_state_dict(&self.arch, &st.encoder_adam.0),
+            ),
+            (
+                "adam.exp_avg_sq.".into(),
+                Params::encoder_to_state_dict(&self.arch, &st.encoder_adam.1),
+            ),
+        ];
+        if adversarial {
+            sd.push((
+                String::new(),
+                Params::discriminator_to_state_dict(&self.arch, &st.discriminator),
+            ));
+            sd.push((
+                "adam.exp_avg.".into(),
+                Params::discriminator_to_state_dict(&self.arch, &st.discriminator_adam.0),
+            ));
+            sd.push((
+                "adam.exp_avg_sq.".into(),
+                Params::discriminator_to_state_dict(&self.arch, &st.discriminator_adam.1),
+            ));
+        }
+        let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (prefix, dict) in sd {
+            for (name, (shape, values)) in dict {
+                let bytes: Vec<u8> = values
+                    .iter()
+                    .flat_map(|&v| (v as f32).to_le_bytes())
+                    .collect();
+                owned.push((format!("{prefix}{name}"), shape, bytes));
+            }
+        }
+        let views = owned
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| CheckpointError::Tensor {
+                        name: name.clone(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let json = |v: serde_json::Result<String>| v.expect("config and arch always serialize");
+        let meta = HashMap::from([
+            ("argva.format".to_string(), FORMAT.to_string()),
+            ("argva.config".to_string(), json(serde_json::to_string(&self.config))),
+            ("argva.arch".to_string(), json(serde_json::to_string(&self.arch))),
+            ("argva.epochs_done".to_string(), self.epochs_done.to_string()),
+        ]);
+        safetensors::serialize(views, Some(meta)).map_err(|e| CheckpointError::Format(e.to_string()))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CheckpointError> {
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| CheckpointError::Format(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Format(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |key: &'static str| {
+            meta.get(key)
+                .ok_or(CheckpointError::MissingMetadata(key))
+        };
+        let format = get("argva.format")?;
+        if format != FORMAT {
+            return Err(CheckpointError::BadMetadata {
+                key: "argva.format",
+                message: format!("version {format}, this argva reads version {FORMAT}"),
+            });
+        }
+        let bad = |key: &'static str| move |e: serde_json::Error| CheckpointError::BadMetadata {
+            key,
+            message: e.to_string(),
+        };
+        let config: TrainConfig =
+            serde_json::from_str(get("argva.config")?).map_err(bad("argva.config"))?;
+        let arch: Arch = serde_json::from_str(get("argva.arch")?).map_err(bad("argva.arch"))?;
+        let epochs_done: u32 =
+            get("argva.epochs_done")?
+                .parse()
+                .map_err(|e: std::num::ParseIntError| CheckpointError::BadMetadata {
+                    key: "argva.epochs_done",
+                    message: e.to_string(),
+                })?;
+        if arch.kind != config.model || arch.latent != config.latent {
+            return Err(CheckpointError::Architecture(
+                "the stored architecture disagrees with the stored config".into(),
+            ));
+        }
+
+        let read = |prefix: &str| -> Result<StateDict, CheckpointError> {
+            let mut sd = StateDict::new();
+            for (name, view) in st.tensors() {
+                let Some(short) = name.strip_prefix(prefix) else { continue };
+                if prefix.is_empty() && name.starts_with("adam.") {
+                    continue;
+                }
+                if view.dtype() != Dtype::F32 {
+                    return Err(CheckpointError::Tensor {
+                        name,
+                        message: format!("dtype {:?}, expected F32", view.dtype()),
+                    });
+                }
+                let values = view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+                    .collect();
+                sd.insert(short.to_string(), (view.shape().to_vec(), values));
+            }
+            Ok(sd)
+        };
+        let arch_err = CheckpointError::Architecture;
+        let (params, m, v) = (read("")?, read("adam.exp_avg.")?, read("adam.exp_avg_sq.")?);
+        let enc = |sd: &StateDict| Params::encoder_from_state_dict(&arch, sd);
+        let encoder = enc(&params).map_err(arch_err)?;
+        let encoder_adam = (enc(&m).map_err(arch_err)?, enc(&v).map_err(arch_err)?);
+        let (discriminator, discriminator_adam) = if arch.kind.adversarial() {
+            let dis = |sd: &StateDict| {
+                Params::discriminator_from_state_dict(&arch, sd)
+            };
+            (
+                dis(&params).map_err(arch_err)?,
+                (dis(&m).map_err(arch_err)?, dis(&v).map_err(arch_err)?),
+            )
+        } else {
+            let len = ParamLayout::discriminator(&arch).len;
+            (vec![0.0; len], (vec![0.0; len], vec![0.0; len]))
+        };
+        Ok(Self {
+            config,
+            arch,
+            epochs_done,
+            state: EngineState {
+                encoder,
+                discriminator,
+                encoder_adam,
+                discriminator_adam,
+            },
+        })
+    }
+}

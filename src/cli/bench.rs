@@ -1,0 +1,581 @@
+//! `argva bench`: how fast an epoch is on this adapter, where the time goes, and how that
+//! compares with what the adapter can do (a calibration matmul and copy in the same run).
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+
+use argva::data::split::{NegativeSampler, link_split};
+use argva::data::{self, Graph};
+use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext};
+use argva::model::ModelKind;
+use argva::train::engine::CsrRef;
+use argva::train::schedule::Cost;
+use argva::train::{TrainConfig, TrainInputs, Trainer};
+
+use super::data::DataSource;
+
+#[derive(Args, Debug)]
+#[command(about = "Measure training speed: time per epoch, launch to first epoch, memory, \
+dispatches, host overhead, a per-kernel table from GPU timestamps, and the adapter's calibrated \
+matmul rate and copy bandwidth")]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub source: DataSource,
+    /// Model to time.
+    #[arg(long, value_enum, default_value_t = ModelKind::Argva)]
+    pub model: ModelKind,
+    /// Timed epochs (after the warm-up).
+    #[arg(long, default_value_t = 30)]
+    pub epochs: u32,
+    /// Untimed warm-up epochs.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u32,
+    /// Embedding width d.
+    #[arg(long, default_value_t = 32)]
+    pub latent: usize,
+    /// Instead of one dataset: synthetic SBM graphs from 10 k to 1 M nodes at average
+    /// degree 20, printing time per epoch and memory at each size.
+    #[arg(long)]
+    pub scale: bool,
+    /// Largest node count for --scale.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scale_max: usize,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize, Clone, Copy)]
+pub struct Spread {
+    pub median_ms: f64,
+    pub p10_ms: f64,
+    pub p90_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Self {
+            median_ms: q(0.5),
+            p10_ms: q(0.1),
+            p90_ms: q(0.9),
+            min_ms: v[0],
+            max_ms: v[v.len() - 1],
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct KernelRow {
+    pub kernel: String,
+    pub calls: usize,
+    pub ms_per_epoch: f64,
+    pub flops: f64,
+    pub bytes: f64,
+    pub gflops: f64,
+    pub gbps: f64,
+    /// Achieved rate as a share of the calibrated matmul rate (FLOP-bound kernels) or copy
+    /// bandwidth (memory-bound ones), whichever bound the kernel is closer to.
+    pub pct_of_peak: f64,
+}
+
+#[derive(Serialize)]
+pub struct Calibration {
+    pub matmul_gflops: f64,
+    pub matmul_shape: [usize; 3],
+    pub copy_gbps: f64,
+}
+
+#[derive(Serialize)]
+pub struct BenchReport {
+    pub dataset: String,
+    pub model: ModelKind,
+    pub adapter: AdapterSummary,
+    pub nodes: usize,
+    pub edges: usize,
+    pub epoch: Spread,
+    /// Epochs submitted back to back (up to 3 in flight), wall time / epochs.
+    pub pipelined_ms_per_epoch: f64,
+    pub launch_to_first_epoch_s: f64,
+    pub peak_rss_mib: Option<f64>,
+    pub gpu_buffer_mib: f64,
+    pub dispatches_per_epoch: usize,
+    pub submissions_per_epoch: usize,
+    /// Host time to record the epoch's command buffer and submit it.
+    pub host_record_submit_ms: f64,
+    /// Host time to sample the epoch's negatives (overlapped with the GPU).
+    pub host_negatives_ms: f64,
+    pub kernel_timing: &'static str,
+    pub kernels: Vec<KernelRow>,
+    pub calibration: Option<Calibration>,
+}
+
+pub fn run(args: BenchArgs, launched: Instant) -> Result<()> {
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    if args.scale {
+        return run_scale(&args);
+    }
+    let graph = args.source.load()?;
+    let ctx = GpuContext::new_blocking()?;
+    let report = bench_graph(&args, &ctx, &graph, launched, true)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn bench_graph(
+    args: &BenchArgs,
+    ctx: &GpuContext,
+    graph: &Graph,
+    launched: Instant,
+    detailed: bool,
+) -> Result<BenchReport> {
+    let split = link_split(graph, 0.05, 0.1, 0)?;
+    let n = graph.num_nodes;
+    let features = graph.features.row_normalize();
+    let adjacency = data::gcn_norm(n, &split.train_pos);
+    let sampler = NegativeSampler::new(n, &split.train_pos);
+    let neg_time = std::cell::Cell::new(0.0f64);
+    let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| {
+        let t = Instant::now();
+        let v = sampler.sample(rng, count);
+        neg_time.set(neg_time.get() + t.elapsed().as_secs_f64());
+        v
+    };
+    let inputs = TrainInputs {
+        features: CsrRef {
+            row_ptr: &features.row_ptr,
+            col: &features.col,
+            val: &features.val,
+            cols: features.cols,
+        },
+        adjacency: CsrRef {
+            row_ptr: &adjacency.row_ptr,
+            col: &adjacency.col,
+            val: &adjacency.val,
+            cols: adjacency.cols,
+        },
+        train_pos: &split.train_pos,
+        sample_negatives: &sample,
+    };
+    let cfg = TrainConfig {
+        model: args.model,
+        epochs: args.warmup + args.epochs,
+        latent: args.latent,
+        hidden: 2 * args.latent,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
+
+    // First epoch: includes pipeline compilation on most drivers.
+    let run_one = |trainer: &mut Trainer| -> Result<f64> {
+        let t = Instant::now();
+        trainer.try_submit(ctx, &inputs)?;
+        for row in trainer.collect(ctx, true) {
+            row.map_err(anyhow::Error::msg)?;
+        }
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    run_one(&mut trainer)?;
+    let first = launched.elapsed().as_secs_f64();
+    for _ in 1..args.warmup {
+        run_one(&mut trainer)?;
+    }
+    let mut times = Vec::with_capacity(args.epochs as usize);
+    neg_time.set(0.0);
+    for _ in 0..args.epochs {
+        times.push(run_one(&mut trainer)?);
+    }
+    let host_negatives_ms = neg_time.get() * 1e3 / args.epochs as f64;
+
+    // Pipelined: the way `argva train` runs.
+    let t = Instant::now();
+    let mut submitted = 0;
+    while submitted < args.epochs {
+        if trainer.try_submit(ctx, &inputs)? {
+            submitted += 1;
+        } else {
+            for row in trainer.collect(ctx, true) {
+                row.map_err(anyhow::Error::msg)?;
+            }
+        }
+    }
+    while trainer.in_flight() > 0 {
+        for row in trainer.collect(ctx, true) {
+            row.map_err(anyhow::Error::msg)?;
+        }
+    }
+    let pipelined = t.elapsed().as_secs_f64() * 1e3 / args.epochs as f64;
+
+    // Host cost of recording + submitting one epoch, measured on recordings that are
+    // submitted for real (the queue is drained between them so it measures the host only).
+    let reps = 20;
+    let mut host = 0.0;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("epoch") });
+        trainer.engine.epoch.record(&mut enc);
+        ctx.queue.submit([enc.finish()]);
+        host += t.elapsed().as_secs_f64();
+        ctx.wait_idle()?;
+    }
+
+    let (kernel_timing, kernels, calibration) = if detailed {
+        let calibration = calibrate(ctx)?;
+        let (how, rows) = kernel_table(ctx, &trainer, calibration.as_ref())?;
+        (how, rows, calibration)
+    } else {
+        ("skipped", Vec::new(), None)
+    };
+    Ok(BenchReport {
+        dataset: graph.name.clone(),
+        model: args.model,
+        adapter: ctx.summary.clone(),
+        nodes: n,
+        edges: graph.edges.len(),
+        epoch: Spread::of(times),
+        pipelined_ms_per_epoch: pipelined,
+        launch_to_first_epoch_s: first,
+        peak_rss_mib: peak_rss_mib(),
+        gpu_buffer_mib: ctx.allocated_bytes() as f64 / (1024.0 * 1024.0),
+        dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
+        submissions_per_epoch: 1,
+        host_record_submit_ms: host * 1e3 / reps as f64,
+        host_negatives_ms,
+        kernel_timing,
+        kernels,
+        calibration,
+    })
+}
+
+/// Runs `record` once with `queries` timestamps and returns the ticks in nanoseconds.
+fn timestamps(
+    ctx: &GpuContext,
+    count: u32,
+    record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::QuerySet),
+) -> Result<Vec<f64>> {
+    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+        label: Some("bench timestamps"),
+        ty: wgpu::QueryType::Timestamp,
+        count,
+    });
+    let bytes = count as u64 * 8;
+    let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("timestamps"),
+        size: bytes,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("timestamps staging"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
+    record(&mut enc, &queries);
+    enc.resolve_query_set(&queries, 0..count, &resolve, 0);
+    enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+    ctx.queue.submit([enc.finish()]);
+    let ticks: Vec<u64> = pollster::block_on(async {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        ctx.wait_idle()?;
+        rx.await
+            .context("timestamp readback dropped")?
+            .context("mapping timestamps")?;
+        let v = bytemuck::cast_slice(&staging.slice(..).get_mapped_range()).to_vec();
+        anyhow::Ok(v)
+    })?;
+    let period = ctx.queue.get_timestamp_period() as f64;
+    Ok(ticks.iter().map(|&t| t as f64 * period).collect())
+}
+
+fn kernel_table(
+    ctx: &GpuContext,
+    trainer: &Trainer,
+    cal: Option<&Calibration>,
+) -> Result<(&'static str, Vec<KernelRow>)> {
+    if !ctx.summary.timestamp_queries {
+        return Ok(("unavailable (adapter has no timestamp queries)", Vec::new()));
+    }
+    let schedule = &trainer.engine.epoch;
+    let launched = schedule.dispatch_count() as u32;
+    let reps = 5;
+    let mut rows: Vec<KernelRow> = Vec::new();
+    for _ in 0..reps {
+        let mut timed: Vec<(&'static str, Option<Cost>)> = Vec::new();
+        let ns = timestamps(ctx, 2 * launched.max(1), |enc, q| {
+            timed = schedule.record_profiled(enc, q);
+        })?;
+        for (i, (label, cost)) in timed.iter().enumerate() {
+            let dt = (ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6 / reps as f64;
+            let cost = cost.unwrap_or_default();
+            match rows.iter_mut().find(|r| r.kernel == *label) {
+                Some(r) => {
+                    r.ms_per_epoch += dt;
+                    r.calls += 1;
+                    r.flops += cost.flops;
+                    r.bytes += cost.bytes;
+                }
+                None => rows.push(KernelRow {
+                    kernel: label.to_string(),
+                    calls: 1,
+                    ms_per_epoch: dt,
+                    flops: cost.flops,
+                    bytes: cost.bytes,
+                    gflops: 0.0,
+                    gbps: 0.0,
+                    pct_of_peak: 0.0,
+                }),
+            }
+        }
+    }
+    for r in &mut rows {
+        r.calls /= reps;
+        r.flops /= reps as f64;
+        r.bytes /= reps as f64;
+        let s = r.ms_per_epoch * 1e-3;
+        if s > 0.0 {
+            r.gflops = r.flops / s * 1e-9;
+            r.gbps = r.bytes / s * 1e-9;
+        }
+        if let Some(c) = cal {
+            r.pct_of_peak = 100.0 * (r.gflops / c.matmul_gflops).max(r.gbps / c.copy_gbps);
+        }
+    }
+    rows.sort_by(|a, b| b.ms_per_epoch.total_cmp(&a.ms_per_epoch));
+    Ok(("GPU timestamps, one pass per kernel", rows))
+}
+
+/// The adapter's best dense-matmul rate (our kernel, a large square product) and its
+/// buffer-copy bandwidth, both from GPU timestamps (wall clock without them).
+fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
+    use argva::kernels::{Epilogue, matmul};
+    let s = 768usize;
+    let a = GpuBuffer::<f32>::from_slice(ctx, "cal a", &vec![0.5; s * s])?;
+    let b = GpuBuffer::<f32>::from_slice(ctx, "cal b", &vec![0.25; s * s])?;
+    let c = GpuBuffer::<f32>::zeros(ctx, "cal c", s * s)?;
+    let mm = matmul::bind(
+        ctx,
+        matmul::Form::NN,
+        (&a).into(),
+        (&b).into(),
+        (&c).into(),
+        s,
+        s,
+        s,
+        Epilogue::default(),
+    )?;
+    let copy_len = 16 << 20; // 64 MiB of f32
+    let src = GpuBuffer::<f32>::zeros(ctx, "cal copy src", copy_len)?;
+    let dst = GpuBuffer::<f32>::zeros(ctx, "cal copy dst", copy_len)?;
+    let bytes = (copy_len * 4) as u64;
+    let time = |f: &dyn Fn(&mut wgpu::CommandEncoder, Option<&wgpu::QuerySet>)| -> Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let dt = if ctx.summary.timestamp_queries {
+                let ns = timestamps(ctx, 2, |enc, q| f(enc, Some(q)))?;
+                (ns[1] - ns[0]) * 1e-9
+            } else {
+                let t = Instant::now();
+                let mut enc = ctx.device.create_command_encoder(&Default::default());
+                f(&mut enc, None);
+                ctx.queue.submit([enc.finish()]);
+                ctx.wait_idle()?;
+                t.elapsed().as_secs_f64()
+            };
+            best = best.min(dt);
+        }
+        Ok(best)
+    };
+    let mm_s = time(&|enc, q| {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("calibration matmul"),
+            timestamp_writes: q.map(|q| wgpu::ComputePassTimestampWrites {
+                query_set: q,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            }),
+        });
+        mm.record(&mut pass);
+    })?;
+    let copy_s = time(&|enc, q| {
+        if let Some(q) = q {
+            enc.write_timestamp(q, 0);
+        }
+        enc.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, bytes);
+        if let Some(q) = q {
+            enc.write_timestamp(q, 1);
+        }
+    })?;
+    Ok(Some(Calibration {
+        matmul_gflops: 2.0 * (s * s * s) as f64 / mm_s * 1e-9,
+        matmul_shape: [s, s, s],
+        // A copy reads and writes every byte.
+        copy_gbps: 2.0 * bytes as f64 / copy_s * 1e-9,
+    }))
+}
+
+fn print_report(r: &BenchReport) {
+    println!(
+        "{} on {} ({} nodes, {} edges)",
+        r.model.name(),
+        r.dataset,
+        r.nodes,
+        r.edges
+    );
+    println!(
+        "adapter    {} — {} backend, driver {} {}",
+        r.adapter.name, r.adapter.backend, r.adapter.driver, r.adapter.driver_info
+    );
+    let e = &r.epoch;
+    println!(
+        "epoch      median {:.2} ms (p10 {:.2}, p90 {:.2}, min {:.2}, max {:.2}); pipelined {:.2} ms",
+        e.median_ms, e.p10_ms, e.p90_ms, e.min_ms, e.max_ms, r.pipelined_ms_per_epoch
+    );
+    println!("launch → first epoch done  {:.3} s", r.launch_to_first_epoch_s);
+    println!(
+        "memory     peak RSS {}, GPU buffers {:.1} MiB",
+        r.peak_rss_mib
+            .map_or("n/a".to_string(), |m| format!("{m:.1} MiB")),
+        r.gpu_buffer_mib
+    );
+    println!(
+        "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, negatives {:.3} ms (overlapped)",
+        r.dispatches_per_epoch,
+        r.submissions_per_epoch,
+        r.host_record_submit_ms,
+        r.host_negatives_ms
+    );
+    if let Some(c) = &r.calibration {
+        println!(
+            "calibration  matmul {}³ {:.2} GFLOP/s, copy {:.2} GB/s",
+            c.matmul_shape[0], c.matmul_gflops, c.copy_gbps
+        );
+    }
+    println!("kernels    ({})", r.kernel_timing);
+    if !r.kernels.is_empty() {
+        println!(
+            "  {:<22} {:>5} {:>10} {:>10} {:>10} {:>8} {:>8} {:>7}",
+            "kernel", "calls", "ms/epoch", "MFLOP", "MB", "GFLOP/s", "GB/s", "% peak"
+        );
+        for k in &r.kernels {
+            println!(
+                "  {:<22} {:>5} {:>10.3} {:>10.2} {:>10.2} {:>8.2} {:>8.2} {:>7.1}",
+                k.kernel,
+                k.calls,
+                k.ms_per_epoch,
+                k.flops * 1e-6,
+                k.bytes * 1e-6,
+                k.gflops,
+                k.gbps,
+                k.pct_of_peak
+            );
+        }
+        let total: f64 = r.kernels.iter().map(|k| k.ms_per_epoch).sum();
+        println!("  {:<22} {:>5} {:>10.3}", "total (kernels)", "", total);
+    }
+}
+
+#[derive(Serialize)]
+struct ScaleRow {
+    nodes: usize,
+    edges: usize,
+    generate_s: f64,
+    epoch_ms: f64,
+    gpu_buffer_mib: f64,
+    peak_rss_mib: Option<f64>,
+}
+
+fn run_scale(args: &BenchArgs) -> Result<()> {
+    let ctx = GpuContext::new_blocking()?;
+    let mut rows = Vec::new();
+    let mut nodes = 10_000;
+    if !args.json {
+        println!(
+            "{:>9} {:>10} {:>10} {:>11} {:>12} {:>10}",
+            "nodes", "edges", "gen (s)", "epoch (ms)", "GPU (MiB)", "RSS (MiB)"
+        );
+    }
+    while nodes <= args.scale_max {
+        let spec = format!("sbm:nodes={nodes},classes=8,degree=20,features=128,seed=1");
+        let t = Instant::now();
+        let source = DataSource {
+            dataset: spec.clone(),
+            ..args.source.clone()
+        };
+        let graph = source.load()?;
+        let generate_s = t.elapsed().as_secs_f64();
+        let before = ctx.allocated_bytes();
+        let sub = BenchArgs {
+            epochs: args.epochs.min(5),
+            warmup: 1,
+            ..clone_args(args)
+        };
+        let r = bench_graph(&sub, &ctx, &graph, Instant::now(), false)
+            .with_context(|| format!("training on {spec}"))?;
+        let row = ScaleRow {
+            nodes,
+            edges: graph.edges.len(),
+            generate_s,
+            epoch_ms: r.epoch.median_ms,
+            gpu_buffer_mib: (ctx.allocated_bytes() - before) as f64 / (1024.0 * 1024.0),
+            peak_rss_mib: peak_rss_mib(),
+        };
+        if !args.json {
+            println!(
+                "{:>9} {:>10} {:>10.2} {:>11.1} {:>12.1} {:>10}",
+                row.nodes,
+                row.edges,
+                row.generate_s,
+                row.epoch_ms,
+                row.gpu_buffer_mib,
+                row.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}"))
+            );
+        }
+        rows.push(row);
+        nodes = if nodes.to_string().starts_with('1') { nodes * 3 } else { nodes * 10 / 3 };
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(())
+}
+
+fn clone_args(a: &BenchArgs) -> BenchArgs {
+    BenchArgs {
+        source: a.source.clone(),
+        model: a.model,
+        epochs: a.epochs,
+        warmup: a.warmup,
+        latent: a.latent,
+        scale: false,
+        scale_max: a.scale_max,
+        json: a.json,
+    }
+}

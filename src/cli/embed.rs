@@ -1,0 +1,102 @@
+//! `argva embed`: the embedding (μ, or z for GAE/ARGA) of a graph under a trained model.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use argva::data;
+use argva::gpu::GpuContext;
+use argva::train::engine::CsrRef;
+use argva::train::{TrainConfig, TrainInputs, Trainer};
+
+use super::data::DataSource;
+use super::output;
+use super::train::read_checkpoint;
+
+#[derive(Args, Debug)]
+#[command(about = "Embed a graph with a trained model (a checkpoint from `argva train --out`): \
+every edge is used for message passing; writes N×d float32 .npy or a CSV with node ids")]
+pub struct EmbedArgs {
+    /// The trained model (model.safetensors or checkpoint-*.safetensors).
+    #[arg(long, value_name = "CKPT")]
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub source: DataSource,
+    /// Output file: `.npy` (float32 N×d) or `.csv` (node id, then d columns).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+pub fn run(args: EmbedArgs) -> Result<()> {
+    let csv = match args.out.extension().and_then(|e| e.to_str()) {
+        Some("npy") => false,
+        Some("csv") => true,
+        _ => bail!(
+            "--out {}: the file name must end in .npy or .csv",
+            args.out.display()
+        ),
+    };
+    let dir = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    output::prepare_dir(&dir)?;
+    let name = args
+        .out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("--out needs a file name")?
+        .to_string();
+    let ck = read_checkpoint(&args.checkpoint)?;
+    let graph = args.source.load()?;
+    if graph.features.cols != ck.arch.features {
+        bail!(
+            "feature size mismatch: the model was trained on {} input features, {} has {}",
+            ck.arch.features,
+            graph.name,
+            graph.features.cols
+        );
+    }
+    let n = graph.num_nodes;
+    let features = if ck.config.raw_features {
+        graph.features.clone()
+    } else {
+        graph.features.row_normalize()
+    };
+    let adjacency = data::gcn_norm(n, &graph.edges);
+    let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
+    let inputs = TrainInputs {
+        features: CsrRef {
+            row_ptr: &features.row_ptr,
+            col: &features.col,
+            val: &features.val,
+            cols: features.cols,
+        },
+        adjacency: CsrRef {
+            row_ptr: &adjacency.row_ptr,
+            col: &adjacency.col,
+            val: &adjacency.val,
+            cols: adjacency.cols,
+        },
+        train_pos: &[],
+        sample_negatives: &no_negatives,
+    };
+    let ctx = GpuContext::new_blocking()?;
+    let cfg = TrainConfig {
+        epochs: 0,
+        ..ck.config.clone()
+    };
+    let mut trainer = Trainer::new(&ctx, &cfg, &inputs)?;
+    trainer.restore(&ctx, &ck.state, ck.epochs_done)?;
+    let emb = pollster::block_on(trainer.encode(&ctx))?;
+    let d = cfg.latent;
+    let bytes = if csv {
+        argva::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
+    } else {
+        argva::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
+    };
+    let path = output::write_atomic(&dir, &name, &bytes)?;
+    println!("wrote {} ({n} × {d})", path.display());
+    Ok(())
+}

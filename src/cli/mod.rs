@@ -1,0 +1,8 @@
+//! Subcommands of the `argva` binary: argument parsing, file output, progress display.
+
+pub mod bench;
+pub mod data;
+pub mod embed;
+pub mod plot;
+pub mod output;
+pub mod train;

@@ -1,0 +1,497 @@
+//! `argva train`: load a graph, split its edges, train on the GPU, evaluate, report, save.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use argva::data::split::{LinkSplit, NegativeSampler, link_split};
+use argva::data::{self, Graph};
+use argva::eval::{self, ClusteringMetrics};
+use argva::gpu::{AdapterSummary, GpuContext};
+use argva::checkpoint::Checkpoint;
+use argva::model::{Arch, ModelKind};
+use argva::train::TrainConfig;
+use argva::train::engine::{CsrRef, Recon};
+use argva::train::fit::{Event, FitResult, LinkScores, Resume, Validation, fit, link_scores};
+
+use super::data::DataSource;
+use super::output;
+
+/// Which epoch's embedding is kept and evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    /// The last epoch's parameters.
+    Last,
+    /// The epoch with the best validation AUC (scored every --val-every epochs).
+    Val,
+}
+
+#[derive(Args, Debug)]
+#[command(about = "Train a graph autoencoder on the GPU, then report link prediction (AUC, AP on \
+the test edges) and node clustering (k-means on μ: ACC, NMI, ARI, F1)")]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub source: DataSource,
+
+    /// Model: gae, vgae, arga, argva (adversarial models add the discriminator; variational
+    /// ones the KL term and reparameterization).
+    #[arg(long, value_enum, default_value_t = ModelKind::Argva)]
+    pub model: ModelKind,
+    /// Training epochs (one encoder step each; adversarial models add --disc-steps
+    /// discriminator steps per epoch).
+    #[arg(long, default_value_t = 200)]
+    pub epochs: u32,
+    /// Seed of everything random: initialisation, edge split, negatives, ε, z′, k-means.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Embedding width d.
+    #[arg(long, default_value_t = 32)]
+    pub latent: usize,
+    /// Hidden width of the first GCN layer [default: 2 × latent].
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Discriminator hidden width (d → h → h → 1).
+    #[arg(long, default_value_t = 64)]
+    pub disc_hidden: usize,
+    /// Discriminator steps per epoch.
+    #[arg(long, default_value_t = 5)]
+    pub disc_steps: usize,
+    /// Encoder learning rate (Adam).
+    #[arg(long, default_value_t = 0.005)]
+    pub lr: f32,
+    /// Discriminator learning rate (Adam).
+    #[arg(long, default_value_t = 0.001)]
+    pub disc_lr: f32,
+    /// Reconstruction loss: `sampled` (positives + as many fresh negatives per epoch, as
+    /// PyTorch Geometric) or `dense` (the original paper's weighted BCE over all N² pairs).
+    #[arg(long, value_enum, default_value_t = Recon::Sampled)]
+    pub recon: Recon,
+    /// Fraction of edges held out for validation.
+    #[arg(long, default_value_t = 0.05)]
+    pub val_frac: f64,
+    /// Fraction of edges held out for testing.
+    #[arg(long, default_value_t = 0.1)]
+    pub test_frac: f64,
+    /// Score the validation pairs every N epochs (0: only at the end).
+    #[arg(long, default_value_t = 10)]
+    pub val_every: u32,
+    /// Which epoch's embedding to keep: the last, or the best on validation AUC.
+    #[arg(long, value_enum, default_value_t = Select::Last)]
+    pub select: Select,
+    /// Use the raw features instead of row-normalised ones (PyG's NormalizeFeatures).
+    #[arg(long)]
+    pub raw_features: bool,
+    /// k-means restarts for the clustering metrics.
+    #[arg(long, default_value_t = 10)]
+    pub kmeans_restarts: usize,
+    /// Write embedding.npy (N×d float32, μ), embedding.csv, metrics.json, the evaluated
+    /// pairs ({test,val}_{pos,neg}.npy, int64 E×2), history.csv and the trained model
+    /// (model.safetensors, for `argva embed` and --resume) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a checkpoint (checkpoint-EPOCH.safetensors) into --out every N epochs.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "out")]
+    pub save_every: u32,
+    /// Continue from a checkpoint: its weights, Adam state, epoch count and hyperparameters
+    /// (model, widths, learning rates, seed) are used; --epochs is the total to reach.
+    #[arg(long, value_name = "CKPT")]
+    pub resume: Option<PathBuf>,
+    /// Print one JSON object (metrics, config, history) on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Everything a run reports; `metrics.json` and `--json` are this object.
+#[derive(Serialize)]
+pub struct Report {
+    pub dataset: String,
+    pub adapter: AdapterSummary,
+    pub config: TrainConfig,
+    pub select: Select,
+    pub selected_epoch: u32,
+    pub graph: data::Summary,
+    pub test: LinkScores,
+    pub val: LinkScores,
+    pub clustering: Option<ClusteringMetrics>,
+    pub wall_seconds: f64,
+    pub train_seconds: f64,
+    pub dispatches_per_epoch: usize,
+    pub history: Vec<argva::train::EpochLosses>,
+    pub validation: Vec<(u32, LinkScores)>,
+}
+
+/// Largest graph `--recon dense` accepts: its O(N²·d) epoch becomes hours beyond this.
+const DENSE_MAX_NODES: usize = 50_000;
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let started = Instant::now();
+    if let Some(dir) = &args.out {
+        output::prepare_dir(dir)?;
+    }
+    check_args(&args)?;
+    let graph = args.source.load()?;
+    let split = link_split(&graph, args.val_frac, args.test_frac, args.seed)
+        .with_context(|| format!("splitting the edges of {}", graph.name))?;
+    let resume = match &args.resume {
+        Some(path) => Some(read_checkpoint(path)?),
+        None => None,
+    };
+    let (report, trained) = train_and_evaluate(&args, &graph, &split, resume, started)?;
+
+    if let Some(dir) = &args.out {
+        save(dir, &report, &trained, &split, &graph)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report);
+        if let Some(dir) = &args.out {
+            println!("wrote      {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn check_args(args: &TrainArgs) -> Result<()> {
+    if args.latent == 0 || args.hidden == Some(0) || args.disc_hidden == 0 {
+        bail!("--latent, --hidden and --disc-hidden must be at least 1");
+    }
+    for (flag, v) in [("--lr", args.lr), ("--disc-lr", args.disc_lr)] {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("{flag} must be a positive number, got {v}");
+        }
+    }
+    for (flag, v) in [("--val-frac", args.val_frac), ("--test-frac", args.test_frac)] {
+        if !(0.0..1.0).contains(&v) {
+            bail!("{flag} must be in [0, 1), got {v}");
+        }
+    }
+    if args.val_frac + args.test_frac >= 1.0 {
+        bail!("--val-frac + --test-frac must leave edges for training");
+    }
+    if args.recon == Recon::Dense && args.latent > argva::kernels::dense_recon::MAX_LATENT {
+        bail!(
+            "--recon dense supports --latent up to {}",
+            argva::kernels::dense_recon::MAX_LATENT
+        );
+    }
+    Ok(())
+}
+
+struct Trained {
+    fit: FitResult,
+    train_seconds: f64,
+}
+
+fn train_and_evaluate(
+    args: &TrainArgs,
+    graph: &Graph,
+    split: &LinkSplit,
+    resume: Option<Checkpoint>,
+    started: Instant,
+) -> Result<(Report, FitResult)> {
+    let n = graph.num_nodes;
+    if args.recon == Recon::Dense && n > DENSE_MAX_NODES {
+        bail!(
+            "--recon dense evaluates all N² = {:.2e} node pairs per epoch; {} nodes is over the \
+             limit of {DENSE_MAX_NODES}. Use --recon sampled (the default) for large graphs.",
+            (n as f64).powi(2),
+            n
+        );
+    }
+    let mut cfg = TrainConfig {
+        model: args.model,
+        epochs: args.epochs,
+        latent: args.latent,
+        hidden: args.hidden.unwrap_or(2 * args.latent),
+        disc_hidden: args.disc_hidden,
+        disc_steps: args.disc_steps,
+        lr: args.lr,
+        disc_lr: args.disc_lr,
+        seed: args.seed,
+        recon: args.recon,
+        raw_features: args.raw_features,
+    };
+    if let Some(ck) = &resume {
+        cfg = TrainConfig {
+            epochs: args.epochs,
+            ..ck.config.clone()
+        };
+        if ck.epochs_done >= cfg.epochs {
+            bail!(
+                "the checkpoint has already trained {} epochs; pass --epochs above that to continue",
+                ck.epochs_done
+            );
+        }
+        if ck.arch.features != graph.features.cols {
+            bail!(
+                "the checkpoint was trained on {} input features, this graph has {}",
+                ck.arch.features,
+                graph.features.cols
+            );
+        }
+    }
+    let features = if cfg.raw_features {
+        graph.features.clone()
+    } else {
+        graph.features.row_normalize()
+    };
+    let adjacency = data::gcn_norm(n, &split.train_pos);
+    let sampler = NegativeSampler::new(n, &split.train_pos);
+    let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
+    let inputs = argva::train::TrainInputs {
+        features: CsrRef {
+            row_ptr: &features.row_ptr,
+            col: &features.col,
+            val: &features.val,
+            cols: features.cols,
+        },
+        adjacency: CsrRef {
+            row_ptr: &adjacency.row_ptr,
+            col: &adjacency.col,
+            val: &adjacency.val,
+            cols: adjacency.cols,
+        },
+        train_pos: &split.train_pos,
+        sample_negatives: &sample,
+    };
+    let ctx = GpuContext::new_blocking()?;
+
+    let trained = run_fit(args, &ctx, &cfg, &inputs, split, resume.as_ref())?;
+    let d = cfg.latent;
+    let emb = &trained.fit.embedding;
+    let test = link_scores(emb, d, &split.test_pos, &split.test_neg);
+    let val = link_scores(emb, d, &split.val_pos, &split.val_neg);
+    let clustering = match &graph.labels {
+        Some(labels) if graph.num_classes > 1 => Some(eval::evaluate_clustering(
+            emb,
+            n,
+            d,
+            labels,
+            graph.num_classes,
+            args.kmeans_restarts.max(1),
+            args.seed,
+        )
+        .context("clustering the embedding")?),
+        _ => None,
+    };
+    let Trained { fit, train_seconds } = trained;
+    let report = Report {
+        dataset: graph.name.clone(),
+        adapter: ctx.summary.clone(),
+        config: cfg,
+        select: args.select,
+        selected_epoch: fit.selected_epoch,
+        graph: data::Summary::new(graph, Some(split)),
+        test,
+        val,
+        clustering,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        train_seconds,
+        dispatches_per_epoch: fit.dispatches_per_epoch,
+        history: fit.history.clone(),
+        validation: fit.validation.clone(),
+    };
+    Ok((report, fit))
+}
+
+fn run_fit(
+    args: &TrainArgs,
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    inputs: &argva::train::TrainInputs<'_>,
+    split: &LinkSplit,
+    resume: Option<&Checkpoint>,
+) -> Result<Trained> {
+    let bar = if args.quiet || args.json {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(cfg.epochs as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} epochs {elapsed_precise} (eta {eta}) {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{} on {}", cfg.model.name(), ctx.summary.name));
+        bar
+    };
+    let val = Validation {
+        pos: &split.val_pos,
+        neg: &split.val_neg,
+        every: args.val_every,
+        select_best: args.select == Select::Val,
+    };
+    let mut last_auc: Option<f64> = None;
+    let mut save_error: Option<anyhow::Error> = None;
+    let mut observer = |event: Event<'_>| match event {
+        Event::Epoch(l) => {
+            bar.set_position(l.epoch as u64 + 1);
+            let auc = last_auc.map_or(String::new(), |a| format!(" val AUC {a:.4}"));
+            bar.set_message(if cfg.model.adversarial() {
+                format!(
+                    "loss {:.4} (recon {:.4}, reg {:.4}, D {:.4}){auc}",
+                    l.total, l.recon, l.reg, l.disc
+                )
+            } else {
+                format!("loss {:.4} (recon {:.4}){auc}", l.total, l.recon)
+            });
+        }
+        Event::Validated { scores, .. } => last_auc = Some(scores.auc),
+        Event::Checkpoint { epochs_done, state } => {
+            let dir = args.out.as_deref().expect("clap: --save-every requires --out");
+            let ck = Checkpoint {
+                config: cfg.clone(),
+                arch: arch_of(cfg, inputs.features.cols),
+                epochs_done,
+                state: state.clone(),
+            };
+            let name = format!("checkpoint-{epochs_done:05}.safetensors");
+            if let Err(e) = write_checkpoint(dir, &name, &ck) {
+                save_error.get_or_insert(e);
+            }
+        }
+    };
+    let from = resume.map(|ck| (&ck.state, ck.epochs_done));
+    let plan = Resume { from, save_every: args.save_every };
+    let t = Instant::now();
+    let fit = fit(ctx, cfg, inputs, &val, &plan, &mut observer)?;
+    if let Some(e) = save_error {
+        return Err(e.context("writing a checkpoint"));
+    }
+    let train_seconds = t.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    Ok(Trained { fit, train_seconds })
+}
+
+pub fn arch_of(cfg: &TrainConfig, features: usize) -> Arch {
+    Arch {
+        kind: cfg.model,
+        features,
+        hidden: cfg.hidden,
+        latent: cfg.latent,
+        disc_hidden: cfg.disc_hidden,
+    }
+}
+
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
+    Checkpoint::from_bytes(&bytes).with_context(|| format!("checkpoint {}", path.display()))
+}
+
+fn write_checkpoint(dir: &Path, name: &str, ck: &Checkpoint) -> Result<()> {
+    output::write_atomic(dir, name, &ck.to_bytes()?)?;
+    Ok(())
+}
+
+fn save(
+    dir: &Path,
+    report: &Report,
+    fit: &FitResult,
+    split: &LinkSplit,
+    graph: &Graph,
+) -> Result<()> {
+    let d = report.config.latent;
+    let n = report.graph.nodes;
+    let emb = argva::export::npy_bytes(&[n, d], &fit.embedding).map_err(anyhow::Error::msg)?;
+    output::write_atomic(dir, "embedding.npy", &emb)?;
+    let csv = argva::export::embedding_csv(&fit.embedding, d, graph.node_ids.as_deref());
+    output::write_atomic(dir, "embedding.csv", csv.as_bytes())?;
+    if let Some(labels) = &graph.labels {
+        let bytes = argva::export::npy_bytes(
+            &[labels.len()],
+            &labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        output::write_atomic(dir, "labels.npy", &bytes)?;
+    }
+    let mut hist = String::from("epoch,total,recon,reg,kl,disc,val_auc,val_ap\n");
+    for l in &fit.history {
+        let v = fit.validation.iter().find(|(e, _)| *e == l.epoch + 1);
+        hist.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            l.epoch + 1,
+            l.total,
+            l.recon,
+            l.reg,
+            l.kl,
+            l.disc,
+            v.map_or(String::new(), |(_, s)| s.auc.to_string()),
+            v.map_or(String::new(), |(_, s)| s.ap.to_string()),
+        ));
+    }
+    output::write_atomic(dir, "history.csv", hist.as_bytes())?;
+    let ck = Checkpoint {
+        config: report.config.clone(),
+        arch: arch_of(&report.config, report.graph.features),
+        epochs_done: report.config.epochs,
+        state: fit.state.clone(),
+    };
+    write_checkpoint(dir, "model.safetensors", &ck)?;
+    for (name, pairs) in [
+        ("test_pos.npy", &split.test_pos),
+        ("test_neg.npy", &split.test_neg),
+        ("val_pos.npy", &split.val_pos),
+        ("val_neg.npy", &split.val_neg),
+    ] {
+        output::write_atomic(dir, name, &argva::export::pairs_npy(pairs))?;
+    }
+    output::write_atomic(
+        dir,
+        "metrics.json",
+        serde_json::to_string_pretty(report)?.as_bytes(),
+    )?;
+    Ok(())
+}
+
+fn print_summary(r: &Report) {
+    let c = &r.config;
+    println!(
+        "{} on {} ({} nodes, {} features, {} edges) — {}, {} backend",
+        c.model.name(),
+        r.dataset,
+        r.graph.nodes,
+        r.graph.features,
+        r.graph.edges,
+        r.adapter.name,
+        r.adapter.backend
+    );
+    println!(
+        "trained    {} epochs in {:.2} s ({:.1} ms/epoch, {} dispatches/epoch); kept epoch {} ({})",
+        c.epochs,
+        r.train_seconds,
+        1e3 * r.train_seconds / c.epochs.max(1) as f64,
+        r.dispatches_per_epoch,
+        r.selected_epoch,
+        match r.select {
+            Select::Last => "last",
+            Select::Val => "best validation AUC",
+        }
+    );
+    if let Some(last) = r.history.last() {
+        println!(
+            "final loss {:.4} (recon {:.4}, reg {:.4}, KL {:.4}, discriminator {:.4})",
+            last.total, last.recon, last.reg, last.kl, last.disc
+        );
+    }
+    println!();
+    println!("             AUC      AP");
+    println!("  test    {:.4}  {:.4}", r.test.auc, r.test.ap);
+    println!("  val     {:.4}  {:.4}", r.val.auc, r.val.ap);
+    if let Some(m) = &r.clustering {
+        println!();
+        println!("  clustering  ACC {:.4}  NMI {:.4}  ARI {:.4}  F1 {:.4}", m.acc, m.nmi, m.ari, m.f1);
+    }
+    println!();
+    println!("wall time  {:.2} s", r.wall_seconds);
+}

@@ -1,0 +1,491 @@
+//! The GPU training engine: every buffer of a model allocated once, every kernel of an
+//! epoch bound once into a [`Schedule`], and an epoch = one command buffer submitted
+//! without waiting. The host writes only the epoch's pair list and the clock per epoch.
+//!
+//! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
+//! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
+//! (head = [μ | ℓ̃] for VGAE/ARGVA, z for GAE/ARGA); z = μ + ε·exp(min(ℓ̃, 10)).
+//! The discriminator sees one 2N-row batch `zz = [z ; z′]` (fake rows first), so z is a
+//! prefix of `zz` and needs no copy.
+
+use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult};
+use crate::kernels::{adam, bce, colsum, decoder, dense_recon, matmul, reduce, relu, reparam, rng, spmm};
+use crate::kernels::matmul::Form;
+use crate::kernels::spmm::CsrBuffers;
+use crate::kernels::Epilogue;
+use crate::model::{Arch, ParamLayout};
+
+use super::schedule::{Cost, Schedule, Step};
+use crate::gpu::Dispatch;
+
+/// Borrowed CSR matrix (row pointers, column indices, values) with its column count.
+#[derive(Clone, Copy, Debug)]
+pub struct CsrRef<'a> {
+    pub row_ptr: &'a [u32],
+    pub col: &'a [u32],
+    pub val: &'a [f32],
+    pub cols: usize,
+}
+
+/// Optimiser and schedule settings the engine bakes into its dispatches.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    pub lr_encoder: f32,
+    pub lr_discriminator: f32,
+    pub disc_steps: usize,
+    /// Positive and negative pairs per epoch (the pair buffer is sized for them once).
+    pub num_pos: usize,
+    pub num_neg: usize,
+    /// Where ε and z′ come from: the GPU's counter-based generator, or host buffers
+    /// (tests that replay recorded draws).
+    pub noise: Noise,
+    /// Reconstruction loss: sampled pairs, or the original code's dense N² BCE.
+    pub recon: Recon,
+}
+
+/// The reconstruction loss (`--recon`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Recon {
+    /// Mean BCE over the training positives + as many negatives sampled each epoch.
+    #[default]
+    Sampled,
+    /// The original paper's weighted BCE over all N² pairs (pos_weight, norm).
+    Dense,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Noise {
+    Gpu { seed: u64 },
+    Host,
+}
+
+/// Everything an epoch updates: parameters and Adam's first and second moments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineState {
+    pub encoder: Vec<f32>,
+    pub discriminator: Vec<f32>,
+    pub encoder_adam: (Vec<f32>, Vec<f32>),
+    pub discriminator_adam: (Vec<f32>, Vec<f32>),
+}
+
+/// Slots of the loss buffer (read back asynchronously for the progress display).
+pub mod slot {
+    pub const REG: usize = 0;
+    pub const RECON: usize = 1;
+    pub const KL: usize = 2;
+    /// Discriminator step k writes DISC + k.
+    pub const DISC: usize = 3;
+}
+
+/// RNG streams: ε uses stream 0, discriminator step k's z′ uses stream 1 + k.
+const STREAM_EPS: u32 = 0;
+
+pub struct Engine {
+    pub arch: Arch,
+    pub cfg: EngineConfig,
+    pub n: usize,
+    pub enc_layout: ParamLayout,
+    pub dis_layout: ParamLayout,
+    pub enc_params: GpuBuffer<f32>,
+    pub dis_params: GpuBuffer<f32>,
+    enc_state: Vec<GpuBuffer<f32>>, // grads, m, v
+    dis_state: Vec<GpuBuffer<f32>>,
+    clock: GpuBuffer<u32>,
+    pub losses: GpuBuffer<f32>,
+    /// [μ | ℓ̃] (variational) or z; μ is the embedding users keep.
+    pub head: GpuBuffer<f32>,
+    /// [z ; z′] for adversarial models, z otherwise.
+    pub zz: GpuBuffer<f32>,
+    eps: GpuBuffer<f32>,
+    zprime_host: Option<GpuBuffer<f32>>,
+    pairs: GpuBuffer<u32>,
+    slot_ptr: GpuBuffer<u32>,
+    slots: GpuBuffer<u32>,
+    pub epoch: Schedule,
+    /// The encoder forward alone (evaluation: μ, or z for GAE/ARGA, from current parameters).
+    pub encode: Schedule,
+    // Keeps every buffer the schedule binds alive for the engine's life.
+    _keep: Vec<GpuBuffer<f32>>,
+    _keep_csr: Vec<CsrBuffers>,
+}
+
+impl Engine {
+    /// Uploads the graph and parameters, allocates every buffer and records the epoch.
+    pub fn new(
+        ctx: &GpuContext,
+        arch: Arch,
+        cfg: EngineConfig,
+        features: CsrRef<'_>,
+        adjacency: CsrRef<'_>,
+        enc_init: &[f32],
+        dis_init: &[f32],
+    ) -> GpuResult<Self> {
+        let n = features.row_ptr.len().saturating_sub(1);
+        let (f, h, d, w, dh) = (
+            arch.features,
+            arch.hidden,
+            arch.latent,
+            arch.head_width(),
+            arch.disc_hidden,
+        );
+        if features.cols != f {
+            return Err(GpuError::SizeMismatch {
+                what: "feature columns vs the model's input width".into(),
+                expected: f,
+                got: features.cols,
+            });
+        }
+        if adjacency.row_ptr.len() != n + 1 || adjacency.cols != n {
+            return Err(GpuError::SizeMismatch {
+                what: "GCN operator rows vs nodes".into(),
+                expected: n,
+                got: adjacency.row_ptr.len().saturating_sub(1),
+            });
+        }
+        let enc_layout = ParamLayout::encoder(&arch);
+        let dis_layout = ParamLayout::discriminator(&arch);
+        let adv = arch.kind.adversarial();
+        let var = arch.kind.variational();
+        let k_steps = if adv { cfg.disc_steps } else { 0 };
+        let p = cfg.num_pos + cfg.num_neg;
+
+        let x = CsrBuffers::upload(ctx, "X", features.row_ptr, features.col, features.val, f)?;
+        let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(
+            n,
+            f,
+            features.row_ptr,
+            features.col,
+            features.val,
+        );
+        let xt = CsrBuffers::upload(ctx, "Xt", &xt_ptr, &xt_col, &xt_val, n)?;
+        let adj = CsrBuffers::upload(
+            ctx,
+            "A_hat",
+            adjacency.row_ptr,
+            adjacency.col,
+            adjacency.val,
+            n,
+        )?;
+
+        let buf = |label: &str, len: usize| GpuBuffer::<f32>::zeros(ctx, label, len);
+        let enc_params = GpuBuffer::from_slice(ctx, "encoder params", enc_init)?;
+        let dis_params = GpuBuffer::from_slice(ctx, "discriminator params", dis_init)?;
+        let enc_state = vec![
+            buf("encoder grads", enc_layout.len)?,
+            buf("encoder adam m", enc_layout.len)?,
+            buf("encoder adam v", enc_layout.len)?,
+        ];
+        let dis_state = vec![
+            buf("disc grads", dis_layout.len)?,
+            buf("disc adam m", dis_layout.len)?,
+            buf("disc adam v", dis_layout.len)?,
+        ];
+        let clock = GpuBuffer::<u32>::zeros(ctx, "clock", 4)?;
+        let losses = buf("losses", slot::DISC + k_steps.max(1))?;
+        let p1 = buf("P1", n * h)?;
+        let h1 = buf("H1", n * h)?;
+        let q = buf("Q", n * w)?;
+        // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
+        let head = buf("head", if var { n * w } else { 0 })?;
+        let rows_d = if adv { 2 * n } else { n };
+        let zz = buf("zz", rows_d * d)?;
+        let eps = buf("eps", n * d)?;
+        let zprime_host = match cfg.noise {
+            Noise::Host if adv => Some(buf("z' (host)", k_steps * n * d)?),
+            _ => None,
+        };
+        let a1 = buf("D a1", rows_d * dh)?;
+        let a2 = buf("D a2", rows_d * dh)?;
+        let logits = buf("D logits", rows_d)?;
+        let bce_loss = buf("D loss terms", rows_d)?;
+        let bce_grad = buf("D dlogits", rows_d)?;
+        let da1 = buf("D da1", rows_d * dh)?;
+        let da2 = buf("D da2", rows_d * dh)?;
+        let dz = buf("dz", n * d)?;
+        let dhead = buf("dhead", n * w)?;
+        let g2 = buf("G2", n * w)?;
+        let dh1 = buf("dH1", n * h)?;
+        let g1 = buf("G1", n * h)?;
+        let kl_terms = buf("KL terms", n)?;
+        let dense = cfg.recon == Recon::Dense;
+        let pair_loss = buf("pair loss", if dense { n } else { p })?;
+        let pair_grad = buf("pair grad", p)?;
+        let pairs = GpuBuffer::<u32>::zeros(ctx, "pairs", 2 * p)?;
+        let slot_ptr = GpuBuffer::<u32>::zeros(ctx, "pair slot ptr", n + 1)?;
+        let slots = GpuBuffer::<u32>::zeros(ctx, "pair slots", 2 * p)?;
+
+        let et = |name: &str| enc_layout.get(name).clone();
+        let dt = |name: &str| dis_layout.get(name).clone();
+        let ep = |name: &str| {
+            let t = et(name);
+            enc_params.range(t.offset, t.len())
+        };
+        let eg = |name: &str| {
+            let t = et(name);
+            enc_state[0].range(t.offset, t.len())
+        };
+        let dp = |name: &str| {
+            let t = dt(name);
+            dis_params.range(t.offset, t.len())
+        };
+        let dg = |name: &str| {
+            let t = dt(name);
+            dis_state[0].range(t.offset, t.len())
+        };
+        let plain = Epilogue::default();
+        let bias = |b: Arg<'_>| Epilogue { bias: Some(b), ..Default::default() };
+        let bias_relu = |b: Arg<'_>| Epilogue { bias: Some(b), relu: true, ..Default::default() };
+        let acc = Epilogue { accumulate: true, ..Default::default() };
+        let z = zz.range(0, n * d);
+        // Product kernels with their costs (for `argva bench`'s roofline table).
+        #[allow(clippy::too_many_arguments)]
+        fn mm<'a>(ctx: &GpuContext, form: Form, a: Arg<'a>, b: Arg<'a>, out: Arg<'a>, m: usize, n: usize, k: usize, epi: Epilogue<'a>) -> GpuResult<(Dispatch, Cost)> {
+            Ok((matmul::bind(ctx, form, a, b, out, m, n, k, epi)?, Cost::matmul(m, n, k)))
+        }
+        fn sp<'a>(ctx: &GpuContext, csr: &CsrBuffers, b: Arg<'a>, out: Arg<'a>, c: usize, epi: Epilogue<'a>) -> GpuResult<(Dispatch, Cost)> {
+            Ok((spmm::bind(ctx, csr, b, out, c, epi)?, Cost::spmm(csr.rows, csr.nnz, c)))
+        }
+
+        // ---- encoder forward (once per epoch; also the evaluation pass, where z = μ) ----
+        let head_out: Arg<'_> = if var { (&head).into() } else { z };
+        let forward = vec![
+            sp(ctx, &x, ep("w1"), (&p1).into(), h, plain)?,
+            sp(ctx, &adj, (&p1).into(), (&h1).into(), h, bias_relu(ep("b1")))?,
+            mm(ctx, Form::NN, (&h1).into(), ep("w_head"), (&q).into(), n, w, h, plain)?,
+            sp(ctx, &adj, (&q).into(), head_out, w, bias(ep("b_head")))?,
+        ];
+        let mut encode = Schedule::default();
+        encode.extend(forward.iter().cloned());
+        let mut s = Schedule::default();
+        s.extend(forward);
+        if var {
+            if let Noise::Gpu { seed } = cfg.noise {
+                s.push(rng::bind(ctx, &clock, (&eps).into(), 0, n * d, seed, STREAM_EPS)?);
+            }
+            s.push(reparam::forward(ctx, (&head).into(), (&eps).into(), z, n, d)?);
+        }
+
+        // The discriminator forward over `rows` rows of `input`.
+        let disc_forward = |s: &mut Schedule, input: Arg<'_>, rows: usize| -> GpuResult<()> {
+            s.push(mm(ctx, Form::NT, input, dp("w1"), a1.range(0, rows * dh), rows, dh, d, bias_relu(dp("b1")))?);
+            s.push(mm(ctx, Form::NT, a1.range(0, rows * dh), dp("w2"), a2.range(0, rows * dh), rows, dh, dh, bias_relu(dp("b2")))?);
+            s.push(mm(ctx, Form::NT, a2.range(0, rows * dh), dp("w3"), logits.range(0, rows), rows, 1, dh, bias(dp("b3")))?);
+            Ok(())
+        };
+        // Back from dlogits (in `bce_grad`) to da1 (ReLU mask applied), over `rows` rows.
+        let disc_backward_hidden = |s: &mut Schedule, rows: usize| -> GpuResult<()> {
+            s.push(mm(ctx, Form::NN, bce_grad.range(0, rows), dp("w3"), da2.range(0, rows * dh), rows, dh, 1, plain)?);
+            s.push(relu::backward_range(ctx, a2.range(0, rows * dh), da2.range(0, rows * dh), rows * dh)?);
+            s.push(mm(ctx, Form::NN, da2.range(0, rows * dh), dp("w2"), da1.range(0, rows * dh), rows, dh, dh, plain)?);
+            s.push(relu::backward_range(ctx, a1.range(0, rows * dh), da1.range(0, rows * dh), rows * dh)?);
+            Ok(())
+        };
+
+        // ---- discriminator steps on z detached ----
+        for k in 0..k_steps {
+            let zp = zz.range(n * d, n * d);
+            match (cfg.noise, &zprime_host) {
+                (Noise::Gpu { seed }, _) => {
+                    s.push(rng::bind(ctx, &clock, (&zz).into(), n * d, n * d, seed, 1 + k as u32)?)
+                }
+                (Noise::Host, Some(src)) => s.steps.push(Step::Copy {
+                    src: src.buffer.clone(),
+                    src_offset: (k * n * d * 4) as u64,
+                    dst: zz.buffer.clone(),
+                    dst_offset: (n * d * 4) as u64,
+                    bytes: (n * d * 4) as u64,
+                }),
+                (Noise::Host, None) => unreachable!("allocated above for adversarial models"),
+            }
+            let _ = zp;
+            let rows = 2 * n;
+            disc_forward(&mut s, (&zz).into(), rows)?;
+            s.push(bce::disc(ctx, (&logits).into(), (&bce_loss).into(), (&bce_grad).into(), n)?);
+            s.push(reduce::bind(ctx, (&bce_loss).into(), rows, (&losses).into(), slot::DISC + k, 1.0, false)?);
+            // Parameter gradients of the discriminator (written, not accumulated).
+            s.push(mm(ctx, Form::TN, (&bce_grad).into(), (&a2).into(), dg("w3"), 1, dh, rows, plain)?);
+            s.push(colsum::bind(ctx, (&bce_grad).into(), dg("b3"), rows, 1, false)?);
+            s.push(mm(ctx, Form::NN, (&bce_grad).into(), dp("w3"), (&da2).into(), rows, dh, 1, plain)?);
+            s.push(relu::backward_range(ctx, (&a2).into(), (&da2).into(), rows * dh)?);
+            s.push(mm(ctx, Form::TN, (&da2).into(), (&a1).into(), dg("w2"), dh, dh, rows, plain)?);
+            s.push(colsum::bind(ctx, (&da2).into(), dg("b2"), rows, dh, false)?);
+            s.push(mm(ctx, Form::NN, (&da2).into(), dp("w2"), (&da1).into(), rows, dh, dh, plain)?);
+            s.push(relu::backward_range(ctx, (&a1).into(), (&da1).into(), rows * dh)?);
+            s.push(mm(ctx, Form::TN, (&da1).into(), (&zz).into(), dg("w1"), dh, d, rows, plain)?);
+            s.push(colsum::bind(ctx, (&da1).into(), dg("b1"), rows, dh, false)?);
+            s.push(adam::bind(
+                ctx,
+                &clock,
+                (&dis_params).into(),
+                (&dis_state[0]).into(),
+                (&dis_state[1]).into(),
+                (&dis_state[2]).into(),
+                dis_layout.len,
+                cfg.lr_discriminator,
+                k_steps as u32,
+                k as u32,
+            )?);
+        }
+
+        // ---- encoder step ----
+        let mut dz_written = false;
+        if adv {
+            // reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz.
+            disc_forward(&mut s, z, n)?;
+            s.push(bce::reg(ctx, logits.range(0, n), bce_loss.range(0, n), bce_grad.range(0, n), n)?);
+            s.push(reduce::bind(ctx, bce_loss.range(0, n), n, (&losses).into(), slot::REG, 1.0, false)?);
+            disc_backward_hidden(&mut s, n)?;
+            s.push(mm(ctx, Form::NN, da1.range(0, n * dh), dp("w1"), (&dz).into(), n, d, dh, plain)?);
+            dz_written = true;
+        }
+        if dense {
+            // All N² pairs, labels Y = A_train + I: the sparsity pattern of Â itself.
+            let directed_edges = adj.nnz.saturating_sub(n);
+            s.push(dense_recon::bind(ctx, z, (&adj.row_ptr).into(), (&adj.col).into(), (&dz).into(), (&pair_loss).into(), n, d, directed_edges, dz_written)?);
+            s.push(reduce::bind(ctx, (&pair_loss).into(), n, (&losses).into(), slot::RECON, 1.0, false)?);
+        } else {
+            // Pair logits, loss terms and per-pair gradients, then a per-node gather.
+            s.push(decoder::pair_loss(ctx, z, (&pairs).into(), (&pair_loss).into(), (&pair_grad).into(), n, d, cfg.num_pos, cfg.num_neg)?);
+            s.push(reduce::bind(ctx, (&pair_loss).into(), p, (&losses).into(), slot::RECON, 1.0, false)?);
+            s.push(decoder::gather(ctx, z, (&pairs).into(), (&slot_ptr).into(), (&slots).into(), (&pair_grad).into(), (&dz).into(), n, d, dz_written)?);
+        }
+        let dhead_arg: Arg<'_> = if var {
+            // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
+            let kl_weight = 1.0 / (n as f32 * n as f32);
+            s.push(reparam::backward(ctx, (&head).into(), (&eps).into(), (&dz).into(), (&dhead).into(), (&kl_terms).into(), n, d, kl_weight)?);
+            s.push(reduce::bind(ctx, (&kl_terms).into(), n, (&losses).into(), slot::KL, 1.0 / n as f32, false)?);
+            (&dhead).into()
+        } else {
+            (&dz).into()
+        };
+        s.push(sp(ctx, &adj, dhead_arg, (&g2).into(), w, plain)?);
+        s.push(mm(ctx, Form::TN, (&h1).into(), (&g2).into(), eg("w_head"), h, w, n, plain)?);
+        s.push(colsum::bind(ctx, dhead_arg, eg("b_head"), n, w, false)?);
+        s.push(mm(ctx, Form::NT, (&g2).into(), ep("w_head"), (&dh1).into(), n, h, w, plain)?);
+        s.push(relu::backward_range(ctx, (&h1).into(), (&dh1).into(), n * h)?);
+        s.push(sp(ctx, &adj, (&dh1).into(), (&g1).into(), h, plain)?);
+        s.push(colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?);
+        s.push(sp(ctx, &xt, (&g1).into(), eg("w1"), h, plain)?);
+        s.push(adam::bind(
+            ctx,
+            &clock,
+            (&enc_params).into(),
+            (&enc_state[0]).into(),
+            (&enc_state[1]).into(),
+            (&enc_state[2]).into(),
+            enc_layout.len,
+            cfg.lr_encoder,
+            1,
+            0,
+        )?);
+        let _ = acc;
+
+        let keep = vec![p1, h1, q, a1, a2, logits, bce_loss, bce_grad, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, pair_loss, pair_grad];
+        Ok(Self {
+            arch,
+            cfg,
+            n,
+            enc_layout,
+            dis_layout,
+            enc_params,
+            dis_params,
+            enc_state,
+            dis_state,
+            clock,
+            losses,
+            head,
+            zz,
+            eps,
+            zprime_host,
+            pairs,
+            slot_ptr,
+            slots,
+            epoch: s,
+            encode,
+            _keep: keep,
+            _keep_csr: vec![x, xt, adj],
+        })
+    }
+
+    /// Writes this epoch's pair list (positives then negatives, flattened `i0 j0 i1 j1 …`)
+    /// and its node-major slot index. Queued: safe to call while the previous epoch runs.
+    pub fn set_pairs(&self, ctx: &GpuContext, pairs: &[u32]) -> GpuResult<()> {
+        let (ptr, slots) = decoder::pair_slots(self.n, pairs);
+        self.pairs.write(ctx, pairs)?;
+        self.slot_ptr.write(ctx, &ptr)?;
+        self.slots.write(ctx, &slots)
+    }
+
+    /// Host-provided noise (tests replaying recorded draws): ε (N×d) and z′ for each
+    /// discriminator step (K × N × d).
+    pub fn set_host_noise(&self, ctx: &GpuContext, eps: &[f32], zprime: &[f32]) -> GpuResult<()> {
+        if self.cfg.noise != Noise::Host {
+            return Err(GpuError::Validation {
+                what: "host noise".into(),
+                message: "the engine was built with GPU noise".into(),
+            });
+        }
+        if self.arch.kind.variational() {
+            self.eps.write(ctx, eps)?;
+        }
+        if let Some(zp) = &self.zprime_host {
+            zp.write(ctx, zprime)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the epoch index (0-based) the next submitted epoch runs as: it selects the RNG
+    /// streams and Adam's step count.
+    pub fn write_clock(&self, ctx: &GpuContext, index: u32) -> GpuResult<()> {
+        self.clock.write(ctx, &[index, 0, 0, 0])
+    }
+
+    /// Queues epoch `index` and returns at once.
+    pub fn submit_epoch(&self, ctx: &GpuContext, index: u32) -> GpuResult<wgpu::SubmissionIndex> {
+        self.write_clock(ctx, index)?;
+        Ok(self.epoch.submit(ctx))
+    }
+
+    /// The embedding users keep: μ (variational) or z, N×d row-major.
+    pub async fn embedding(&self, ctx: &GpuContext) -> GpuResult<Vec<f32>> {
+        let (n, d, w) = (self.n, self.arch.latent, self.arch.head_width());
+        if self.arch.kind.variational() {
+            let head = self.head.read(ctx).await?;
+            Ok(head.chunks(w).flat_map(|row| row[..d].to_vec()).collect())
+        } else {
+            crate::gpu::buffer::read_buffer(ctx, &self.zz.buffer, n * d, "z").await
+        }
+    }
+
+    /// The gradients of the last encoder and discriminator steps (tests, diagnostics).
+    pub async fn read_grads(&self, ctx: &GpuContext) -> GpuResult<(Vec<f32>, Vec<f32>)> {
+        Ok((self.enc_state[0].read(ctx).await?, self.dis_state[0].read(ctx).await?))
+    }
+
+    /// Parameters and Adam moments, read back for a checkpoint.
+    pub async fn read_state(&self, ctx: &GpuContext) -> GpuResult<EngineState> {
+        Ok(EngineState {
+            encoder: self.enc_params.read(ctx).await?,
+            discriminator: self.dis_params.read(ctx).await?,
+            encoder_adam: (self.enc_state[1].read(ctx).await?, self.enc_state[2].read(ctx).await?),
+            discriminator_adam: (
+                self.dis_state[1].read(ctx).await?,
+                self.dis_state[2].read(ctx).await?,
+            ),
+        })
+    }
+
+    /// Restores parameters and Adam moments (resume from a checkpoint).
+    pub fn write_state(&self, ctx: &GpuContext, st: &EngineState) -> GpuResult<()> {
+        self.enc_params.write(ctx, &st.encoder)?;
+        self.enc_state[1].write(ctx, &st.encoder_adam.0)?;
+        self.enc_state[2].write(ctx, &st.encoder_adam.1)?;
+        if self.arch.kind.adversarial() {
+            self.dis_params.write(ctx, &st.discriminator)?;
+            self.dis_state[1].write(ctx, &st.discriminator_adam.0)?;
+            self.dis_state[2].write(ctx, &st.discriminator_adam.1)?;
+        }
+        Ok(())
+    }
+}

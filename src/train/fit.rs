@@ -1,0 +1,178 @@
+//! The native training driver: submit epochs back to back (at most `readback::RING` in
+//! flight), collect loss scalars as the GPU finishes them, stop on NaN/Inf, evaluate
+//! periodically on the validation pairs, and report. Blocking (native only); the progress
+//! display is the caller's, through [`Observer`].
+
+use serde::Serialize;
+
+use super::{EpochLosses, TrainConfig, TrainInputs, Trainer};
+use crate::gpu::GpuContext;
+use super::engine::EngineState;
+
+/// Link-prediction scores of the embedding on one pair set.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct LinkScores {
+    pub auc: f64,
+    pub ap: f64,
+}
+
+/// Scores pairs by z_i·z_j (in f64; the decoder's sigmoid is monotone, so AUC and AP are the
+/// same on logits) and computes AUC and AP.
+pub fn link_scores(embedding: &[f32], d: usize, pos: &[[u32; 2]], neg: &[[u32; 2]]) -> LinkScores {
+    let score = |p: &[u32; 2]| -> f64 {
+        let (i, j) = (p[0] as usize * d, p[1] as usize * d);
+        (0..d).map(|k| embedding[i + k] as f64 * embedding[j + k] as f64).sum()
+    };
+    let ps: Vec<f64> = pos.iter().map(score).collect();
+    let ns: Vec<f64> = neg.iter().map(score).collect();
+    LinkScores {
+        auc: crate::eval::roc_auc(&ps, &ns),
+        ap: crate::eval::average_precision(&ps, &ns),
+    }
+}
+
+/// Validation pairs and how often to score them.
+pub struct Validation<'a> {
+    pub pos: &'a [[u32; 2]],
+    pub neg: &'a [[u32; 2]],
+    /// Score every `every` epochs (0: never during training).
+    pub every: u32,
+    /// Keep the embedding of the epoch with the best validation AUC instead of the last.
+    pub select_best: bool,
+}
+
+/// What the caller sees while training runs.
+pub enum Event<'a> {
+    Epoch(&'a EpochLosses),
+    Validated { epoch: u32, scores: LinkScores },
+    /// Every `Resume::save_every` epochs: the state to checkpoint after `epochs_done` epochs.
+    Checkpoint { epochs_done: u32, state: &'a EngineState },
+}
+
+/// Continuing a run and saving it as it goes.
+#[derive(Default)]
+pub struct Resume<'a> {
+    /// Start from this state after this many epochs (a checkpoint), instead of from init.
+    pub from: Option<(&'a EngineState, u32)>,
+    /// Emit [`Event::Checkpoint`] every N epochs (0: never).
+    pub save_every: u32,
+}
+
+pub type Observer<'a> = dyn FnMut(Event<'_>) + 'a;
+
+#[derive(Debug, Serialize)]
+pub struct FitResult {
+    pub history: Vec<EpochLosses>,
+    pub validation: Vec<(u32, LinkScores)>,
+    /// The epoch whose parameters produced `embedding` (the last one, or the best on
+    /// validation with `select_best`), 1-based count of epochs trained.
+    pub selected_epoch: u32,
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+    /// Parameters and Adam state after the last epoch (for the final checkpoint).
+    #[serde(skip)]
+    pub state: EngineState,
+    pub dispatches_per_epoch: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
+    #[error("training diverged at epoch {epoch}: the {loss} loss is {value}")]
+    NonFinite { epoch: u32, loss: &'static str, value: f32 },
+    #[error("reading epoch {epoch}'s losses failed: {reason}")]
+    Readback { epoch: u32, reason: String },
+}
+
+fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
+    for (loss, value) in [("reconstruction", l.recon), ("regularisation", l.reg), ("KL", l.kl), ("discriminator", l.disc)] {
+        if !value.is_finite() {
+            return Err(FitError::NonFinite { epoch: l.epoch + 1, loss, value });
+        }
+    }
+    Ok(())
+}
+
+fn absorb(
+    rows: Vec<Result<EpochLosses, String>>,
+    history: &mut Vec<EpochLosses>,
+    observer: &mut Observer<'_>,
+) -> Result<(), FitError> {
+    for row in rows {
+        let epoch = history.len() as u32 + 1;
+        let l = row.map_err(|reason| FitError::Readback { epoch, reason })?;
+        check_finite(&l)?;
+        observer(Event::Epoch(&l));
+        history.push(l);
+    }
+    Ok(())
+}
+
+/// Trains `cfg.epochs` epochs and returns the history and the kept embedding.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fit(
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    inputs: &TrainInputs<'_>,
+    val: &Validation<'_>,
+    resume: &Resume<'_>,
+    observer: &mut Observer<'_>,
+) -> Result<FitResult, FitError> {
+    let mut trainer = Trainer::new(ctx, cfg, inputs)?;
+    let mut epoch = 0;
+    if let Some((state, done)) = resume.from {
+        trainer.restore(ctx, state, done)?;
+        epoch = done;
+    }
+    let d = cfg.latent;
+    let mut history = Vec::with_capacity(cfg.epochs as usize);
+    let mut validation = Vec::new();
+    let mut best: Option<(f64, u32, Vec<f32>)> = None;
+
+    while epoch < cfg.epochs {
+        if !trainer.try_submit(ctx, inputs)? {
+            absorb(trainer.collect(ctx, true), &mut history, observer)?;
+            continue;
+        }
+        epoch += 1;
+        absorb(trainer.collect(ctx, false), &mut history, observer)?;
+        let due = val.every > 0 && (epoch % val.every == 0 || epoch == cfg.epochs);
+        if due && !val.pos.is_empty() {
+            // Drain first so losses are reported in order before the score.
+            while trainer.in_flight() > 0 {
+                absorb(trainer.collect(ctx, true), &mut history, observer)?;
+            }
+            let emb = pollster::block_on(trainer.encode(ctx))?;
+            let scores = link_scores(&emb, d, val.pos, val.neg);
+            validation.push((epoch, scores));
+            observer(Event::Validated { epoch, scores });
+            if val.select_best && best.as_ref().is_none_or(|b| scores.auc > b.0) {
+                best = Some((scores.auc, epoch, emb));
+            }
+        }
+        if resume.save_every > 0 && (epoch % resume.save_every == 0 || epoch == cfg.epochs) {
+            while trainer.in_flight() > 0 {
+                absorb(trainer.collect(ctx, true), &mut history, observer)?;
+            }
+            let state = pollster::block_on(trainer.engine.read_state(ctx))?;
+            observer(Event::Checkpoint { epochs_done: epoch, state: &state });
+        }
+    }
+    while trainer.in_flight() > 0 {
+        absorb(trainer.collect(ctx, true), &mut history, observer)?;
+    }
+    let (selected_epoch, embedding) = match best {
+        Some((_, e, emb)) => (e, emb),
+        None => (cfg.epochs, pollster::block_on(trainer.encode(ctx))?),
+    };
+    let state = pollster::block_on(trainer.engine.read_state(ctx))?;
+    Ok(FitResult {
+        state,
+        history,
+        validation,
+        selected_epoch,
+        embedding,
+        dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
+    })
+}

@@ -1,0 +1,188 @@
+//! Training: the GPU [`engine`] (buffers + recorded epoch), the asynchronous loss
+//! [`readback`], and [`Trainer`], which feeds the engine one epoch at a time (fresh negative
+//! pairs sampled on the CPU while the GPU runs the previous epoch) and evaluates.
+
+pub mod engine;
+pub mod fit;
+pub mod readback;
+pub mod schedule;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::gpu::{GpuContext, GpuResult};
+use crate::model::{Arch, ModelKind};
+use engine::{CsrRef, Engine, EngineConfig, Noise, slot};
+use readback::LossReader;
+
+/// Hyperparameters; defaults follow the reference ARGVA recipe (see `--help`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelKind,
+    pub epochs: u32,
+    pub latent: usize,
+    pub hidden: usize,
+    pub disc_hidden: usize,
+    pub disc_steps: usize,
+    pub lr: f32,
+    pub disc_lr: f32,
+    pub seed: u64,
+    pub recon: engine::Recon,
+    /// Features as given, instead of row-normalised (PyG's NormalizeFeatures).
+    #[serde(default)]
+    pub raw_features: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::Argva,
+            epochs: 200,
+            latent: 32,
+            hidden: 64,
+            disc_hidden: 64,
+            disc_steps: 5,
+            lr: 0.005,
+            disc_lr: 0.001,
+            seed: 0,
+            recon: engine::Recon::Sampled,
+            raw_features: false,
+        }
+    }
+}
+
+/// What training needs from a prepared graph: features, the GCN operator over the training
+/// message edges, and the training positives (each undirected edge once, i < j).
+pub struct TrainInputs<'a> {
+    pub features: CsrRef<'a>,
+    pub adjacency: CsrRef<'a>,
+    pub train_pos: &'a [[u32; 2]],
+    /// Returns `count` negative pairs for an epoch (never a training edge or a self-loop).
+    pub sample_negatives: &'a dyn Fn(&mut ChaCha8Rng, usize) -> Vec<[u32; 2]>,
+}
+
+/// Loss scalars of one epoch, as read back from the GPU.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EpochLosses {
+    pub epoch: u32,
+    pub recon: f32,
+    pub reg: f32,
+    pub kl: f32,
+    /// Mean of the discriminator's K step losses.
+    pub disc: f32,
+    /// reg + recon + KL/N, what the encoder step minimises.
+    pub total: f32,
+}
+
+pub struct Trainer {
+    pub engine: Engine,
+    reader: LossReader,
+    /// Negatives of epoch e come from stream e of this seed: a pure function of (seed,
+    /// epoch), like the GPU's ε and z′, so a resumed run draws what an uninterrupted one would.
+    negative_seed: u64,
+    next_epoch: u32,
+    pos_flat: Vec<u32>,
+}
+
+impl Trainer {
+    pub fn new(ctx: &GpuContext, cfg: &TrainConfig, inputs: &TrainInputs<'_>) -> GpuResult<Self> {
+        let arch = Arch {
+            kind: cfg.model,
+            features: inputs.features.cols,
+            hidden: cfg.hidden,
+            latent: cfg.latent,
+            disc_hidden: cfg.disc_hidden,
+        };
+        let (enc, dis) = crate::model::init_params(&arch, cfg.seed);
+        let engine_cfg = EngineConfig {
+            lr_encoder: cfg.lr,
+            lr_discriminator: cfg.disc_lr,
+            disc_steps: cfg.disc_steps,
+            num_pos: inputs.train_pos.len(),
+            num_neg: inputs.train_pos.len(),
+            noise: Noise::Gpu { seed: cfg.seed },
+            recon: cfg.recon,
+        };
+        let engine = Engine::new(ctx, arch, engine_cfg, inputs.features, inputs.adjacency, &enc, &dis)?;
+        let reader = LossReader::new(ctx, engine.losses.len());
+        Ok(Self {
+            engine,
+            reader,
+            negative_seed: cfg.seed ^ 0x6e65_6761_7469_7665,
+            next_epoch: 0,
+            pos_flat: inputs.train_pos.iter().flat_map(|p| [p[0], p[1]]).collect(),
+        })
+    }
+
+    /// Samples this epoch's negatives, queues the epoch, and returns without waiting, unless
+    /// `RING` epochs are already in flight (then it returns `false` and the caller collects).
+    pub fn try_submit(&mut self, ctx: &GpuContext, inputs: &TrainInputs<'_>) -> GpuResult<bool> {
+        if self.reader.is_full() {
+            return Ok(false);
+        }
+        if self.engine.cfg.recon == engine::Recon::Sampled {
+            // Sampled on the CPU while the GPU runs the epochs already queued.
+            let mut rng = ChaCha8Rng::seed_from_u64(self.negative_seed);
+            rng.set_stream(self.next_epoch as u64);
+            let neg = (inputs.sample_negatives)(&mut rng, inputs.train_pos.len());
+            let mut pairs = self.pos_flat.clone();
+            pairs.extend(neg.iter().flat_map(|p| [p[0], p[1]]));
+            self.engine.set_pairs(ctx, &pairs)?;
+        }
+        let epoch = self.next_epoch;
+        self.engine.write_clock(ctx, epoch)?;
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("epoch") });
+        self.engine.epoch.record(&mut encoder);
+        let slot = self.reader.record_copy(&mut encoder, &self.engine.losses.buffer);
+        let index = ctx.queue.submit([encoder.finish()]);
+        self.reader.submitted(epoch, slot, index);
+        self.next_epoch += 1;
+        Ok(true)
+    }
+
+    /// Loss rows of finished epochs (oldest first). `wait` blocks for the oldest one.
+    pub fn collect(&mut self, ctx: &GpuContext, wait: bool) -> Vec<Result<EpochLosses, String>> {
+        let k = if self.engine.arch.kind.adversarial() { self.engine.cfg.disc_steps } else { 0 };
+        let n = self.engine.n as f32;
+        self.reader
+            .collect(ctx, wait)
+            .into_iter()
+            .map(|(epoch, r)| {
+                r.map(|v| {
+                    let disc = if k > 0 {
+                        v[slot::DISC..slot::DISC + k].iter().sum::<f32>() / k as f32
+                    } else {
+                        0.0
+                    };
+                    let (reg, recon, kl) = (v[slot::REG], v[slot::RECON], v[slot::KL]);
+                    EpochLosses { epoch, recon, reg, kl, disc, total: reg + recon + kl / n }
+                })
+            })
+            .collect()
+    }
+
+    /// Continues from a checkpoint: its parameters, Adam moments and epoch count.
+    pub fn restore(&mut self, ctx: &GpuContext, state: &engine::EngineState, epochs_done: u32) -> GpuResult<()> {
+        self.engine.write_state(ctx, state)?;
+        self.next_epoch = epochs_done;
+        Ok(())
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.reader.pending()
+    }
+
+    pub fn epochs_submitted(&self) -> u32 {
+        self.next_epoch
+    }
+
+    /// Runs the encoder forward with the current parameters and returns the embedding users
+    /// keep: μ (variational) or z (GAE/ARGA), N×d row-major.
+    pub async fn encode(&self, ctx: &GpuContext) -> GpuResult<Vec<f32>> {
+        self.engine.encode.submit(ctx);
+        self.engine.embedding(ctx).await
+    }
+}
