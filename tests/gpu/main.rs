@@ -6,8 +6,11 @@ use std::sync::OnceLock;
 
 use argva::gpu::GpuContext;
 
+mod colsum;
 mod dense_recon;
+mod matmul;
 mod relu;
+mod spmm;
 
 /// The shared device. Fails (never skips) when there is no adapter: CI must have one.
 pub fn ctx() -> &'static GpuContext {
