@@ -8,6 +8,7 @@ use argva::gpu::GpuContext;
 
 mod colsum;
 mod dense_recon;
+mod kernel_timing;
 mod matmul;
 mod relu;
 mod spmm;

@@ -274,11 +274,14 @@ fn ranges_inside_larger_buffers_and_bit_reproducible() {
     );
 }
 
+/// (what is wrong, row_ptr, col, val, cols).
+type BadCsr<'a> = (&'a str, &'a [u32], &'a [u32], &'a [f32], usize);
+
 #[test]
 fn malformed_csr_is_rejected() {
     let ctx = ctx();
     let val = [1.0f32, 2.0, 3.0];
-    let cases: &[(&str, &[u32], &[u32], &[f32], usize)] = &[
+    let cases: &[BadCsr] = &[
         ("empty row_ptr", &[], &[], &[], 3),
         ("starts at 1", &[1, 2, 3], &[0, 1, 2], &val, 3),
         ("decreases", &[0, 2, 1, 3], &[0, 1, 2], &val, 3),
