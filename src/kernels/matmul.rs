@@ -55,7 +55,7 @@ struct Params {
     n: u32,
     k: u32,
     flags: u32,
-    nb: u32,
+    mb: u32,
     _pad: [u32; 3],
 }
 
@@ -97,7 +97,7 @@ pub fn bind(
         check_u32(what, len)?;
     }
     let (bias, flags) = epi.resolve("matmul epilogue", n, a)?;
-    let nb = n.div_ceil(TILE_COLS);
+    let mb = m.div_ceil(TILE_ROWS);
     let params = uniform(
         ctx,
         "matmul params",
@@ -106,11 +106,11 @@ pub fn bind(
             n: n as u32,
             k: k as u32,
             flags,
-            nb: nb as u32,
+            mb: mb as u32,
             _pad: [0; 3],
         },
     );
-    let blocks = (m.div_ceil(TILE_ROWS) * nb) as u64;
+    let blocks = (mb * n.div_ceil(TILE_COLS)) as u64;
     let grid = grid_1d(ctx, "matmul", blocks, WORKGROUP_SIZE)?;
     ctx.kernel(&spec(form))?
         .dispatch(ctx, &[(&params).into(), a, b, bias, out], grid)

@@ -11,7 +11,7 @@ use crate::gpu::{grid_1d, uniform};
 pub const SOURCE: &str = include_str!("../../shaders/spmm.wgsl");
 pub const WORKGROUP_SIZE: u32 = 64;
 /// Output columns one invocation owns (the shader's vec4 accumulator).
-pub const COLS_PER_INVOCATION: usize = 4;
+pub const COLS_PER_INVOCATION: usize = 8;
 /// `@binding` order: params, row_ptr, col, val, b, bias, out.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,

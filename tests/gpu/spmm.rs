@@ -44,12 +44,12 @@ fn dense(rows: usize, cols: usize, row_ptr: &[u32], col: &[u32], val: &[f32]) ->
     d
 }
 
-/// (rows, cols, c, density): c around the 4-column invocation (1, 3, 5, 64, 65), Cora-like
+/// (rows, cols, c, density): c around the 8-column invocation (1, 3, 9, 64, 65), Cora-like
 /// sparse features (1.3 %), an all-empty matrix, zero rows, zero output columns.
 const CASES: &[(usize, usize, usize, f64)] = &[
     (37, 29, 1, 0.2),
     (37, 29, 3, 0.2),
-    (50, 70, 5, 0.1),
+    (50, 70, 9, 0.1),
     (131, 97, 64, 0.05),
     (300, 1433, 64, 0.013),
     (67, 40, 65, 0.1),
