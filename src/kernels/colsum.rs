@@ -1,5 +1,6 @@
 //! Column sums of a row-major matrix: the gradient of a per-column bias. Shader:
-//! `shaders/colsum.wgsl`. Cost: rows·cols adds; one invocation per column, rows in order.
+//! `shaders/colsum.wgsl`. Cost: rows·cols adds. A workgroup owns up to
+//! [`MAX_COLS_PER_WORKGROUP`] columns and splits the rows into slices reduced in a fixed order.
 
 use super::{check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
@@ -7,6 +8,9 @@ use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/colsum.wgsl");
 pub const WORKGROUP_SIZE: u32 = 64;
+/// Columns one workgroup sums (fewer, a power of two, when the matrix is narrower); the
+/// workgroup's other lanes split the rows.
+pub const MAX_COLS_PER_WORKGROUP: usize = 8;
 /// `@binding` order: params, m, out.
 pub const BINDINGS: &[Binding] = &[Binding::Uniform, Binding::Read, Binding::ReadWrite];
 
@@ -16,7 +20,7 @@ struct Params {
     rows: u32,
     cols: u32,
     accumulate: u32,
-    _pad: u32,
+    cw: u32,
 }
 
 fn spec() -> KernelSpec {
@@ -41,6 +45,7 @@ pub fn bind(
     check_len("colsum: `m` ([rows × cols])", &m, rows * cols)?;
     check_u32("colsum: `m`", rows * cols)?;
     check_len("colsum: `out` ([cols])", &out, cols)?;
+    let cw = cols.next_power_of_two().min(MAX_COLS_PER_WORKGROUP);
     let params = uniform(
         ctx,
         "colsum params",
@@ -48,10 +53,11 @@ pub fn bind(
             rows: rows as u32,
             cols: cols as u32,
             accumulate: accumulate as u32,
-            _pad: 0,
+            cw: cw as u32,
         },
     );
-    let grid = grid_1d(ctx, "colsum", cols as u64, WORKGROUP_SIZE)?;
+    // One workgroup per `cw` columns (grid_1d with a "workgroup size" of 1 counts groups).
+    let grid = grid_1d(ctx, "colsum", cols.div_ceil(cw) as u64, 1)?;
     ctx.kernel(&spec())?
         .dispatch(ctx, &[(&params).into(), m, out], grid)
 }
