@@ -6,27 +6,33 @@
 
 pub mod adam;
 pub mod bce;
+pub mod colsum;
 pub mod decoder;
 pub mod dense_recon;
+pub mod matmul;
 pub mod reduce;
 pub mod relu;
 pub mod reparam;
 pub mod rng;
+pub mod spmm;
 
 /// Every shader the crate ships, by file name: validated with naga in the tests.
 pub const SHADERS: &[(&str, &str)] = &[
     ("adam.wgsl", adam::SOURCE),
     ("bce.wgsl", bce::SOURCE),
+    ("colsum.wgsl", colsum::SOURCE),
     ("decoder_gather.wgsl", decoder::GATHER_SOURCE),
     ("decoder_loss.wgsl", decoder::LOSS_SOURCE),
     ("dense_recon.wgsl", dense_recon::SOURCE),
+    ("matmul.wgsl", matmul::SOURCE),
     ("reduce.wgsl", reduce::SOURCE),
     ("relu.wgsl", relu::SOURCE),
     ("reparam.wgsl", reparam::SOURCE),
     ("rng.wgsl", rng::SOURCE),
+    ("spmm.wgsl", spmm::SOURCE),
 ];
 
-use crate::gpu::Arg;
+use crate::gpu::{Arg, GpuError, GpuResult};
 
 /// What a product kernel (spmm, matmul) does with each output element after the sum:
 /// `out = [relu]( sum + bias[col] ) [+ out]`. Fusing these saves a dispatch and a pass over
@@ -39,4 +45,90 @@ pub struct Epilogue<'a> {
     pub relu: bool,
     /// `out += result` instead of `out = result`.
     pub accumulate: bool,
+}
+
+/// Bit flags of the epilogue as the product shaders read them (`params.flags`).
+const FLAG_BIAS: u32 = 1;
+const FLAG_RELU: u32 = 2;
+const FLAG_ACCUMULATE: u32 = 4;
+
+impl<'a> Epilogue<'a> {
+    /// Checks the epilogue against an output with `cols` columns and returns the bias binding
+    /// (`fallback`, never read, when there is no bias: a binding cannot be left empty) and the
+    /// shader's flag word.
+    pub(crate) fn resolve(
+        &self,
+        what: &str,
+        cols: usize,
+        fallback: Arg<'a>,
+    ) -> GpuResult<(Arg<'a>, u32)> {
+        if self.relu && self.accumulate {
+            return Err(GpuError::Validation {
+                what: what.to_string(),
+                message: "relu and accumulate cannot be combined in one epilogue".into(),
+            });
+        }
+        let mut flags = 0;
+        if self.relu {
+            flags |= FLAG_RELU;
+        }
+        if self.accumulate {
+            flags |= FLAG_ACCUMULATE;
+        }
+        let bias = match self.bias {
+            Some(bias) => {
+                check_len(&format!("{what}: `bias`"), &bias, cols)?;
+                flags |= FLAG_BIAS;
+                bias
+            }
+            None => fallback,
+        };
+        Ok((bias, flags))
+    }
+}
+
+/// `SizeMismatch` unless the binding holds at least `elements` 4-byte values.
+pub(crate) fn check_len(what: &str, arg: &Arg<'_>, elements: usize) -> GpuResult<()> {
+    let got = (arg.len_bytes() / 4) as usize;
+    if got < elements {
+        return Err(GpuError::SizeMismatch {
+            what: what.to_string(),
+            expected: elements,
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Shaders index with u32: every operand must have fewer than 2³² elements.
+pub(crate) fn check_u32(what: &str, elements: usize) -> GpuResult<()> {
+    if elements > u32::MAX as usize {
+        return Err(GpuError::Validation {
+            what: what.to_string(),
+            message: format!("{elements} elements do not fit the shader's 32-bit indices"),
+        });
+    }
+    Ok(())
+}
+
+/// CPU twin of the epilogue on a row-major `[rows × cols]` result, in place:
+/// `out = [relu](sum + bias[col]) [+ acc]`.
+pub(crate) fn epilogue_cpu(
+    out: &mut [f64],
+    cols: usize,
+    bias: Option<&[f64]>,
+    relu: bool,
+    acc: Option<&[f64]>,
+) {
+    for (i, v) in out.iter_mut().enumerate() {
+        if let Some(bias) = bias {
+            *v += bias[i % cols];
+        }
+        if relu {
+            *v = v.max(0.0);
+        }
+        if let Some(acc) = acc {
+            *v += acc[i];
+        }
+    }
 }

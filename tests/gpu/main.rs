@@ -8,12 +8,17 @@ use argva::gpu::GpuContext;
 
 mod adam;
 mod bce;
+mod colsum;
 mod decoder;
 mod dense_recon;
+mod kernel_timing;
+mod matmul;
 mod reduce;
 mod relu;
 mod reparam;
 mod rng;
+mod spmm;
+mod train;
 
 /// The shared device. Fails (never skips) when there is no adapter: CI must have one.
 pub fn ctx() -> &'static GpuContext {

@@ -1,0 +1,148 @@
+//! Dense matmul in three operand layouts with the fused [`Epilogue`]. Shader:
+//! `shaders/matmul.wgsl`.
+//!
+//! The forms cover forward and backward of a dense layer without materialising transposes:
+//! NN (`X·W`), NT (`G·Wᵀ`, and forward layers whose weights are stored `[out × in]` as in
+//! PyTorch), TN (`Xᵀ·G`, weight gradients, where k is the long batch dimension).
+//! Cost: 2·m·n·k FLOPs. Each invocation computes a 4 × 8 output block in registers
+//! ([`TILE_ROWS`] × [`TILE_COLS`]); every output is one sequential sum over k, so results
+//! are bit-reproducible.
+
+use super::{Epilogue, check_len, check_u32};
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
+use crate::gpu::{grid_1d, uniform};
+
+pub const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
+pub const WORKGROUP_SIZE: u32 = 64;
+/// Output rows per invocation (`TM` in the shader).
+pub const TILE_ROWS: usize = 4;
+/// Output columns per invocation (`TN` in the shader).
+pub const TILE_COLS: usize = 8;
+/// `@binding` order: params, a, b, bias, out.
+pub const BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+];
+
+/// Operand layouts; `out` is always `[m × n]` row-major and the sum runs over `k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `out = A·B`, A `[m × k]`, B `[k × n]`.
+    NN,
+    /// `out = Aᵀ·B`, A stored `[k × m]`, B `[k × n]`.
+    TN,
+    /// `out = A·Bᵀ`, A `[m × k]`, B stored `[n × k]`.
+    NT,
+}
+
+impl Form {
+    fn entry(self) -> &'static str {
+        match self {
+            Form::NN => "nn",
+            Form::TN => "tn",
+            Form::NT => "nt",
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    flags: u32,
+    mb: u32,
+    _pad: [u32; 3],
+}
+
+fn spec(form: Form) -> KernelSpec {
+    KernelSpec {
+        label: "matmul",
+        source: SOURCE,
+        entry: form.entry(),
+        bindings: BINDINGS,
+        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+    }
+}
+
+/// Binds `out[m × n] = epilogue(op(A)·op(B))` for `form`. The bias (if any) has `n` values.
+/// Every binding's size is checked; any m, n, k ≥ 0 is allowed (k = 0 gives the epilogue of 0).
+#[allow(clippy::too_many_arguments)]
+pub fn bind(
+    ctx: &GpuContext,
+    form: Form,
+    a: Arg<'_>,
+    b: Arg<'_>,
+    out: Arg<'_>,
+    m: usize,
+    n: usize,
+    k: usize,
+    epi: Epilogue<'_>,
+) -> GpuResult<Dispatch> {
+    let (a_shape, b_shape) = match form {
+        Form::NN => ("matmul NN: `a` ([m × k])", "matmul NN: `b` ([k × n])"),
+        Form::TN => ("matmul TN: `a` ([k × m])", "matmul TN: `b` ([k × n])"),
+        Form::NT => ("matmul NT: `a` ([m × k])", "matmul NT: `b` ([n × k])"),
+    };
+    for (what, arg, len) in [
+        (a_shape, &a, m * k),
+        (b_shape, &b, n * k),
+        ("matmul: `out` ([m × n])", &out, m * n),
+    ] {
+        check_len(what, arg, len)?;
+        check_u32(what, len)?;
+    }
+    let (bias, flags) = epi.resolve("matmul epilogue", n, a)?;
+    let mb = m.div_ceil(TILE_ROWS);
+    let params = uniform(
+        ctx,
+        "matmul params",
+        &Params {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            flags,
+            mb: mb as u32,
+            _pad: [0; 3],
+        },
+    );
+    let blocks = (mb * n.div_ceil(TILE_COLS)) as u64;
+    let grid = grid_1d(ctx, "matmul", blocks, WORKGROUP_SIZE)?;
+    ctx.kernel(&spec(form))?
+        .dispatch(ctx, &[(&params).into(), a, b, bias, out], grid)
+}
+
+/// CPU twin of [`bind`]: `[relu](op(A)·op(B) + bias) [+ acc]`, `[m × n]` row-major.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_cpu(
+    form: Form,
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    n: usize,
+    k: usize,
+    bias: Option<&[f64]>,
+    relu: bool,
+    acc: Option<&[f64]>,
+) -> Vec<f64> {
+    let a_at = |i: usize, kk: usize| match form {
+        Form::TN => a[kk * m + i],
+        Form::NN | Form::NT => a[i * k + kk],
+    };
+    let b_at = |kk: usize, j: usize| match form {
+        Form::NT => b[j * k + kk],
+        Form::NN | Form::TN => b[kk * n + j],
+    };
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            out[i * n + j] = (0..k).map(|kk| a_at(i, kk) * b_at(kk, j)).sum();
+        }
+    }
+    super::epilogue_cpu(&mut out, n, bias, relu, acc);
+    out
+}

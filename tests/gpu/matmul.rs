@@ -1,0 +1,364 @@
+use argva::gpu::{GpuBuffer, GpuError, submit};
+use argva::kernels::matmul::{self, Form};
+use argva::kernels::{Epilogue, colsum};
+use argva::testing::{assert_close, assert_grad, rng, to_f64, uniform_f32};
+
+use crate::ctx;
+
+const FORMS: [Form; 3] = [Form::NN, Form::TN, Form::NT];
+
+/// (m, n, k): odd sizes around the 4 × 8 tile and the 64-lane workgroup, n = 1, k = 1,
+/// long k, and empty dimensions.
+const SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (7, 9, 13),
+    (33, 17, 5),
+    (5, 1, 70),
+    (1, 64, 300),
+    (130, 64, 64),
+    (13, 3, 1),
+    (259, 33, 31),
+    (0, 5, 4),
+    (5, 0, 4),
+    (4, 5, 0),
+];
+
+/// (bias, relu, accumulate): every combination the epilogue allows.
+const EPILOGUES: &[(bool, bool, bool)] = &[
+    (false, false, false),
+    (true, false, false),
+    (true, true, false),
+    (false, true, false),
+    (true, false, true),
+    (false, false, true),
+];
+
+/// Sequential f32 sums of k products of magnitude ≤ 1: error ≲ k·ε per element in the
+/// worst case; 2e-6·k is ~30× the typical error and still catches any wrong term (≥ 1e-2).
+fn atol(k: usize) -> f64 {
+    2e-6 * k.max(1) as f64
+}
+
+#[test]
+fn every_form_and_epilogue_matches_cpu() {
+    let ctx = ctx();
+    let mut r = rng(11);
+    for form in FORMS {
+        for &(m, n, k) in SHAPES {
+            for &(has_bias, relu, acc) in EPILOGUES {
+                let a = uniform_f32(&mut r, m * k, -1.0, 1.0);
+                let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+                let bias = uniform_f32(&mut r, n, -1.0, 1.0);
+                let prev = uniform_f32(&mut r, m * n, -1.0, 1.0);
+                let ab = GpuBuffer::from_slice(ctx, "a", &a).unwrap();
+                let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+                let biasb = GpuBuffer::from_slice(ctx, "bias", &bias).unwrap();
+                let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+                if acc {
+                    out.write(ctx, &prev).unwrap();
+                } else {
+                    out.poison(ctx);
+                }
+                let epi = Epilogue {
+                    bias: has_bias.then(|| (&biasb).into()),
+                    relu,
+                    accumulate: acc,
+                };
+                let d = matmul::bind(
+                    ctx,
+                    form,
+                    (&ab).into(),
+                    (&bb).into(),
+                    (&out).into(),
+                    m,
+                    n,
+                    k,
+                    epi,
+                )
+                .unwrap();
+                submit(ctx, "matmul", &[&d]);
+                let bias64 = to_f64(&bias);
+                let prev64 = to_f64(&prev);
+                let want = matmul::matmul_cpu(
+                    form,
+                    &to_f64(&a),
+                    &to_f64(&b),
+                    m,
+                    n,
+                    k,
+                    has_bias.then_some(&bias64[..]),
+                    relu,
+                    acc.then_some(&prev64[..]),
+                );
+                assert_close(
+                    &format!("{form:?} m={m} n={n} k={k} bias={has_bias} relu={relu} acc={acc}"),
+                    &out.read_blocking(ctx).unwrap(),
+                    &want,
+                    1e-5,
+                    atol(k),
+                );
+            }
+        }
+    }
+}
+
+/// Operands as ranges at 256-byte-aligned offsets inside larger buffers (tensors inside a
+/// flat parameter buffer); elements around the output range must stay untouched.
+#[test]
+fn ranges_inside_larger_buffers() {
+    let ctx = ctx();
+    // 256 bytes: a multiple of every device's storage offset alignment.
+    let align = 64;
+    let mut r = rng(12);
+    let (m, n, k) = (37, 11, 19);
+    for form in FORMS {
+        let pad = |v: &[f32]| {
+            let mut big = vec![7.0f32; 3 * align + v.len() + 5];
+            big[2 * align..][..v.len()].copy_from_slice(v);
+            big
+        };
+        let a = uniform_f32(&mut r, m * k, -1.0, 1.0);
+        let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+        let bias = uniform_f32(&mut r, n, -1.0, 1.0);
+        let ab = GpuBuffer::from_slice(ctx, "a", &pad(&a)).unwrap();
+        let bb = GpuBuffer::from_slice(ctx, "b", &pad(&b)).unwrap();
+        let biasb = GpuBuffer::from_slice(ctx, "bias", &pad(&bias)).unwrap();
+        let out = GpuBuffer::from_slice(ctx, "out", &vec![3.0f32; align + m * n + align]).unwrap();
+        let d = matmul::bind(
+            ctx,
+            form,
+            ab.range(2 * align, m * k),
+            bb.range(2 * align, k * n),
+            out.range(align, m * n),
+            m,
+            n,
+            k,
+            Epilogue {
+                bias: Some(biasb.range(2 * align, n)),
+                relu: true,
+                accumulate: false,
+            },
+        )
+        .unwrap();
+        submit(ctx, "matmul range", &[&d]);
+        let got = out.read_blocking(ctx).unwrap();
+        let bias64 = to_f64(&bias);
+        let want = matmul::matmul_cpu(
+            form,
+            &to_f64(&a),
+            &to_f64(&b),
+            m,
+            n,
+            k,
+            Some(&bias64),
+            true,
+            None,
+        );
+        assert_close(
+            &format!("{form:?} range"),
+            &got[align..][..m * n],
+            &want,
+            1e-5,
+            atol(k),
+        );
+        assert!(
+            got[..align].iter().all(|&v| v == 3.0),
+            "{form:?}: wrote before the range"
+        );
+        assert!(
+            got[align + m * n..].iter().all(|&v| v == 3.0),
+            "{form:?}: wrote after the range"
+        );
+    }
+}
+
+/// For L = Σ G ⊙ (A·B + bias): dA = G·Bᵀ (NT), dB = Aᵀ·G (TN), dbias = colsum(G), all on
+/// the GPU, must equal finite differences of the CPU forward.
+#[test]
+fn backward_identities_match_finite_differences() {
+    let ctx = ctx();
+    let mut r = rng(13);
+    let (m, n, k) = (9, 6, 5);
+    let a = uniform_f32(&mut r, m * k, -1.0, 1.0);
+    let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+    let bias = uniform_f32(&mut r, n, -1.0, 1.0);
+    let g = uniform_f32(&mut r, m * n, -1.0, 1.0);
+    let (a64, b64, bias64, g64) = (to_f64(&a), to_f64(&b), to_f64(&bias), to_f64(&g));
+    let loss = |a: &[f64], b: &[f64], bias: &[f64]| -> f64 {
+        matmul::matmul_cpu(Form::NN, a, b, m, n, k, Some(bias), false, None)
+            .iter()
+            .zip(&g64)
+            .map(|(y, g)| y * g)
+            .sum()
+    };
+
+    let ab = GpuBuffer::from_slice(ctx, "a", &a).unwrap();
+    let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+    let gb = GpuBuffer::from_slice(ctx, "g", &g).unwrap();
+    let da = GpuBuffer::<f32>::zeros(ctx, "da", m * k).unwrap();
+    let db = GpuBuffer::<f32>::zeros(ctx, "db", k * n).unwrap();
+    let dbias = GpuBuffer::<f32>::zeros(ctx, "dbias", n).unwrap();
+    for buf in [&da, &db, &dbias] {
+        buf.poison(ctx);
+    }
+    let none = Epilogue::default();
+    // dA [m × k] = G [m × n] · (B [k × n])ᵀ
+    let d1 = matmul::bind(
+        ctx,
+        Form::NT,
+        (&gb).into(),
+        (&bb).into(),
+        (&da).into(),
+        m,
+        k,
+        n,
+        none,
+    )
+    .unwrap();
+    // dB [k × n] = (A [m × k])ᵀ · G [m × n]
+    let d2 = matmul::bind(
+        ctx,
+        Form::TN,
+        (&ab).into(),
+        (&gb).into(),
+        (&db).into(),
+        k,
+        n,
+        m,
+        none,
+    )
+    .unwrap();
+    let d3 = colsum::bind(ctx, (&gb).into(), (&dbias).into(), m, n, false).unwrap();
+    submit(ctx, "grads", &[&d1, &d2, &d3]);
+
+    let tol = 1e-5;
+    assert_grad(
+        "dA",
+        |x| loss(x, &b64, &bias64),
+        &a64,
+        &to_f64(&da.read_blocking(ctx).unwrap()),
+        tol,
+    );
+    assert_grad(
+        "dB",
+        |x| loss(&a64, x, &bias64),
+        &b64,
+        &to_f64(&db.read_blocking(ctx).unwrap()),
+        tol,
+    );
+    assert_grad(
+        "dbias",
+        |x| loss(&a64, &b64, x),
+        &bias64,
+        &to_f64(&dbias.read_blocking(ctx).unwrap()),
+        tol,
+    );
+}
+
+/// The weight-gradient shape with the longest k, twice: bit-identical.
+#[test]
+fn long_k_is_bit_reproducible() {
+    let ctx = ctx();
+    let mut r = rng(14);
+    let (m, n, k) = (64, 64, 5416);
+    let a = uniform_f32(&mut r, k * m, -1.0, 1.0);
+    let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+    let ab = GpuBuffer::from_slice(ctx, "a", &a).unwrap();
+    let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+    let run = || {
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+        out.poison(ctx);
+        let d = matmul::bind(
+            ctx,
+            Form::TN,
+            (&ab).into(),
+            (&bb).into(),
+            (&out).into(),
+            m,
+            n,
+            k,
+            Epilogue::default(),
+        )
+        .unwrap();
+        submit(ctx, "tn", &[&d]);
+        out.read_blocking(ctx).unwrap()
+    };
+    let first = run();
+    let want = matmul::matmul_cpu(
+        Form::TN,
+        &to_f64(&a),
+        &to_f64(&b),
+        m,
+        n,
+        k,
+        None,
+        false,
+        None,
+    );
+    assert_close(
+        "TN long k",
+        &first,
+        &want,
+        1e-5,
+        1e-6 * (k as f64).sqrt() * 10.0,
+    );
+    let second = run();
+    assert!(
+        first
+            .iter()
+            .zip(&second)
+            .all(|(p, q)| p.to_bits() == q.to_bits())
+    );
+}
+
+#[test]
+fn bad_bindings_are_typed_errors() {
+    let ctx = ctx();
+    let (m, n, k) = (6, 5, 4);
+    let a = GpuBuffer::<f32>::zeros(ctx, "a", m * k).unwrap();
+    let b = GpuBuffer::<f32>::zeros(ctx, "b", k * n).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+    let short = GpuBuffer::<f32>::zeros(ctx, "short", n - 1).unwrap();
+    let bind = |a, b, out, epi| matmul::bind(ctx, Form::NN, a, b, out, m, n, k, epi);
+    let none = Epilogue::default();
+
+    let err = bind((&a).into(), (&b).into(), a.range(0, m * n - 1), none).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GpuError::SizeMismatch {
+                expected: 30,
+                got: 29,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = bind((&a).into(), (&short).into(), (&out).into(), none).unwrap_err();
+    assert!(
+        matches!(err, GpuError::SizeMismatch { expected: 20, .. }),
+        "{err}"
+    );
+    let err = bind((&short).into(), (&b).into(), (&out).into(), none).unwrap_err();
+    assert!(
+        matches!(err, GpuError::SizeMismatch { expected: 24, .. }),
+        "{err}"
+    );
+    let epi = Epilogue {
+        bias: Some(short.range(0, n - 1)),
+        ..none
+    };
+    let err = bind((&a).into(), (&b).into(), (&out).into(), epi).unwrap_err();
+    assert!(err.to_string().contains("bias"), "{err}");
+    let epi = Epilogue {
+        relu: true,
+        accumulate: true,
+        ..none
+    };
+    let err = bind((&a).into(), (&b).into(), (&out).into(), epi).unwrap_err();
+    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    // A range at an offset the device cannot bind.
+    let big = GpuBuffer::<f32>::zeros(ctx, "big", 1000).unwrap();
+    let err = bind(big.range(1, m * k), (&b).into(), (&out).into(), none).unwrap_err();
+    assert!(err.to_string().contains("alignment"), "{err}");
+}
