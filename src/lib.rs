@@ -11,6 +11,7 @@
 //! The engine (everything but the CLI in `src/main.rs`) does no file or network I/O
 //! and no blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
 
+pub mod data;
 pub mod gpu;
 pub mod kernels;
 pub mod model;
