@@ -767,3 +767,174 @@ pub fn adjacency_from_value(v: &Value) -> Result<Vec<(i64, Vec<i64>)>, PickleErr
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protocol-2 pickle of a numpy array via `_reconstruct`, as numpy writes it.
+    pub(crate) fn ndarray_pickle(shape: &[u32], dtype: &str, fortran: bool, raw: &[u8]) -> Vec<u8> {
+        let mut p = b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85U\x01b\x87Rq\x03(K\x01(".to_vec();
+        for &d in shape {
+            p.push(b'J');
+            p.extend(d.to_le_bytes());
+        }
+        p.extend(b"tcnumpy\ndtype\nq\x04U");
+        p.push(dtype.len() as u8);
+        p.extend(dtype.as_bytes());
+        p.extend(b"K\x00K\x01\x87Rq\x05(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
+        p.push(if fortran { 0x88 } else { 0x89 });
+        p.push(b'T');
+        p.extend((raw.len() as u32).to_le_bytes());
+        p.extend(raw);
+        p.extend(b"tb.");
+        p
+    }
+
+    #[test]
+    fn ndarray_round_trip_c_and_fortran() {
+        let vals = [1.5f64, -2.0, 3.25, 4.0, 0.0, -6.5];
+        let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let a = ndarray_from_value(&parse(&ndarray_pickle(&[2, 3], "f8", false, &raw)).unwrap())
+            .unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.data, vals);
+        // Fortran: memory holds columns; element (i, j) = raw[j*2 + i].
+        let f = ndarray_from_value(&parse(&ndarray_pickle(&[2, 3], "f8", true, &raw)).unwrap())
+            .unwrap();
+        assert_eq!(f.data, vec![1.5, 3.25, 0.0, -2.0, 4.0, -6.5]);
+        let ints: Vec<u8> = [7i32, -1, 300]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let i =
+            ndarray_from_value(&parse(&ndarray_pickle(&[3], "i4", false, &ints)).unwrap()).unwrap();
+        assert_eq!(i.data, vec![7.0, -1.0, 300.0]);
+        // Data length must match the shape.
+        let e = ndarray_from_value(&parse(&ndarray_pickle(&[2, 2], "f8", false, &raw)).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(e, PickleError::Structure(ref m) if m.contains("needs 32 bytes")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn memo_shares_mutable_objects_like_python() {
+        // d = defaultdict(list); L = []; d[0] = L; d[1] = L; L.append(5)
+        let p = b"\x80\x02ccollections\ndefaultdict\nq\x00c__builtin__\nlist\nq\x01\x85Rq\x02(K\x00]q\x03K\x01h\x03uh\x03K\x05a0.";
+        let v = parse(p).unwrap();
+        let adj = adjacency_from_value(&v).unwrap();
+        assert_eq!(adj, vec![(0, vec![5]), (1, vec![5])]);
+    }
+
+    #[test]
+    fn refuses_globals_off_the_allow_list() {
+        let p = b"\x80\x02cos\nsystem\nq\x00U\x02lsq\x01\x85R.";
+        assert_eq!(
+            parse(p).unwrap_err(),
+            PickleError::GlobalNotAllowed {
+                module: "os".into(),
+                name: "system".into()
+            }
+        );
+        let p = b"\x80\x02c__builtin__\neval\n.";
+        assert!(matches!(
+            parse(p),
+            Err(PickleError::GlobalNotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_declared_lengths_are_truncation_not_allocation() {
+        let p = b"\x80\x02T\xff\xff\xff\x7fabc";
+        assert_eq!(
+            parse(p).unwrap_err(),
+            PickleError::Truncated {
+                offset: 2,
+                opcode: b'T'
+            }
+        );
+        assert_eq!(
+            parse(b"\x80\x02K").unwrap_err(),
+            PickleError::Truncated {
+                offset: 2,
+                opcode: b'K'
+            }
+        );
+        assert_eq!(parse(b"\x80\x02K\x01").unwrap_err(), PickleError::NoStop);
+    }
+
+    #[test]
+    fn deep_nesting_cycles_and_exponential_sharing_are_bounded() {
+        // 100 000 nested lists.
+        let mut p = b"\x80\x02".to_vec();
+        p.extend(std::iter::repeat_n(b']', 100_000));
+        p.extend(std::iter::repeat_n(b'a', 99_999));
+        p.push(b'.');
+        assert!(matches!(parse(&p), Err(PickleError::Structure(_))));
+        // L = []; L.append(L)
+        assert!(matches!(
+            parse(b"\x80\x02]q\x00h\x00a."),
+            Err(PickleError::Structure(_))
+        ));
+        // t = (t, t) forty times: 2^40 nodes if expanded naively.
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..40 {
+            p.extend(b"0h\x00h\x00\x86q\x00");
+        }
+        p.push(b'.');
+        let r = parse(&p);
+        assert!(
+            matches!(r, Err(PickleError::Structure(ref m)) if m.contains("too many")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_opcode_and_stack_errors() {
+        assert_eq!(
+            parse(b"\x80\x02\xff.").unwrap_err(),
+            PickleError::UnknownOpcode {
+                offset: 2,
+                opcode: 0xff
+            }
+        );
+        assert!(matches!(
+            parse(b"\x80\x02a."),
+            Err(PickleError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(b"\x80\x02h\x07."),
+            Err(PickleError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(b"\x80\x02K\x01K\x02."),
+            Err(PickleError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(b"\x80\x05K\x01."),
+            Err(PickleError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut s = 0x9e3779b97f4a7c15u64;
+        let ops = b"\x80\x02cqrhj(t)\x85\x86\x87}]aeusJKMUTN\x88\x89R\x81b.01G\x8a";
+        for _ in 0..20_000 {
+            let mut p = vec![0x80, 2];
+            for _ in 0..(s % 40) {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                p.push(if s % 3 == 0 {
+                    (s >> 8) as u8
+                } else {
+                    ops[(s >> 16) as usize % ops.len()]
+                });
+            }
+            let _ = parse(&p);
+        }
+    }
+}
