@@ -12,6 +12,7 @@
 //! and no blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
 
 pub mod checkpoint;
+pub mod data;
 pub mod eval;
 pub mod export;
 pub mod gpu;

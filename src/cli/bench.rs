@@ -150,9 +150,10 @@ fn bench_graph(
 ) -> Result<BenchReport> {
     let split = link_split(graph, 0.05, 0.1, 0)?;
     let n = graph.num_nodes;
-    let features = graph.features.row_normalize();
+    let mut features = graph.features.clone();
+    features.row_normalize();
     let adjacency = data::gcn_norm(n, &split.train_pos);
-    let sampler = NegativeSampler::new(n, &split.train_pos);
+    let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let neg_time = std::cell::Cell::new(0.0f64);
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| {
         let t = Instant::now();
@@ -308,7 +309,11 @@ fn timestamps(
         rx.await
             .context("timestamp readback dropped")?
             .context("mapping timestamps")?;
-        let v = bytemuck::cast_slice(&staging.slice(..).get_mapped_range()).to_vec();
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| anyhow::anyhow!("mapping timestamps: {e:?}"))?;
+        let v = bytemuck::cast_slice(&view).to_vec();
         anyhow::Ok(v)
     })?;
     let period = ctx.queue.get_timestamp_period() as f64;

@@ -29,6 +29,9 @@ pub struct DataSource {
     /// Never download missing Planetoid files; fail instead.
     #[arg(long)]
     pub offline: bool,
+    /// Accept downloaded files whose SHA-256 sum argva does not know (PubMed).
+    #[arg(long)]
+    pub allow_unverified: bool,
 }
 
 impl DataSource {
@@ -38,6 +41,7 @@ impl DataSource {
             features: self.features.clone(),
             labels: self.labels.clone(),
             download: !self.offline,
+            allow_unverified: self.allow_unverified,
         };
         data::load(&self.dataset, &opts).with_context(|| format!("loading `{}`", self.dataset))
     }

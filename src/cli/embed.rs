@@ -59,11 +59,10 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         );
     }
     let n = graph.num_nodes;
-    let features = if ck.config.raw_features {
-        graph.features.clone()
-    } else {
-        graph.features.row_normalize()
-    };
+    let mut features = graph.features.clone();
+    if !ck.config.raw_features {
+        features.row_normalize();
+    }
     let adjacency = data::gcn_norm(n, &graph.edges);
     let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
     let inputs = TrainInputs {
@@ -92,7 +91,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let emb = pollster::block_on(trainer.encode(&ctx))?;
     let d = cfg.latent;
     let bytes = if csv {
-        argva::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
+        argva::export::embedding_csv(&emb, d, None).into_bytes()
     } else {
         argva::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
     };

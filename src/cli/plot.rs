@@ -1,7 +1,7 @@
 //! `argva plot RUN_DIR`: pictures of a run folder written by `argva train --out` — the
 //! embedding projected to 2-D with PCA and coloured by class, and the training curves.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;

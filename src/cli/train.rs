@@ -239,13 +239,12 @@ fn train_and_evaluate(
             );
         }
     }
-    let features = if cfg.raw_features {
-        graph.features.clone()
-    } else {
-        graph.features.row_normalize()
-    };
+    let mut features = graph.features.clone();
+    if !cfg.raw_features {
+        features.row_normalize();
+    }
     let adjacency = data::gcn_norm(n, &split.train_pos);
-    let sampler = NegativeSampler::new(n, &split.train_pos);
+    let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
     let inputs = argva::train::TrainInputs {
         features: CsrRef {
@@ -405,7 +404,7 @@ fn save(
     let n = report.graph.nodes;
     let emb = argva::export::npy_bytes(&[n, d], &fit.embedding).map_err(anyhow::Error::msg)?;
     output::write_atomic(dir, "embedding.npy", &emb)?;
-    let csv = argva::export::embedding_csv(&fit.embedding, d, graph.node_ids.as_deref());
+    let csv = argva::export::embedding_csv(&fit.embedding, d, None);
     output::write_atomic(dir, "embedding.csv", csv.as_bytes())?;
     if let Some(labels) = &graph.labels {
         let bytes = argva::export::npy_bytes(

@@ -234,8 +234,12 @@ impl Engine {
             dis_state[0].range(t.offset, t.len())
         };
         let plain = Epilogue::default();
-        let bias = |b: Arg<'_>| Epilogue { bias: Some(b), ..Default::default() };
-        let bias_relu = |b: Arg<'_>| Epilogue { bias: Some(b), relu: true, ..Default::default() };
+        fn bias(b: Arg<'_>) -> Epilogue<'_> {
+            Epilogue { bias: Some(b), ..Default::default() }
+        }
+        fn bias_relu(b: Arg<'_>) -> Epilogue<'_> {
+            Epilogue { bias: Some(b), relu: true, ..Default::default() }
+        }
         let acc = Epilogue { accumulate: true, ..Default::default() };
         let z = zz.range(0, n * d);
         // Product kernels with their costs (for `argva bench`'s roofline table).
@@ -411,7 +415,7 @@ impl Engine {
     /// Writes this epoch's pair list (positives then negatives, flattened `i0 j0 i1 j1 …`)
     /// and its node-major slot index. Queued: safe to call while the previous epoch runs.
     pub fn set_pairs(&self, ctx: &GpuContext, pairs: &[u32]) -> GpuResult<()> {
-        let (ptr, slots) = decoder::pair_slots(self.n, pairs);
+        let (ptr, slots) = decoder::pair_slots(self.n, pairs)?;
         self.pairs.write(ctx, pairs)?;
         self.slot_ptr.write(ctx, &ptr)?;
         self.slots.write(ctx, &slots)

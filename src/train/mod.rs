@@ -17,7 +17,7 @@ use engine::{CsrRef, Engine, EngineConfig, Noise, slot};
 use readback::LossReader;
 
 /// Hyperparameters; defaults follow the reference ARGVA recipe (see `--help`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub model: ModelKind,
     pub epochs: u32,

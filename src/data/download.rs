@@ -1,0 +1,147 @@
+//! Fetching missing Planetoid files (network and file I/O live here only).
+//!
+//! Every file is checked against `assets/planetoid.sha256` before it is written (atomically:
+//! temp file + rename). Files without a known sum (PubMed) are refused unless the caller opts
+//! in with `allow_unverified`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::DataError;
+use super::planetoid::Dataset;
+
+/// Where PyTorch Geometric downloads the Planetoid files from.
+pub const PLANETOID_URL: &str = "https://github.com/kimiyoung/planetoid/raw/master/data";
+
+const CHECKSUMS: &str = include_str!("../../assets/planetoid.sha256");
+
+/// Largest file accepted (PubMed's biggest is ~40 MB).
+const MAX_BYTES: u64 = 256 << 20;
+
+/// Fetches the bytes at a URL; a trait so tests (and a browser build) can supply their own.
+pub trait Fetcher {
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, DataError>;
+}
+
+/// HTTPS through `ureq` (rustls).
+#[derive(Debug, Default)]
+pub struct HttpFetcher;
+
+impl Fetcher for HttpFetcher {
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, DataError> {
+        let err = |msg: String| DataError::Download {
+            url: url.to_string(),
+            msg,
+        };
+        let resp = ureq::get(url).call().map_err(|e| err(e.to_string()))?;
+        let mut body = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| err(e.to_string()))?;
+        if body.len() as u64 > MAX_BYTES {
+            return Err(err(format!("larger than {MAX_BYTES} bytes")));
+        }
+        Ok(body)
+    }
+}
+
+/// The known SHA-256 (lower-case hex) of a Planetoid file name, e.g. `ind.cora.x`.
+pub fn expected_sha256(file: &str) -> Option<&'static str> {
+    CHECKSUMS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .find(|(_, name)| name.trim() == file)
+        .map(|(sum, _)| sum)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Download the files of `ds` missing from `<root>/<Name>/raw`, verifying each.
+pub fn fetch_planetoid(
+    ds: Dataset,
+    root: &Path,
+    fetcher: &dyn Fetcher,
+    allow_unverified: bool,
+) -> Result<(), DataError> {
+    let dir = ds.raw_dir(root);
+    let missing = ds.missing_files(&dir);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // Refuse before touching the network when sums are unknown and not waived.
+    if !allow_unverified && let Some(f) = missing.iter().find(|f| expected_sha256(f).is_none()) {
+        return Err(DataError::Unverified {
+            file: dir.join(f),
+            hint: format!(
+                "download it yourself from {PLANETOID_URL}/{f} into {}, or opt in to unverified downloads (allow_unverified / --allow-unverified)",
+                dir.display()
+            ),
+        });
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+    for f in &missing {
+        let url = format!("{PLANETOID_URL}/{f}");
+        let bytes = fetcher.fetch(&url).map_err(|e| match e {
+            DataError::Download { url, msg } => DataError::Download {
+                url,
+                msg: format!(
+                    "{msg}; offline? copy the Planetoid files into {} (or set ARGVA_DATA to a folder holding {}/raw/)",
+                    dir.display(),
+                    ds.name()
+                ),
+            },
+            other => other,
+        })?;
+        let dest = dir.join(f);
+        verify(&dest, &bytes, allow_unverified)?;
+        write_atomic(&dest, &bytes)?;
+    }
+    Ok(())
+}
+
+fn verify(dest: &Path, bytes: &[u8], allow_unverified: bool) -> Result<(), DataError> {
+    let name = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    match expected_sha256(name) {
+        Some(want) => {
+            let got = sha256_hex(bytes);
+            if got != want {
+                return Err(DataError::Checksum {
+                    file: dest.to_path_buf(),
+                    expected: want.into(),
+                    actual: got,
+                });
+            }
+            Ok(())
+        }
+        None if allow_unverified => Ok(()),
+        None => Err(DataError::Unverified {
+            file: dest.to_path_buf(),
+            hint: "no checksum known".into(),
+        }),
+    }
+}
+
+/// Write to `<dest>.part` then rename, so a crash never leaves a truncated dataset file.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let mut tmp = PathBuf::from(dest);
+    tmp.as_mut_os_string().push(".part");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| DataError::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, dest).map_err(|e| DataError::io(dest, e))
+}

@@ -1,0 +1,497 @@
+//! User graphs: an edge list (CSV, TSV or whitespace separated; optional header; integer or
+//! string node ids) with optional node features (`.npy` or CSV) and labels (CSV).
+//!
+//! Node numbering: integer ids are used as they are (nodes `0..=max id`, or the feature
+//! rows); string ids are numbered in order of first appearance in the edge list, and then
+//! a features CSV must name the node in its first column. Without features, each node gets
+//! a one-hot identity feature (the usual choice for featureless graphs).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{Csr, DataError, Graph, canonical_edges, npy};
+
+/// How nodes are named in an edge list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeIds {
+    /// Ids are the node numbers.
+    Integer,
+    /// Names in node-number order.
+    Named(Vec<String>),
+}
+
+/// A parsed edge list (pairs as written, self-loops and duplicates still present).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeList {
+    pub ids: NodeIds,
+    pub pairs: Vec<[u32; 2]>,
+    /// `max id + 1` for integer ids, the number of names otherwise.
+    pub num_nodes: usize,
+    /// 1-based line of each pair, to name bad ids in errors.
+    pub lines: Vec<usize>,
+}
+
+/// Column names recognised as a header line.
+const HEADER_WORDS: &[&str] = &[
+    "source", "target", "src", "dst", "from", "to", "u", "v", "node", "node1", "node2", "node_1",
+    "node_2", "id", "id1", "id2", "head", "tail", "label", "class", "weight", "i", "j", "a", "b",
+    "start", "end",
+];
+
+/// Split a line into trimmed fields on `,`, else tab, else whitespace; strip quotes.
+fn fields(line: &str) -> Vec<&str> {
+    let parts: Vec<&str> = if line.contains(',') {
+        line.split(',').collect()
+    } else if line.contains('\t') {
+        line.split('\t').collect()
+    } else {
+        line.split_whitespace().collect()
+    };
+    parts
+        .into_iter()
+        .map(|f| f.trim().trim_matches('"').trim_matches('\''))
+        .collect()
+}
+
+/// Non-empty, non-comment lines with their 1-based numbers.
+fn data_lines(file: &Path, bytes: &[u8]) -> Result<Vec<(usize, String)>, DataError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| DataError::format(file, None, format!("not UTF-8 text ({e})")))?;
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#') && !l.starts_with('%'))
+        .map(|(i, l)| (i, l.to_string()))
+        .collect())
+}
+
+fn is_header_words(f: &[&str]) -> bool {
+    f.iter()
+        .all(|w| HEADER_WORDS.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+fn is_int(s: &str) -> bool {
+    s.parse::<i64>().is_ok()
+}
+
+/// Parse an edge list; `file` names it in errors.
+pub fn parse_edge_list(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError> {
+    let lines = data_lines(file, bytes)?;
+    let rows: Vec<Vec<&str>> = lines.iter().map(|(_, l)| fields(l)).collect();
+    for (row, (ln, _)) in rows.iter().zip(&lines) {
+        if row.len() < 2 || row[0].is_empty() || row[1].is_empty() {
+            return Err(DataError::format(
+                file,
+                Some(*ln),
+                "expected two node ids per line",
+            ));
+        }
+    }
+    // Header: known column names, or non-integer names above integer ids.
+    let skip = match rows.first() {
+        Some(h) if is_header_words(&h[..2]) => 1,
+        Some(h)
+            if !(is_int(h[0]) && is_int(h[1]))
+                && rows.len() > 1
+                && rows[1..].iter().all(|r| is_int(r[0]) && is_int(r[1])) =>
+        {
+            1
+        }
+        _ => 0,
+    };
+    let rows = &rows[skip..];
+    let line_nos: Vec<usize> = lines[skip..].iter().map(|(l, _)| *l).collect();
+    if rows.is_empty() {
+        return Err(DataError::EmptyGraph {
+            what: file.display().to_string(),
+            reason: "no edges in the edge list".into(),
+        });
+    }
+    let integer = rows.iter().all(|r| is_int(r[0]) && is_int(r[1]));
+    let mut pairs = Vec::with_capacity(rows.len());
+    if integer {
+        let mut max = 0u32;
+        for (r, &ln) in rows.iter().zip(&line_nos) {
+            let mut e = [0u32; 2];
+            for (k, f) in r[..2].iter().enumerate() {
+                let v: i64 = f.parse().expect("checked integer");
+                if !(0..u32::MAX as i64).contains(&v) {
+                    return Err(DataError::NodeOutOfRange {
+                        file: file.into(),
+                        line: Some(ln),
+                        id: v,
+                        num_nodes: u32::MAX as usize,
+                    });
+                }
+                e[k] = v as u32;
+                max = max.max(v as u32);
+            }
+            pairs.push(e);
+        }
+        Ok(EdgeList {
+            ids: NodeIds::Integer,
+            pairs,
+            num_nodes: max as usize + 1,
+            lines: line_nos,
+        })
+    } else {
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut names = Vec::new();
+        for r in rows {
+            let mut e = [0u32; 2];
+            for (k, f) in r[..2].iter().enumerate() {
+                e[k] = *index.entry(f.to_string()).or_insert_with(|| {
+                    names.push(f.to_string());
+                    names.len() as u32 - 1
+                });
+            }
+            pairs.push(e);
+        }
+        let n = names.len();
+        Ok(EdgeList {
+            ids: NodeIds::Named(names),
+            pairs,
+            num_nodes: n,
+            lines: line_nos,
+        })
+    }
+}
+
+/// Dense numeric feature rows from CSV/TSV/whitespace text (optional header row). With
+/// `names`, the first column is a node name and rows may come in any order.
+pub fn parse_features_csv(
+    file: &Path,
+    bytes: &[u8],
+    names: Option<&[String]>,
+) -> Result<Csr, DataError> {
+    let lines = data_lines(file, bytes)?;
+    let mut rows: Vec<(usize, Vec<&str>)> = lines.iter().map(|(n, l)| (*n, fields(l))).collect();
+    let numeric = |f: &str| f.parse::<f64>().is_ok();
+    let first_col = usize::from(names.is_some());
+    if let Some((_, h)) = rows.first()
+        && h.get(first_col..)
+            .is_some_and(|h| !h.is_empty() && !h.iter().any(|f| numeric(f)))
+    {
+        rows.remove(0); // header
+    }
+    if rows.is_empty() {
+        return Err(DataError::format(file, None, "no feature rows"));
+    }
+    let width = rows[0].1.len();
+    if width <= first_col {
+        return Err(DataError::format(
+            file,
+            Some(rows[0].0),
+            "no feature columns",
+        ));
+    }
+    let cols = width - first_col;
+    let n = names.map_or(rows.len(), <[String]>::len);
+    let index: Option<HashMap<&str, usize>> = names.map(|ns| {
+        ns.iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect()
+    });
+    let mut out: Vec<Option<Vec<(u32, f32)>>> = vec![None; n];
+    for (ri, (ln, r)) in rows.iter().enumerate() {
+        if r.len() != width {
+            return Err(DataError::format(
+                file,
+                Some(*ln),
+                format!(
+                    "{} fields, but the first row has {width} (ragged CSV)",
+                    r.len()
+                ),
+            ));
+        }
+        let node = match &index {
+            Some(ix) => *ix.get(r[0]).ok_or_else(|| {
+                DataError::format(
+                    file,
+                    Some(*ln),
+                    format!("node `{}` is not in the edge list", r[0]),
+                )
+            })?,
+            None => ri,
+        };
+        let mut vals = Vec::new();
+        for (c, f) in r[first_col..].iter().enumerate() {
+            let v: f64 = f.parse().map_err(|_| {
+                DataError::format(
+                    file,
+                    Some(*ln),
+                    format!("`{f}` in column {} is not a number", c + first_col + 1),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(DataError::NonFinite {
+                    file: file.into(),
+                    row: node,
+                    col: c,
+                    value: v,
+                });
+            }
+            if v != 0.0 {
+                vals.push((c as u32, v as f32));
+            }
+        }
+        if out[node].replace(vals).is_some() {
+            return Err(DataError::format(
+                file,
+                Some(*ln),
+                format!("features for node `{}` given twice", r[0]),
+            ));
+        }
+    }
+    if let Some(missing) = out.iter().position(Option::is_none) {
+        return Err(DataError::ShapeMismatch {
+            file: file.into(),
+            msg: format!(
+                "no feature row for node {}",
+                names.map_or(missing.to_string(), |ns| ns[missing].clone())
+            ),
+        });
+    }
+    Ok(Csr::from_rows(
+        cols,
+        out.into_iter().map(|r| r.expect("checked")).collect(),
+    ))
+}
+
+/// Dense features from `.npy` bytes.
+pub fn parse_features_npy(file: &Path, bytes: &[u8]) -> Result<Csr, DataError> {
+    let (rows, cols, vals) = npy::parse(file, bytes)?;
+    let mut out = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let mut row = Vec::new();
+        for c in 0..cols {
+            let v = vals[r * cols + c];
+            if !v.is_finite() {
+                return Err(DataError::NonFinite {
+                    file: file.into(),
+                    row: r,
+                    col: c,
+                    value: v,
+                });
+            }
+            if v != 0.0 {
+                row.push((c as u32, v as f32));
+            }
+        }
+        out.push(row);
+    }
+    Ok(Csr::from_rows(cols, out))
+}
+
+/// Labels: lines `node,label` (node as in the edge list) or one label per line (line i =
+/// node i). Integer labels are classes; other labels are numbered in sorted order.
+/// Returns (labels for `n` nodes, number of classes).
+pub fn parse_labels(
+    file: &Path,
+    bytes: &[u8],
+    ids: &NodeIds,
+    n: usize,
+) -> Result<(Vec<u32>, usize), DataError> {
+    let lines = data_lines(file, bytes)?;
+    let mut rows: Vec<(usize, Vec<&str>)> = lines.iter().map(|(l, s)| (*l, fields(s))).collect();
+    if let Some((_, h)) = rows.first()
+        && (is_header_words(h)
+            || (rows.len() > 1
+                && h.len() == rows[1].1.len()
+                && !is_int(h[h.len() - 1])
+                && is_int(rows[1].1[h.len() - 1])))
+    {
+        rows.remove(0);
+    }
+    let width = rows.first().map_or(1, |r| r.1.len());
+    if !(1..=2).contains(&width) {
+        return Err(DataError::format(
+            file,
+            rows.first().map(|r| r.0),
+            "expected `node,label` or one label per line",
+        ));
+    }
+    let names: Option<HashMap<&str, usize>> = match ids {
+        NodeIds::Named(ns) => Some(
+            ns.iter()
+                .enumerate()
+                .map(|(i, s)| (s.as_str(), i))
+                .collect(),
+        ),
+        NodeIds::Integer => None,
+    };
+    let mut raw: Vec<Option<&str>> = vec![None; n];
+    for (i, (ln, r)) in rows.iter().enumerate() {
+        if r.len() != width {
+            return Err(DataError::format(
+                file,
+                Some(*ln),
+                format!("{} fields, expected {width} (ragged CSV)", r.len()),
+            ));
+        }
+        let node = if width == 1 {
+            i
+        } else {
+            match &names {
+                Some(ix) => *ix.get(r[0]).ok_or_else(|| {
+                    DataError::format(
+                        file,
+                        Some(*ln),
+                        format!("node `{}` is not in the edge list", r[0]),
+                    )
+                })?,
+                None => {
+                    let id: i64 = r[0].parse().map_err(|_| {
+                        DataError::format(
+                            file,
+                            Some(*ln),
+                            format!("node id `{}` is not an integer", r[0]),
+                        )
+                    })?;
+                    usize::try_from(id).map_err(|_| DataError::NodeOutOfRange {
+                        file: file.into(),
+                        line: Some(*ln),
+                        id,
+                        num_nodes: n,
+                    })?
+                }
+            }
+        };
+        if node >= n {
+            return Err(DataError::NodeOutOfRange {
+                file: file.into(),
+                line: Some(*ln),
+                id: node as i64,
+                num_nodes: n,
+            });
+        }
+        raw[node] = Some(r[width - 1]);
+    }
+    if let Some(missing) = raw.iter().position(Option::is_none) {
+        return Err(DataError::ShapeMismatch {
+            file: file.into(),
+            msg: format!(
+                "node {missing} has no label ({} labels for {n} nodes)",
+                rows.len()
+            ),
+        });
+    }
+    let raw: Vec<&str> = raw.into_iter().map(|r| r.expect("checked")).collect();
+    if raw.iter().all(|l| l.parse::<u32>().is_ok()) {
+        let labels: Vec<u32> = raw.iter().map(|l| l.parse().expect("checked")).collect();
+        let classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
+        return Ok((labels, classes));
+    }
+    let mut distinct: Vec<&str> = raw.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let labels = raw
+        .iter()
+        .map(|l| distinct.binary_search(l).expect("present") as u32)
+        .collect();
+    Ok((labels, distinct.len()))
+}
+
+/// Assemble a graph from the parsed parts (`features`/`labels` as `(path, bytes)`).
+pub fn assemble(
+    edges_file: &Path,
+    edges: &[u8],
+    features: Option<(&Path, &[u8])>,
+    labels: Option<(&Path, &[u8])>,
+) -> Result<Graph, DataError> {
+    let el = parse_edge_list(edges_file, edges)?;
+    let names = match &el.ids {
+        NodeIds::Named(ns) => Some(ns.as_slice()),
+        NodeIds::Integer => None,
+    };
+    let feats = match features {
+        Some((p, b)) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => {
+            if names.is_some() {
+                return Err(DataError::format(
+                    p,
+                    None,
+                    "the edge list names nodes by strings; give features as CSV with the node name first",
+                ));
+            }
+            Some(parse_features_npy(p, b)?)
+        }
+        Some((p, b)) => Some(parse_features_csv(p, b, names)?),
+        None => None,
+    };
+    // With integer ids, the node count is fixed by the features when given.
+    let n = match &feats {
+        Some(f) if names.is_none() => {
+            if let Some((pair, &ln)) = el
+                .pairs
+                .iter()
+                .zip(&el.lines)
+                .find(|(p, _)| p[0] as usize >= f.rows || p[1] as usize >= f.rows)
+            {
+                let id = pair[0].max(pair[1]) as i64;
+                return Err(DataError::NodeOutOfRange {
+                    file: edges_file.into(),
+                    line: Some(ln),
+                    id,
+                    num_nodes: f.rows,
+                });
+            }
+            f.rows
+        }
+        _ => el.num_nodes,
+    };
+    let features = feats.unwrap_or_else(|| Csr {
+        row_ptr: (0..=n as u32).collect(),
+        col: (0..n as u32).collect(),
+        val: vec![1.0; n],
+        rows: n,
+        cols: n,
+    });
+    let (labels, num_classes) = match labels {
+        Some((p, b)) => {
+            let (l, c) = parse_labels(p, b, &el.ids, n)?;
+            (Some(l), c)
+        }
+        None => (None, 0),
+    };
+    let edges = canonical_edges(el.pairs.iter().copied());
+    if edges.is_empty() {
+        return Err(DataError::EmptyGraph {
+            what: edges_file.display().to_string(),
+            reason: "only self-loops".into(),
+        });
+    }
+    let name = edges_file
+        .file_stem()
+        .map_or_else(|| "graph".into(), |s| s.to_string_lossy().into_owned());
+    Ok(Graph {
+        name,
+        num_nodes: n,
+        features,
+        labels,
+        num_classes,
+        edges,
+    })
+}
+
+fn read_file(p: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(p).map_err(|e| DataError::io(p, e))
+}
+
+/// Read an edge-list graph and its optional feature and label files from disk.
+pub fn read(
+    edges: &Path,
+    features: Option<&Path>,
+    labels: Option<&Path>,
+) -> Result<Graph, DataError> {
+    let e = read_file(edges)?;
+    let f = features.map(|p| read_file(p).map(|b| (p, b))).transpose()?;
+    let l = labels.map(|p| read_file(p).map(|b| (p, b))).transpose()?;
+    assemble(
+        edges,
+        &e,
+        f.as_ref().map(|(p, b)| (*p, b.as_slice())),
+        l.as_ref().map(|(p, b)| (*p, b.as_slice())),
+    )
+}
