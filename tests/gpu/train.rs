@@ -192,7 +192,7 @@ fn random_graph(n: usize, f: usize, p_edge: f64, seed: u64) -> (Csr, Csr, Vec<[u
             *v = 1.0;
         }
     }
-    let x = Csr::from_dense(&dense, n, f);
+    let x = Csr::from_dense(n, f, &dense);
     let mut pos = Vec::new();
     let mut is_edge = std::collections::HashSet::new();
     for i in 0..n as u32 {
