@@ -8,7 +8,7 @@ use crate::ctx;
 const FORMS: [Form; 3] = [Form::NN, Form::TN, Form::NT];
 
 /// (m, n, k): odd sizes around the 4 × 8 tile and the 64-lane workgroup, n = 1, k = 1,
-/// long k, and empty dimensions.
+/// long k, a grid large enough for the big workgroup size, and empty dimensions.
 const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (7, 9, 13),
@@ -18,6 +18,7 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (130, 64, 64),
     (13, 3, 1),
     (259, 33, 31),
+    (5417, 33, 7),
     (0, 5, 4),
     (5, 0, 4),
     (4, 5, 0),
