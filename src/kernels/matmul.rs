@@ -159,3 +159,18 @@ pub fn matmul_cpu(
     super::epilogue_cpu(&mut out, n, bias, relu, acc);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// The shader's register tile must match the host's grid arithmetic (array sizes in
+    /// WGSL must be constants, so these cannot be `override`s).
+    #[test]
+    fn shader_tile_matches_host() {
+        for want in [
+            format!("const TM: u32 = {}u;", super::TILE_ROWS),
+            format!("const TN: u32 = {}u;", super::TILE_COLS),
+        ] {
+            assert!(super::SOURCE.contains(&want), "matmul.wgsl lacks `{want}`");
+        }
+    }
+}
