@@ -9,6 +9,9 @@
 // Tail columns (c not a multiple of 8) read a clamped, valid column and are not written.
 
 override WG: u32 = 64u;
+// Output columns per invocation (host: spmm::COLS_PER_INVOCATION; the loop body below is
+// written out for exactly 8).
+const CPI: u32 = 8u;
 
 struct Params {
     rows: u32,
@@ -48,10 +51,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let c = params.c;
-    let j0 = (i % params.nq) * 8u;
+    let j0 = (i % params.nq) * CPI;
     let last = c - 1u;
-    var js: array<u32, 8>;
-    for (var t = 0u; t < 8u; t++) {
+    var js: array<u32, CPI>;
+    for (var t = 0u; t < CPI; t++) {
         js[t] = min(j0 + t, last);
     }
     var lo = vec4<f32>(0.0);
@@ -64,8 +67,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         hi += v * vec4<f32>(b[base + js[4]], b[base + js[5]], b[base + js[6]], b[base + js[7]]);
     }
     let o = row * c;
-    let sums = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
-    for (var t = 0u; t < 8u; t++) {
+    let sums = array<f32, CPI>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var t = 0u; t < CPI; t++) {
         if j0 + t < c {
             finish(sums[t], j0 + t, o + j0 + t);
         }

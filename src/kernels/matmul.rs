@@ -6,14 +6,22 @@
 //! PyTorch), TN (`Xᵀ·G`, weight gradients, where k is the long batch dimension).
 //! Cost: 2·m·n·k FLOPs. Each invocation computes a 4 × 8 output block in registers
 //! ([`TILE_ROWS`] × [`TILE_COLS`]); every output is one sequential sum over k, so results
-//! are bit-reproducible.
+//! are bit-reproducible. Splitting TN's long k across a workgroup (64 partials per output,
+//! summed in a fixed order) was measured 1.5× slower on lavapipe, whose workgroup barriers
+//! are costly, so every form loops over k in one invocation.
 
 use super::{Epilogue, check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
+/// Workgroup size for grids of at least [`SMALL_GRID`] blocks; smaller grids use
+/// [`SMALL_WORKGROUP_SIZE`] so that they still spread over several cores (lavapipe runs one
+/// workgroup per thread: a 64 × 32 weight gradient was one workgroup at 64 lanes, 2× slower).
 pub const WORKGROUP_SIZE: u32 = 64;
+pub const SMALL_WORKGROUP_SIZE: u32 = 16;
+pub const SMALL_GRID: usize = 4096;
+
 /// Output rows per invocation (`TM` in the shader).
 pub const TILE_ROWS: usize = 4;
 /// Output columns per invocation (`TN` in the shader).
@@ -59,13 +67,13 @@ struct Params {
     _pad: [u32; 3],
 }
 
-fn spec(form: Form) -> KernelSpec {
+fn spec(entry: &'static str, workgroup_size: u32) -> KernelSpec {
     KernelSpec {
         label: "matmul",
         source: SOURCE,
-        entry: form.entry(),
+        entry,
         bindings: BINDINGS,
-        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+        constants: vec![("WG", workgroup_size as f64)],
     }
 }
 
@@ -110,9 +118,14 @@ pub fn bind(
             _pad: [0; 3],
         },
     );
-    let blocks = (mb * n.div_ceil(TILE_COLS)) as u64;
-    let grid = grid_1d(ctx, "matmul", blocks, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec(form))?
+    let blocks = mb * n.div_ceil(TILE_COLS);
+    let wg = if blocks < SMALL_GRID {
+        SMALL_WORKGROUP_SIZE
+    } else {
+        WORKGROUP_SIZE
+    };
+    let grid = grid_1d(ctx, "matmul", blocks as u64, wg)?;
+    ctx.kernel(&spec(form.entry(), wg))?
         .dispatch(ctx, &[(&params).into(), a, b, bias, out], grid)
 }
 
@@ -145,4 +158,19 @@ pub fn matmul_cpu(
     }
     super::epilogue_cpu(&mut out, n, bias, relu, acc);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shader's register tile must match the host's grid arithmetic (array sizes in
+    /// WGSL must be constants, so these cannot be `override`s).
+    #[test]
+    fn shader_tile_matches_host() {
+        for want in [
+            format!("const TM: u32 = {}u;", super::TILE_ROWS),
+            format!("const TN: u32 = {}u;", super::TILE_COLS),
+        ] {
+            assert!(super::SOURCE.contains(&want), "matmul.wgsl lacks `{want}`");
+        }
+    }
 }

@@ -227,3 +227,14 @@ pub fn spmm_cpu(
     super::epilogue_cpu(&mut out, c, bias, relu, acc);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// The shader's register block must match the host's grid arithmetic (array sizes in
+    /// WGSL must be constants, so this cannot be an `override`).
+    #[test]
+    fn shader_constant_matches_host() {
+        let want = format!("const CPI: u32 = {}u;", super::COLS_PER_INVOCATION);
+        assert!(super::SOURCE.contains(&want), "spmm.wgsl lacks `{want}`");
+    }
+}

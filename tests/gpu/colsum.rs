@@ -124,3 +124,25 @@ fn short_bindings_are_typed_errors() {
         "{err}"
     );
 }
+
+/// More column groups than one grid dimension holds: the grid folds into 2-D.
+#[test]
+fn grid_folds_into_two_dimensions() {
+    let ctx = ctx();
+    let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let (rows, cols) = (2, max * colsum::MAX_COLS_PER_WORKGROUP + 5);
+    let m = uniform_f32(&mut rng(33), rows * cols, -1.0, 1.0);
+    let mb = GpuBuffer::from_slice(ctx, "m", &m).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", cols).unwrap();
+    out.poison(ctx);
+    let d = colsum::bind(ctx, (&mb).into(), (&out).into(), rows, cols, false).unwrap();
+    assert!(d.workgroups[1] > 1, "grid {:?} did not fold", d.workgroups);
+    submit(ctx, "colsum folded", &[&d]);
+    assert_close(
+        "colsum folded",
+        &out.read_blocking(ctx).unwrap(),
+        &colsum::colsum_cpu(&to_f64(&m), rows, cols, None),
+        1e-6,
+        1e-6,
+    );
+}

@@ -8,7 +8,7 @@ use crate::ctx;
 const FORMS: [Form; 3] = [Form::NN, Form::TN, Form::NT];
 
 /// (m, n, k): odd sizes around the 4 × 8 tile and the 64-lane workgroup, n = 1, k = 1,
-/// long k, and empty dimensions.
+/// long k, a grid large enough for the big workgroup size, and empty dimensions.
 const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (7, 9, 13),
@@ -18,6 +18,7 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (130, 64, 64),
     (13, 3, 1),
     (259, 33, 31),
+    (5417, 33, 7),
     (0, 5, 4),
     (5, 0, 4),
     (4, 5, 0),
@@ -361,4 +362,55 @@ fn bad_bindings_are_typed_errors() {
     let big = GpuBuffer::<f32>::zeros(ctx, "big", 1000).unwrap();
     let err = bind(big.range(1, m * k), (&b).into(), (&out).into(), none).unwrap_err();
     assert!(err.to_string().contains("alignment"), "{err}");
+}
+
+/// More blocks than one grid dimension holds (65535 workgroups): the grid folds into 2-D.
+#[test]
+fn grid_folds_into_two_dimensions() {
+    let ctx = ctx();
+    let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let (m, n, k) = (
+        max * matmul::WORKGROUP_SIZE as usize * matmul::TILE_ROWS + 13,
+        1,
+        1,
+    );
+    // 16 M rows: a cheap non-zero pattern instead of random draws keeps the test fast.
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 997) as f32 / 997.0 + 0.5).collect();
+    let b = uniform_f32(&mut rng(15), k * n, -1.0, 1.0);
+    let ab = GpuBuffer::from_slice(ctx, "a", &a).unwrap();
+    let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+    out.poison(ctx);
+    let d = matmul::bind(
+        ctx,
+        Form::NN,
+        (&ab).into(),
+        (&bb).into(),
+        (&out).into(),
+        m,
+        n,
+        k,
+        Epilogue::default(),
+    )
+    .unwrap();
+    assert!(d.workgroups[1] > 1, "grid {:?} did not fold", d.workgroups);
+    submit(ctx, "matmul folded", &[&d]);
+    let want = matmul::matmul_cpu(
+        Form::NN,
+        &to_f64(&a),
+        &to_f64(&b),
+        m,
+        n,
+        k,
+        None,
+        false,
+        None,
+    );
+    assert_close(
+        "folded grid",
+        &out.read_blocking(ctx).unwrap(),
+        &want,
+        1e-6,
+        0.0,
+    );
 }

@@ -344,3 +344,48 @@ fn short_bindings_are_typed_errors() {
     let err = spmm::bind(ctx, &a, (&b).into(), (&out).into(), c, epi).unwrap_err();
     assert!(err.to_string().contains("bias"), "{err}");
 }
+
+/// More invocations than one grid dimension holds (c = 1: one invocation per row): the grid
+/// folds into 2-D.
+#[test]
+fn grid_folds_into_two_dimensions() {
+    let ctx = ctx();
+    let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let (rows, cols, c) = (max * spmm::WORKGROUP_SIZE as usize + 77, 3, 1);
+    // 4 M rows: a cheap pattern (row i holds column i % 3 unless i % 7 = 0, which is empty)
+    // instead of random draws keeps the test fast.
+    let mut row_ptr = vec![0u32];
+    let (mut col, mut val) = (Vec::new(), Vec::new());
+    for i in 0..rows {
+        if i % 7 != 0 {
+            col.push((i % cols) as u32);
+            val.push((i % 991) as f32 / 991.0 + 0.25);
+        }
+        row_ptr.push(col.len() as u32);
+    }
+    let a = CsrBuffers::upload(ctx, "a", &row_ptr, &col, &val, cols).unwrap();
+    let b = uniform_f32(&mut rng(27), cols * c, -1.0, 1.0);
+    let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", rows * c).unwrap();
+    out.poison(ctx);
+    let d = spmm::bind(ctx, &a, (&bb).into(), (&out).into(), c, Epilogue::default()).unwrap();
+    assert!(d.workgroups[1] > 1, "grid {:?} did not fold", d.workgroups);
+    submit(ctx, "spmm folded", &[&d]);
+    let want = spmm::spmm_cpu(
+        &row_ptr,
+        &col,
+        &to_f64(&val),
+        &to_f64(&b),
+        c,
+        None,
+        false,
+        None,
+    );
+    assert_close(
+        "spmm folded",
+        &out.read_blocking(ctx).unwrap(),
+        &want,
+        1e-6,
+        1e-6,
+    );
+}
