@@ -661,3 +661,27 @@ fn bad_no_edges_left_for_training() {
         "{e}"
     );
 }
+
+/// Scale check (run on demand, optimised): `cargo test --release --test data -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn sbm_million_nodes_ten_million_edges() {
+    let t = std::time::Instant::now();
+    let g = data::load(
+        "sbm:nodes=1000000,classes=10,degree=20,features=128,seed=1",
+        &opts(),
+    )
+    .unwrap();
+    let gen_s = t.elapsed().as_secs_f64();
+    assert_eq!((g.num_nodes, g.edges.len()), (1_000_000, 10_000_000));
+    let t = std::time::Instant::now();
+    let s = data::link_split(&g, 0.05, 0.1, 0).unwrap();
+    let split_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let a = data::gcn_norm(g.num_nodes, &s.train_pos);
+    let norm_s = t.elapsed().as_secs_f64();
+    println!(
+        "sbm 1M/10M: generate {gen_s:.2} s, split {split_s:.2} s, gcn_norm {norm_s:.2} s (nnz {})",
+        a.nnz()
+    );
+}

@@ -205,7 +205,7 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<Graph, DataError> {
             download::fetch_planetoid(
                 ds,
                 &opts.root,
-                &download::HttpFetcher::default(),
+                &download::HttpFetcher,
                 opts.allow_unverified,
             )?;
         }

@@ -242,12 +242,12 @@ mod tests {
         );
         // Features: ≤ 10 ones per row, mostly from the class block of 10 features.
         let mut own = 0usize;
-        for i in 0..2000 {
+        for (i, &label) in labels.iter().enumerate() {
             let (c, v) = g.features.row(i);
             assert!(!c.is_empty() && c.len() <= 10 && v.iter().all(|&x| x == 1.0));
             own += c
                 .iter()
-                .filter(|&&j| j as usize / 10 == labels[i] as usize)
+                .filter(|&&j| j as usize / 10 == label as usize)
                 .count();
         }
         assert!(own as f64 / g.features.nnz() as f64 > 0.75);
