@@ -680,8 +680,14 @@ fn sbm_million_nodes_ten_million_edges() {
     let t = std::time::Instant::now();
     let a = data::gcn_norm(g.num_nodes, &s.train_pos);
     let norm_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let sampler = NegativeSampler::new(g.num_nodes, &s.train_pos).unwrap();
+    let negs = sampler.sample(&mut ChaCha8Rng::seed_from_u64(0), s.train_pos.len());
+    let neg_s = t.elapsed().as_secs_f64();
+    assert_eq!(negs.len(), s.train_pos.len());
     println!(
-        "sbm 1M/10M: generate {gen_s:.2} s, split {split_s:.2} s, gcn_norm {norm_s:.2} s (nnz {})",
-        a.nnz()
+        "sbm 1M/10M: generate {gen_s:.2} s, split {split_s:.2} s, gcn_norm {norm_s:.2} s (nnz {}), sampler build + {} negatives {neg_s:.2} s",
+        a.nnz(),
+        negs.len()
     );
 }

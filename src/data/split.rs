@@ -1,7 +1,8 @@
 //! Link splits like PyG's `RandomLinkSplit(is_undirected=True, add_negative_train_samples=False)`
 //! and negative sampling for training.
 
-use std::collections::HashSet;
+// Fx hashing: edge keys are trusted integers, and SipHash would dominate at 10M edges.
+use rustc_hash::FxHashSet as HashSet;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -91,7 +92,7 @@ fn sample_non_edges(
     count: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<[u32; 2]>, DataError> {
-    let available = pairs(n) - edges.len() as u64;
+    let available = pairs(n).saturating_sub(edges.len() as u64);
     if (count as u64) > available {
         return Err(DataError::TooDense {
             needed: count as u64,
@@ -105,7 +106,7 @@ fn sample_non_edges(
     // Rejection sampling is fast while at least half the pairs are free; denser (hence
     // small) graphs enumerate their non-edges and shuffle instead.
     if available * 2 >= pairs(n) {
-        let mut taken: HashSet<u64> = HashSet::with_capacity(count);
+        let mut taken: HashSet<u64> = HashSet::with_capacity_and_hasher(count, Default::default());
         while out.len() < count {
             let a = rng.random_range(0..n as u32);
             let b = rng.random_range(0..n as u32);
@@ -161,7 +162,7 @@ impl NegativeSampler {
                 num_nodes: n,
             });
         }
-        let available = pairs(n) - edges.len() as u64;
+        let available = pairs(n).saturating_sub(edges.len() as u64);
         if available == 0 {
             return Err(DataError::TooDense {
                 needed: 1,
