@@ -530,6 +530,41 @@ fn bad_corrupt_pickle() {
     );
 }
 
+/// Byte flips, truncations and splices of the real files: always a graph or a typed error.
+#[test]
+fn mutated_planetoid_files_never_panic() {
+    let clean = cora_files();
+    let mut s = 0x853c49e6748fea9bu64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for round in 0..150 {
+        let mut f = clean.clone();
+        let which = [0usize, 3, 6][round % 3]; // x, y, graph (small files)
+        let len = f[which].1.len();
+        match next() % 3 {
+            0 => {
+                for _ in 0..1 + next() % 4 {
+                    let at = next() as usize % len;
+                    f[which].1[at] ^= 1 << (next() % 8);
+                }
+            }
+            1 => f[which].1.truncate(next() as usize % len),
+            _ => {
+                let at = next() as usize % len;
+                let src = f[(which + 3) % 9 % 8].1.clone();
+                f[which]
+                    .1
+                    .splice(at.., src[next() as usize % src.len()..].iter().copied());
+            }
+        }
+        let _ = data::planetoid::assemble(Dataset::Cora, &f);
+    }
+}
+
 #[test]
 fn bad_unknown_pickle_global() {
     let mut f = cora_files();
