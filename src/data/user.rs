@@ -513,7 +513,7 @@ mod tests {
             s ^= s << 17;
             let len = (s % 48) as usize;
             let text: Vec<u8> = (0..len)
-                .map(|k| alphabet[((s >> (k % 50)) as usize ^ k * 31) % alphabet.len()])
+                .map(|k| alphabet[((s >> (k % 50)) as usize ^ (k * 31)) % alphabet.len()])
                 .collect();
             if let Ok(g) = assemble(p, &text, None, Some((p, &text))) {
                 assert!(
