@@ -60,7 +60,8 @@ pub fn link_split(graph: &Graph, val: f64, test: f64, seed: u64) -> Result<LinkS
     let mut perm: Vec<[u32; 2]> = graph.edges.clone();
     // Fisher–Yates.
     for i in (1..perm.len()).rev() {
-        let j = rng.random_range(0..=i);
+        // u64 draws: identical streams on 32- and 64-bit targets (wasm).
+        let j = rng.random_range(0..=i as u64) as usize;
         perm.swap(i, j);
     }
     let val_pos = perm[..n_val].to_vec();
@@ -126,7 +127,7 @@ fn sample_non_edges(
             }
         }
         for i in 0..count {
-            let j = rng.random_range(i..free.len());
+            let j = rng.random_range(i as u64..free.len() as u64) as usize;
             free.swap(i, j);
             out.push(key_edge(free[i]));
         }
@@ -191,7 +192,9 @@ impl NegativeSampler {
     pub fn sample(&self, rng: &mut ChaCha8Rng, count: usize) -> Vec<[u32; 2]> {
         let mut out = Vec::with_capacity(count);
         if let Some(free) = &self.free {
-            out.extend((0..count).map(|_| key_edge(free[rng.random_range(0..free.len())])));
+            out.extend(
+                (0..count).map(|_| key_edge(free[rng.random_range(0..free.len() as u64) as usize])),
+            );
             return out;
         }
         while out.len() < count {
