@@ -5,8 +5,14 @@ use super::Csr;
 /// Symmetric normalised adjacency with self-loops for `n` nodes and undirected `edges`
 /// (each pair once or in both directions; duplicates and self-loops in the input are ignored).
 /// Columns are sorted in each row; weights are computed in f64 and stored as f32.
+///
+/// Panics if an edge names a node `>= n` (a [`super::Graph`] never does).
 pub fn gcn_norm(n: usize, edges: &[[u32; 2]]) -> Csr {
     let canon = super::canonical_edges(edges.iter().copied());
+    // Canonical edges have i < j, so checking j suffices.
+    if let Some(&[a, b]) = canon.iter().find(|e| e[1] as usize >= n) {
+        panic!("gcn_norm: edge [{a}, {b}] names a node outside 0..{n}");
+    }
     let mut deg = vec![1u32; n]; // the self-loop
     for &[a, b] in &canon {
         deg[a as usize] += 1;

@@ -162,7 +162,7 @@ pub fn default_root() -> PathBuf {
 }
 
 /// How [`load`] finds and completes a graph.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Folder holding `<Name>/raw/ind.<name>.*` for the Planetoid datasets.
     pub root: PathBuf,
@@ -174,6 +174,19 @@ pub struct LoadOptions {
     pub download: bool,
     /// Also accept downloaded files without a known checksum (PubMed).
     pub allow_unverified: bool,
+}
+
+impl Default for LoadOptions {
+    /// Root from [`default_root`], no extra files, no downloads.
+    fn default() -> Self {
+        LoadOptions {
+            root: default_root(),
+            features: None,
+            labels: None,
+            download: false,
+            allow_unverified: false,
+        }
+    }
 }
 
 /// Load a graph: a Planetoid name (`cora`, `citeseer`, `pubmed`, any case), an `sbm:` spec
@@ -205,7 +218,7 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<Graph, DataError> {
             download::fetch_planetoid(
                 ds,
                 &opts.root,
-                &download::HttpFetcher::default(),
+                &download::HttpFetcher,
                 opts.allow_unverified,
             )?;
         }

@@ -928,7 +928,7 @@ mod tests {
                 s ^= s << 13;
                 s ^= s >> 7;
                 s ^= s << 17;
-                p.push(if s % 3 == 0 {
+                p.push(if s.is_multiple_of(3) {
                     (s >> 8) as u8
                 } else {
                     ops[(s >> 16) as usize % ops.len()]

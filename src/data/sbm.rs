@@ -138,12 +138,13 @@ pub fn generate(spec: &SbmSpec) -> Result<Graph, DataError> {
         let deficit = target - keys.len() as u64;
         for _ in 0..deficit {
             let key = loop {
-                let u = rng.random_range(0..n);
+                let u = rng.random_range(0..n as u32) as usize;
                 let v = if rng.random_bool(spec.within) {
                     let c = class_of(u);
-                    rng.random_range(block_start(c, k, n)..block_start(c + 1, k, n))
+                    rng.random_range(block_start(c, k, n) as u32..block_start(c + 1, k, n) as u32)
+                        as usize
                 } else {
-                    rng.random_range(0..n)
+                    rng.random_range(0..n as u32) as usize
                 };
                 if u != v {
                     break edge_key(u as u32, v as u32);
@@ -157,6 +158,9 @@ pub fn generate(spec: &SbmSpec) -> Result<Graph, DataError> {
     let edges: Vec<[u32; 2]> = keys.into_iter().map(key_edge).collect();
 
     let f = spec.features;
+    if (n as u64) * (spec.active as u64) > u32::MAX as u64 || f > u32::MAX as usize {
+        return Err(err("features too large for u32 CSR indices".into()));
+    }
     let fb = f / k; // features per class block (0 when there are fewer features than classes)
     let mut row_ptr = Vec::with_capacity(n + 1);
     row_ptr.push(0u32);
@@ -167,9 +171,9 @@ pub fn generate(spec: &SbmSpec) -> Result<Graph, DataError> {
         row.clear();
         for _ in 0..spec.active {
             let j = if fb > 0 && rng.random_bool(spec.within) {
-                c * fb + rng.random_range(0..fb)
+                c * fb + rng.random_range(0..fb as u32) as usize
             } else {
-                rng.random_range(0..f)
+                rng.random_range(0..f as u32) as usize
             };
             row.push(j as u32);
         }
@@ -242,12 +246,12 @@ mod tests {
         );
         // Features: ≤ 10 ones per row, mostly from the class block of 10 features.
         let mut own = 0usize;
-        for i in 0..2000 {
+        for (i, &label) in labels.iter().enumerate() {
             let (c, v) = g.features.row(i);
             assert!(!c.is_empty() && c.len() <= 10 && v.iter().all(|&x| x == 1.0));
             own += c
                 .iter()
-                .filter(|&&j| j as usize / 10 == labels[i] as usize)
+                .filter(|&&j| j as usize / 10 == label as usize)
                 .count();
         }
         assert!(own as f64 / g.features.nnz() as f64 > 0.75);

@@ -1,7 +1,8 @@
 //! Link splits like PyG's `RandomLinkSplit(is_undirected=True, add_negative_train_samples=False)`
 //! and negative sampling for training.
 
-use std::collections::HashSet;
+// Fx hashing: edge keys are trusted integers, and SipHash would dominate at 10M edges.
+use rustc_hash::FxHashSet as HashSet;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -59,7 +60,8 @@ pub fn link_split(graph: &Graph, val: f64, test: f64, seed: u64) -> Result<LinkS
     let mut perm: Vec<[u32; 2]> = graph.edges.clone();
     // Fisher–Yates.
     for i in (1..perm.len()).rev() {
-        let j = rng.random_range(0..=i);
+        // u64 draws: identical streams on 32- and 64-bit targets (wasm).
+        let j = rng.random_range(0..=i as u64) as usize;
         perm.swap(i, j);
     }
     let val_pos = perm[..n_val].to_vec();
@@ -91,7 +93,7 @@ fn sample_non_edges(
     count: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<[u32; 2]>, DataError> {
-    let available = pairs(n) - edges.len() as u64;
+    let available = pairs(n).saturating_sub(edges.len() as u64);
     if (count as u64) > available {
         return Err(DataError::TooDense {
             needed: count as u64,
@@ -105,7 +107,7 @@ fn sample_non_edges(
     // Rejection sampling is fast while at least half the pairs are free; denser (hence
     // small) graphs enumerate their non-edges and shuffle instead.
     if available * 2 >= pairs(n) {
-        let mut taken: HashSet<u64> = HashSet::with_capacity(count);
+        let mut taken: HashSet<u64> = HashSet::with_capacity_and_hasher(count, Default::default());
         while out.len() < count {
             let a = rng.random_range(0..n as u32);
             let b = rng.random_range(0..n as u32);
@@ -125,7 +127,7 @@ fn sample_non_edges(
             }
         }
         for i in 0..count {
-            let j = rng.random_range(i..free.len());
+            let j = rng.random_range(i as u64..free.len() as u64) as usize;
             free.swap(i, j);
             out.push(key_edge(free[i]));
         }
@@ -161,7 +163,7 @@ impl NegativeSampler {
                 num_nodes: n,
             });
         }
-        let available = pairs(n) - edges.len() as u64;
+        let available = pairs(n).saturating_sub(edges.len() as u64);
         if available == 0 {
             return Err(DataError::TooDense {
                 needed: 1,
@@ -190,7 +192,9 @@ impl NegativeSampler {
     pub fn sample(&self, rng: &mut ChaCha8Rng, count: usize) -> Vec<[u32; 2]> {
         let mut out = Vec::with_capacity(count);
         if let Some(free) = &self.free {
-            out.extend((0..count).map(|_| key_edge(free[rng.random_range(0..free.len())])));
+            out.extend(
+                (0..count).map(|_| key_edge(free[rng.random_range(0..free.len() as u64) as usize])),
+            );
             return out;
         }
         while out.len() < count {

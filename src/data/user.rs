@@ -495,3 +495,35 @@ pub fn read(
         l.as_ref().map(|(p, b)| (*p, b.as_slice())),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random short texts over an alphabet of separators, digits and letters: every reader
+    /// returns a graph or an error, never panics.
+    #[test]
+    fn random_text_never_panics() {
+        let alphabet = b"0123456789 ,\t\n#%-.abxnNaIinf\"'";
+        let mut s = 0x2545f4914f6cdd1du64;
+        let p = Path::new("random.csv");
+        for _ in 0..20_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let len = (s % 48) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|k| alphabet[((s >> (k % 50)) as usize ^ (k * 31)) % alphabet.len()])
+                .collect();
+            if let Ok(g) = assemble(p, &text, None, Some((p, &text))) {
+                assert!(
+                    g.edges
+                        .iter()
+                        .all(|[a, b]| a < b && (*b as usize) < g.num_nodes)
+                );
+            }
+            let _ = parse_features_csv(p, &text, None);
+            let _ = npy::parse(p, &text);
+        }
+    }
+}

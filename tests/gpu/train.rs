@@ -263,3 +263,63 @@ fn one_epoch_matches_the_reference_on_a_random_graph() {
         }
     }
 }
+
+/// Several epochs in a row (Adam's step count and moments carried on the GPU) stay with the
+/// reference fed the same draws — recorded on the host, or drawn by the GPU's generator.
+#[test]
+fn consecutive_epochs_track_the_reference() {
+    let ctx = ctx();
+    let (n, f) = (120, 40);
+    let (x, adj, pos, neg) = random_graph(n, f, 0.04, 9);
+    for (kind, noise) in KINDS.iter().flat_map(|&k| [(k, Noise::Host), (k, Noise::Gpu { seed: 1 })]) {
+        let arch = Arch { kind, features: f, hidden: 16, latent: 8, disc_hidden: 12 };
+        let (enc0, dis0) = init_params(&arch, 5);
+        let k = if kind.adversarial() { 2 } else { 0 };
+        let cfg = EngineConfig {
+            lr_encoder: 0.01,
+            lr_discriminator: 0.002,
+            disc_steps: k.max(1),
+            num_pos: pos.len(),
+            num_neg: neg.len(),
+            noise,
+            recon: Recon::Sampled,
+        };
+        let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+        let engine = Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+        let pairs: Vec<u32> = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
+        engine.set_pairs(ctx, &pairs).unwrap();
+        let mut enc: Vec<f64> = enc0.iter().map(|&v| v as f64).collect();
+        let mut dis: Vec<f64> = dis0.iter().map(|&v| v as f64).collect();
+        let (mut ea, mut da) = (AdamState::new(enc.len()), AdamState::new(dis.len()));
+        for epoch in 0..4u32 {
+            let eps = argva::kernels::rng::normal_cpu(1, epoch, 0, n * arch.latent);
+            let z_prime: Vec<Vec<f64>> = (0..k)
+                .map(|s| argva::kernels::rng::normal_cpu(1, epoch, 1 + s as u32, n * arch.latent))
+                .collect();
+            let inputs = EpochInputs {
+                arch,
+                x: &x,
+                adj: &adj,
+                pos: &pos,
+                neg: &neg,
+                eps: kind.variational().then_some(&eps[..]),
+                z_prime: &z_prime,
+                lr_enc: 0.01,
+                lr_dis: 0.002,
+                epoch_index: epoch as usize,
+            };
+            reference::epoch(&inputs, &mut enc, &mut dis, &mut ea, &mut da).unwrap();
+            let zp: Vec<f32> = z_prime.iter().flat_map(|z| f32s(z)).collect();
+            // GPU noise must draw exactly what the twin draws for (seed 1, epoch, stream).
+            if noise == Noise::Host {
+                engine.set_host_noise(ctx, &f32s(&eps), &zp).unwrap();
+            }
+            engine.submit_epoch(ctx, epoch).unwrap();
+            let name = format!("{} ({noise:?}) epoch {epoch}", kind.name());
+            check(&format!("{name} encoder"), &engine.enc_params.read_blocking(ctx).unwrap(), &enc, EPOCH_RTOL);
+            if kind.adversarial() {
+                check(&format!("{name} discriminator"), &engine.dis_params.read_blocking(ctx).unwrap(), &dis, EPOCH_RTOL);
+            }
+        }
+    }
+}
