@@ -150,8 +150,7 @@ fn bench_graph(
 ) -> Result<BenchReport> {
     let split = link_split(graph, 0.05, 0.1, 0)?;
     let n = graph.num_nodes;
-    let mut features = graph.features.clone();
-    features.row_normalize();
+    let features = graph.features.clone();
     let adjacency = data::gcn_norm(n, &split.train_pos);
     let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let neg_time = std::cell::Cell::new(0.0f64);

@@ -60,7 +60,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     }
     let n = graph.num_nodes;
     let mut features = graph.features.clone();
-    if !ck.config.raw_features {
+    if ck.config.normalize_features {
         features.row_normalize();
     }
     let adjacency = data::gcn_norm(n, &graph.edges);
