@@ -75,7 +75,10 @@ impl Checkpoint {
             check_len("discriminator Adam v", &st.discriminator_adam.1, &dis)?;
         }
         let mut sd: Vec<(String, StateDict)> = vec![
-            (String::new(), Params::encoder_to_state_dict(&self.arch, &st.encoder)),
+            (
+                String::new(),
+                Params::encoder_to_state_dict(&self.arch, &st.encoder),
+            ),
             (
                 "adam.exp_avg.".into(),
                 Params::encoder_to_state_dict(&self.arch, &st.encoder_adam.0),
@@ -123,22 +126,30 @@ impl Checkpoint {
         let json = |v: serde_json::Result<String>| v.expect("config and arch always serialize");
         let meta = HashMap::from([
             ("argva.format".to_string(), FORMAT.to_string()),
-            ("argva.config".to_string(), json(serde_json::to_string(&self.config))),
-            ("argva.arch".to_string(), json(serde_json::to_string(&self.arch))),
-            ("argva.epochs_done".to_string(), self.epochs_done.to_string()),
+            (
+                "argva.config".to_string(),
+                json(serde_json::to_string(&self.config)),
+            ),
+            (
+                "argva.arch".to_string(),
+                json(serde_json::to_string(&self.arch)),
+            ),
+            (
+                "argva.epochs_done".to_string(),
+                self.epochs_done.to_string(),
+            ),
         ]);
-        safetensors::serialize(views, Some(meta)).map_err(|e| CheckpointError::Format(e.to_string()))
+        safetensors::serialize(views, Some(meta))
+            .map_err(|e| CheckpointError::Format(e.to_string()))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CheckpointError> {
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| CheckpointError::Format(e.to_string()))?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Format(e.to_string()))?;
+        let st =
+            SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Format(e.to_string()))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let get = |key: &'static str| {
-            meta.get(key)
-                .ok_or(CheckpointError::MissingMetadata(key))
-        };
+        let get = |key: &'static str| meta.get(key).ok_or(CheckpointError::MissingMetadata(key));
         let format = get("argva.format")?;
         if format != FORMAT {
             return Err(CheckpointError::BadMetadata {
@@ -146,9 +157,11 @@ impl Checkpoint {
                 message: format!("version {format}, this argva reads version {FORMAT}"),
             });
         }
-        let bad = |key: &'static str| move |e: serde_json::Error| CheckpointError::BadMetadata {
-            key,
-            message: e.to_string(),
+        let bad = |key: &'static str| {
+            move |e: serde_json::Error| CheckpointError::BadMetadata {
+                key,
+                message: e.to_string(),
+            }
         };
         let config: TrainConfig =
             serde_json::from_str(get("argva.config")?).map_err(bad("argva.config"))?;
@@ -169,7 +182,9 @@ impl Checkpoint {
         let read = |prefix: &str| -> Result<StateDict, CheckpointError> {
             let mut sd = StateDict::new();
             for (name, view) in st.tensors() {
-                let Some(short) = name.strip_prefix(prefix) else { continue };
+                let Some(short) = name.strip_prefix(prefix) else {
+                    continue;
+                };
                 if prefix.is_empty() && name.starts_with("adam.") {
                     continue;
                 }
@@ -194,16 +209,13 @@ impl Checkpoint {
         let encoder = enc(&params).map_err(arch_err)?;
         let encoder_adam = (enc(&m).map_err(arch_err)?, enc(&v).map_err(arch_err)?);
         let (discriminator, discriminator_adam) = if arch.kind.adversarial() {
-            let dis = |sd: &StateDict| {
-                Params::discriminator_from_state_dict(&arch, sd)
-            };
+            let dis = |sd: &StateDict| Params::discriminator_from_state_dict(&arch, sd);
             (
                 dis(&params).map_err(arch_err)?,
                 (dis(&m).map_err(arch_err)?, dis(&v).map_err(arch_err)?),
             )
         } else {
-            let len = ParamLayout::discriminator(&arch).len;
-            (vec![0.0; len], (vec![0.0; len], vec![0.0; len]))
+            (Vec::new(), (Vec::new(), Vec::new()))
         };
         Ok(Self {
             config,

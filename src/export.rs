@@ -33,7 +33,11 @@ pub fn npy_bytes<T: NpyElement>(shape: &[usize], data: &[T]) -> Result<Vec<u8>, 
         [one] => format!("({one},)"),
         _ => format!(
             "({})",
-            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!(
@@ -59,7 +63,10 @@ pub fn npy_bytes<T: NpyElement>(shape: &[usize], data: &[T]) -> Result<Vec<u8>, 
 
 /// Pairs as an E×2 int64 array (the dtype PyTorch edge indices use).
 pub fn pairs_npy(pairs: &[[u32; 2]]) -> Vec<u8> {
-    let flat: Vec<i64> = pairs.iter().flat_map(|p| [p[0] as i64, p[1] as i64]).collect();
+    let flat: Vec<i64> = pairs
+        .iter()
+        .flat_map(|p| [p[0] as i64, p[1] as i64])
+        .collect();
     npy_bytes(&[pairs.len(), 2], &flat).expect("shape matches by construction")
 }
 
@@ -132,7 +139,10 @@ pub fn npy_read(bytes: &[u8]) -> Result<NpyArray, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!(".npy header: bad dimension `{s}`")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!(".npy header: bad dimension `{s}`"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let count = shape
         .iter()
@@ -142,7 +152,11 @@ pub fn npy_read(bytes: &[u8]) -> Result<NpyArray, String> {
     let width = match descr {
         "<f4" | "<i4" => 4,
         "<f8" | "<i8" => 8,
-        other => return Err(format!(".npy dtype {other} is not supported (f4, f8, i4, i8)")),
+        other => {
+            return Err(format!(
+                ".npy dtype {other} is not supported (f4, f8, i4, i8)"
+            ));
+        }
     };
     if body.len() != count.checked_mul(width).ok_or(".npy shape overflows")? {
         return Err(format!(
@@ -170,7 +184,9 @@ mod tests {
     fn parse_header(bytes: &[u8]) -> (String, usize) {
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
         let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap().to_string();
+        let header = std::str::from_utf8(&bytes[10..10 + len])
+            .unwrap()
+            .to_string();
         (header, 10 + len)
     }
 
@@ -208,8 +224,14 @@ mod tests {
         let bytes = npy_bytes(&[4, 3], &data).unwrap();
         let back = npy_read(&bytes).unwrap();
         assert_eq!(back.shape, vec![4, 3]);
-        assert_eq!(back.data, data.iter().map(|&v| v as f64).collect::<Vec<_>>());
-        assert!(npy_read(&bytes[..bytes.len() - 1]).is_err(), "truncated data");
+        assert_eq!(
+            back.data,
+            data.iter().map(|&v| v as f64).collect::<Vec<_>>()
+        );
+        assert!(
+            npy_read(&bytes[..bytes.len() - 1]).is_err(),
+            "truncated data"
+        );
         assert!(npy_read(&bytes[..20]).is_err(), "truncated header");
         assert!(npy_read(b"not numpy at all").is_err());
         let ints = npy_read(&pairs_npy(&[[5, 6]])).unwrap();

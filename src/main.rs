@@ -49,10 +49,11 @@ enum Command {
 /// `argva <dataset> [flags]` is `argva train <dataset> [flags]`.
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
     const SUBCOMMANDS: &[&str] = &["train", "data", "bench", "embed", "plot", "info", "help"];
-    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
-        if !first.starts_with('-') && !SUBCOMMANDS.contains(&first) {
-            args.insert(1, "train".into());
-        }
+    if let Some(first) = args.get(1).and_then(|a| a.to_str())
+        && !first.starts_with('-')
+        && !SUBCOMMANDS.contains(&first)
+    {
+        args.insert(1, "train".into());
     }
     args
 }

@@ -18,9 +18,11 @@ use argva::train::{TrainConfig, TrainInputs, Trainer};
 use super::data::DataSource;
 
 #[derive(Args, Debug)]
-#[command(about = "Measure training speed: time per epoch, launch to first epoch, memory, \
+#[command(
+    about = "Measure training speed: time per epoch, launch to first epoch, memory, \
 dispatches, host overhead, a per-kernel table from GPU timestamps, and the adapter's calibrated \
-matmul rate and copy bandwidth")]
+matmul rate and copy bandwidth"
+)]
 pub struct BenchArgs {
     #[command(flatten)]
     pub source: DataSource,
@@ -233,7 +235,9 @@ fn bench_graph(
         let t = Instant::now();
         let mut enc = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("epoch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("epoch"),
+            });
         trainer.engine.epoch.record(&mut enc);
         ctx.queue.submit([enc.finish()]);
         host += t.elapsed().as_secs_f64();
@@ -294,7 +298,9 @@ fn timestamps(
     });
     let mut enc = ctx
         .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("bench"),
+        });
     record(&mut enc, &queries);
     enc.resolve_query_set(&queries, 0..count, &resolve, 0);
     enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
@@ -462,7 +468,10 @@ fn print_report(r: &BenchReport) {
         "epoch      median {:.2} ms (p10 {:.2}, p90 {:.2}, min {:.2}, max {:.2}); pipelined {:.2} ms",
         e.median_ms, e.p10_ms, e.p90_ms, e.min_ms, e.max_ms, r.pipelined_ms_per_epoch
     );
-    println!("launch → first epoch done  {:.3} s", r.launch_to_first_epoch_s);
+    println!(
+        "launch → first epoch done  {:.3} s",
+        r.launch_to_first_epoch_s
+    );
     println!(
         "memory     peak RSS {}, GPU buffers {:.1} MiB",
         r.peak_rss_mib
@@ -563,7 +572,11 @@ fn run_scale(args: &BenchArgs) -> Result<()> {
             );
         }
         rows.push(row);
-        nodes = if nodes.to_string().starts_with('1') { nodes * 3 } else { nodes * 10 / 3 };
+        nodes = if nodes.to_string().starts_with('1') {
+            nodes * 3
+        } else {
+            nodes * 10 / 3
+        };
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

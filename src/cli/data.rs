@@ -48,8 +48,10 @@ impl DataSource {
 }
 
 #[derive(Args, Debug)]
-#[command(about = "Describe a graph: nodes, features, feature non-zeros, undirected edges, \
-classes, isolated nodes, and the link split sizes")]
+#[command(
+    about = "Describe a graph: nodes, features, feature non-zeros, undirected edges, \
+classes, isolated nodes, and the link split sizes"
+)]
 pub struct DataArgs {
     #[command(flatten)]
     pub source: DataSource,

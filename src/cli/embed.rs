@@ -15,8 +15,10 @@ use super::output;
 use super::train::read_checkpoint;
 
 #[derive(Args, Debug)]
-#[command(about = "Embed a graph with a trained model (a checkpoint from `argva train --out`): \
-every edge is used for message passing; writes N×d float32 .npy or a CSV with node ids")]
+#[command(
+    about = "Embed a graph with a trained model (a checkpoint from `argva train --out`): \
+every edge is used for message passing; writes N×d float32 .npy or a CSV with node ids"
+)]
 pub struct EmbedArgs {
     /// The trained model (model.safetensors or checkpoint-*.safetensors).
     #[arg(long, value_name = "CKPT")]

@@ -3,6 +3,6 @@
 pub mod bench;
 pub mod data;
 pub mod embed;
-pub mod plot;
 pub mod output;
+pub mod plot;
 pub mod train;

@@ -13,8 +13,10 @@ use argva::export::npy_read;
 use super::output;
 
 #[derive(Args, Debug)]
-#[command(about = "Draw a run folder (from `argva train --out`): embedding.{png,svg} (PCA to \
-2-D, coloured by class) and curves.{png,svg} (losses and validation AUC per epoch)")]
+#[command(
+    about = "Draw a run folder (from `argva train --out`): embedding.{png,svg} (PCA to \
+2-D, coloured by class) and curves.{png,svg} (losses and validation AUC per epoch)"
+)]
 pub struct PlotArgs {
     /// The folder `argva train --out` wrote.
     pub run_dir: PathBuf,
@@ -35,12 +37,20 @@ pub fn run(args: PlotArgs) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         let path = dir.join(name);
         std::fs::read(&path).with_context(|| {
-            format!("cannot read {} (is {} a run folder from `argva train --out`?)", path.display(), dir.display())
+            format!(
+                "cannot read {} (is {} a run folder from `argva train --out`?)",
+                path.display(),
+                dir.display()
+            )
         })
     };
-    let emb = npy_read(&read("embedding.npy")?).map_err(|e| anyhow::anyhow!("embedding.npy: {e}"))?;
+    let emb =
+        npy_read(&read("embedding.npy")?).map_err(|e| anyhow::anyhow!("embedding.npy: {e}"))?;
     let [n, d] = emb.shape[..] else {
-        bail!("embedding.npy: expected a 2-D array, got shape {:?}", emb.shape);
+        bail!(
+            "embedding.npy: expected a 2-D array, got shape {:?}",
+            emb.shape
+        );
     };
     if n < 2 || d < 1 {
         bail!("embedding.npy: {n}×{d} is too small to project");
@@ -54,7 +64,12 @@ pub fn run(args: PlotArgs) -> Result<()> {
             if l.data.len() != n {
                 bail!("labels.npy has {} labels for {n} nodes", l.data.len());
             }
-            Some(l.data.iter().map(|&v| v.max(0.0) as usize).collect::<Vec<_>>())
+            Some(
+                l.data
+                    .iter()
+                    .map(|&v| v.max(0.0) as usize)
+                    .collect::<Vec<_>>(),
+            )
         }
         Err(_) => None,
     };
@@ -65,14 +80,24 @@ pub fn run(args: PlotArgs) -> Result<()> {
     let mut written = Vec::new();
     // SVG: rendered to a string, then written atomically.
     for (stem, svg) in [
-        ("embedding", svg_string(size, |a| scatter(a, &xy, labels.as_deref()))?),
+        (
+            "embedding",
+            svg_string(size, |a| scatter(a, &xy, labels.as_deref()))?,
+        ),
         ("curves", svg_string(size, |a| curves(a, &history))?),
     ] {
-        written.push(output::write_atomic(dir, &format!("{stem}.svg"), svg.as_bytes())?);
+        written.push(output::write_atomic(
+            dir,
+            &format!("{stem}.svg"),
+            svg.as_bytes(),
+        )?);
     }
     // PNG: rendered to an RGB buffer, encoded, written atomically.
     for (stem, png) in [
-        ("embedding", png_bytes(size, |a| scatter(a, &xy, labels.as_deref()))?),
+        (
+            "embedding",
+            png_bytes(size, |a| scatter(a, &xy, labels.as_deref()))?,
+        ),
         ("curves", png_bytes(size, |a| curves(a, &history))?),
     ] {
         written.push(output::write_atomic(dir, &format!("{stem}.png"), &png)?);
@@ -91,7 +116,8 @@ fn svg_string(
     {
         let area = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         draw(&area)?;
-        area.present().map_err(|e| anyhow::anyhow!("drawing SVG: {e}"))?;
+        area.present()
+            .map_err(|e| anyhow::anyhow!("drawing SVG: {e}"))?;
     }
     Ok(svg)
 }
@@ -104,7 +130,8 @@ fn png_bytes(
     {
         let area = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         draw(&area)?;
-        area.present().map_err(|e| anyhow::anyhow!("drawing PNG: {e}"))?;
+        area.present()
+            .map_err(|e| anyhow::anyhow!("drawing PNG: {e}"))?;
     }
     let mut png = Vec::new();
     let mut enc = png::Encoder::new(&mut png, size.0, size.1);
@@ -136,7 +163,9 @@ pub fn pca_2d(data: &[f64], n: usize, d: usize) -> Vec<(f64, f64)> {
 }
 
 fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| (l.min(x), h.max(x)));
+    let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+        (l.min(x), h.max(x))
+    });
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
@@ -160,7 +189,10 @@ where
     let (x0, x1) = bounds(xy.iter().map(|p| p.0));
     let (y0, y1) = bounds(xy.iter().map(|p| p.1));
     let mut chart = ChartBuilder::on(area)
-        .caption("embedding (PCA of μ), coloured by class", ("sans-serif", 22))
+        .caption(
+            "embedding (PCA of μ), coloured by class",
+            ("sans-serif", 22),
+        )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
@@ -240,7 +272,8 @@ where
     area.fill(&WHITE).map_err(err)?;
     let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 * 3 / 5);
     let last = h.last().map_or(1.0, |r| r.epoch).max(1.0);
-    let series: [(&str, fn(&HistoryRow) -> f64, RGBColor); 4] = [
+    type Series = (&'static str, fn(&HistoryRow) -> f64, RGBColor);
+    let series: [Series; 4] = [
         ("total", |r| r.total, BLACK),
         ("reconstruction", |r| r.recon, BLUE),
         ("regularisation (fool D)", |r| r.reg, RED),
@@ -250,7 +283,10 @@ where
         .iter()
         .filter(|(_, f, _)| h.iter().any(|r| f(r) != 0.0))
         .collect();
-    let (y0, y1) = bounds(h.iter().flat_map(|r| shown.iter().map(move |(_, f, _)| f(r))));
+    let (y0, y1) = bounds(
+        h.iter()
+            .flat_map(|r| shown.iter().map(move |(_, f, _)| f(r))),
+    );
     let mut chart = ChartBuilder::on(&top)
         .caption("losses", ("sans-serif", 22))
         .margin(12)
@@ -261,10 +297,15 @@ where
     chart.configure_mesh().x_desc("epoch").draw().map_err(err)?;
     for &&(name, f, color) in &shown {
         chart
-            .draw_series(LineSeries::new(h.iter().map(|r| (r.epoch, f(r))), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                h.iter().map(|r| (r.epoch, f(r))),
+                color.stroke_width(2),
+            ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -273,7 +314,10 @@ where
         .draw()
         .map_err(err)?;
 
-    let auc: Vec<(f64, f64)> = h.iter().filter_map(|r| r.val_auc.map(|a| (r.epoch, a))).collect();
+    let auc: Vec<(f64, f64)> = h
+        .iter()
+        .filter_map(|r| r.val_auc.map(|a| (r.epoch, a)))
+        .collect();
     let (a0, a1) = bounds(auc.iter().map(|p| p.1));
     let mut chart = ChartBuilder::on(&bottom)
         .caption("validation AUC", ("sans-serif", 20))
@@ -284,7 +328,10 @@ where
         .map_err(err)?;
     chart.configure_mesh().x_desc("epoch").draw().map_err(err)?;
     chart
-        .draw_series(LineSeries::new(auc.iter().copied(), MAGENTA.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            auc.iter().copied(),
+            MAGENTA.stroke_width(2),
+        ))
         .map_err(err)?;
     chart
         .draw_series(auc.iter().map(|&p| Circle::new(p, 3, MAGENTA.filled())))

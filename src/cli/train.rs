@@ -8,11 +8,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use argva::checkpoint::Checkpoint;
 use argva::data::split::{LinkSplit, NegativeSampler, link_split};
 use argva::data::{self, Graph};
 use argva::eval::{self, ClusteringMetrics};
 use argva::gpu::{AdapterSummary, GpuContext};
-use argva::checkpoint::Checkpoint;
 use argva::model::{Arch, ModelKind};
 use argva::train::TrainConfig;
 use argva::train::engine::{CsrRef, Recon};
@@ -32,8 +32,10 @@ pub enum Select {
 }
 
 #[derive(Args, Debug)]
-#[command(about = "Train a graph autoencoder on the GPU, then report link prediction (AUC, AP on \
-the test edges) and node clustering (k-means on μ: ACC, NMI, ARI, F1)")]
+#[command(
+    about = "Train a graph autoencoder on the GPU, then report link prediction (AUC, AP on \
+the test edges) and node clustering (k-means on μ: ACC, NMI, ARI, F1)"
+)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub source: DataSource,
@@ -170,7 +172,10 @@ fn check_args(args: &TrainArgs) -> Result<()> {
             bail!("{flag} must be a positive number, got {v}");
         }
     }
-    for (flag, v) in [("--val-frac", args.val_frac), ("--test-frac", args.test_frac)] {
+    for (flag, v) in [
+        ("--val-frac", args.val_frac),
+        ("--test-frac", args.test_frac),
+    ] {
         if !(0.0..1.0).contains(&v) {
             bail!("{flag} must be in [0, 1), got {v}");
         }
@@ -271,16 +276,18 @@ fn train_and_evaluate(
     let test = link_scores(emb, d, &split.test_pos, &split.test_neg);
     let val = link_scores(emb, d, &split.val_pos, &split.val_neg);
     let clustering = match &graph.labels {
-        Some(labels) if graph.num_classes > 1 => Some(eval::evaluate_clustering(
-            emb,
-            n,
-            d,
-            labels,
-            graph.num_classes,
-            args.kmeans_restarts.max(1),
-            args.seed,
-        )
-        .context("clustering the embedding")?),
+        Some(labels) if graph.num_classes > 1 => Some(
+            eval::evaluate_clustering(
+                emb,
+                n,
+                d,
+                labels,
+                graph.num_classes,
+                args.kmeans_restarts.max(1),
+                args.seed,
+            )
+            .context("clustering the embedding")?,
+        ),
         _ => None,
     };
     let Trained { fit, train_seconds } = trained;
@@ -348,7 +355,10 @@ fn run_fit(
         }
         Event::Validated { scores, .. } => last_auc = Some(scores.auc),
         Event::Checkpoint { epochs_done, state } => {
-            let dir = args.out.as_deref().expect("clap: --save-every requires --out");
+            let dir = args
+                .out
+                .as_deref()
+                .expect("clap: --save-every requires --out");
             let ck = Checkpoint {
                 config: cfg.clone(),
                 arch: arch_of(cfg, inputs.features.cols),
@@ -362,7 +372,10 @@ fn run_fit(
         }
     };
     let from = resume.map(|ck| (&ck.state, ck.epochs_done));
-    let plan = Resume { from, save_every: args.save_every };
+    let plan = Resume {
+        from,
+        save_every: args.save_every,
+    };
     let t = Instant::now();
     let fit = fit(ctx, cfg, inputs, &val, &plan, &mut observer)?;
     if let Some(e) = save_error {
@@ -490,7 +503,10 @@ fn print_summary(r: &Report) {
     println!("  val     {:.4}  {:.4}", r.val.auc, r.val.ap);
     if let Some(m) = &r.clustering {
         println!();
-        println!("  clustering  ACC {:.4}  NMI {:.4}  ARI {:.4}  F1 {:.4}", m.acc, m.nmi, m.ari, m.f1);
+        println!(
+            "  clustering  ACC {:.4}  NMI {:.4}  ARI {:.4}  F1 {:.4}",
+            m.acc, m.nmi, m.ari, m.f1
+        );
     }
     println!();
     println!("wall time  {:.2} s", r.wall_seconds);

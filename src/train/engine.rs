@@ -9,10 +9,12 @@
 //! prefix of `zz` and needs no copy.
 
 use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult};
-use crate::kernels::{adam, bce, colsum, decoder, dense_recon, matmul, reduce, relu, reparam, rng, spmm};
+use crate::kernels::Epilogue;
 use crate::kernels::matmul::Form;
 use crate::kernels::spmm::CsrBuffers;
-use crate::kernels::Epilogue;
+use crate::kernels::{
+    adam, bce, colsum, decoder, dense_recon, matmul, reduce, relu, reparam, rng, spmm,
+};
 use crate::model::{Arch, ParamLayout};
 
 use super::schedule::{Cost, Schedule, Step};
@@ -44,7 +46,17 @@ pub struct EngineConfig {
 }
 
 /// The reconstruction loss (`--recon`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Recon {
     /// Mean BCE over the training positives + as many negatives sampled each epoch.
@@ -151,13 +163,8 @@ impl Engine {
         let p = cfg.num_pos + cfg.num_neg;
 
         let x = CsrBuffers::upload(ctx, "X", features.row_ptr, features.col, features.val, f)?;
-        let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(
-            n,
-            f,
-            features.row_ptr,
-            features.col,
-            features.val,
-        );
+        let (xt_ptr, xt_col, xt_val) =
+            spmm::csr_transpose(n, f, features.row_ptr, features.col, features.val);
         let xt = CsrBuffers::upload(ctx, "Xt", &xt_ptr, &xt_col, &xt_val, n)?;
         let adj = CsrBuffers::upload(
             ctx,
@@ -235,28 +242,78 @@ impl Engine {
         };
         let plain = Epilogue::default();
         fn bias(b: Arg<'_>) -> Epilogue<'_> {
-            Epilogue { bias: Some(b), ..Default::default() }
+            Epilogue {
+                bias: Some(b),
+                ..Default::default()
+            }
         }
         fn bias_relu(b: Arg<'_>) -> Epilogue<'_> {
-            Epilogue { bias: Some(b), relu: true, ..Default::default() }
+            Epilogue {
+                bias: Some(b),
+                relu: true,
+                ..Default::default()
+            }
         }
-        let acc = Epilogue { accumulate: true, ..Default::default() };
+        let acc = Epilogue {
+            accumulate: true,
+            ..Default::default()
+        };
         let z = zz.range(0, n * d);
         // Product kernels with their costs (for `argva bench`'s roofline table).
         #[allow(clippy::too_many_arguments)]
-        fn mm<'a>(ctx: &GpuContext, form: Form, a: Arg<'a>, b: Arg<'a>, out: Arg<'a>, m: usize, n: usize, k: usize, epi: Epilogue<'a>) -> GpuResult<(Dispatch, Cost)> {
-            Ok((matmul::bind(ctx, form, a, b, out, m, n, k, epi)?, Cost::matmul(m, n, k)))
+        fn mm<'a>(
+            ctx: &GpuContext,
+            form: Form,
+            a: Arg<'a>,
+            b: Arg<'a>,
+            out: Arg<'a>,
+            m: usize,
+            n: usize,
+            k: usize,
+            epi: Epilogue<'a>,
+        ) -> GpuResult<(Dispatch, Cost)> {
+            Ok((
+                matmul::bind(ctx, form, a, b, out, m, n, k, epi)?,
+                Cost::matmul(m, n, k),
+            ))
         }
-        fn sp<'a>(ctx: &GpuContext, csr: &CsrBuffers, b: Arg<'a>, out: Arg<'a>, c: usize, epi: Epilogue<'a>) -> GpuResult<(Dispatch, Cost)> {
-            Ok((spmm::bind(ctx, csr, b, out, c, epi)?, Cost::spmm(csr.rows, csr.nnz, c)))
+        fn sp<'a>(
+            ctx: &GpuContext,
+            csr: &CsrBuffers,
+            b: Arg<'a>,
+            out: Arg<'a>,
+            c: usize,
+            epi: Epilogue<'a>,
+        ) -> GpuResult<(Dispatch, Cost)> {
+            Ok((
+                spmm::bind(ctx, csr, b, out, c, epi)?,
+                Cost::spmm(csr.rows, csr.nnz, c),
+            ))
         }
 
         // ---- encoder forward (once per epoch; also the evaluation pass, where z = μ) ----
         let head_out: Arg<'_> = if var { (&head).into() } else { z };
         let forward = vec![
             sp(ctx, &x, ep("w1"), (&p1).into(), h, plain)?,
-            sp(ctx, &adj, (&p1).into(), (&h1).into(), h, bias_relu(ep("b1")))?,
-            mm(ctx, Form::NN, (&h1).into(), ep("w_head"), (&q).into(), n, w, h, plain)?,
+            sp(
+                ctx,
+                &adj,
+                (&p1).into(),
+                (&h1).into(),
+                h,
+                bias_relu(ep("b1")),
+            )?,
+            mm(
+                ctx,
+                Form::NN,
+                (&h1).into(),
+                ep("w_head"),
+                (&q).into(),
+                n,
+                w,
+                h,
+                plain,
+            )?,
             sp(ctx, &adj, (&q).into(), head_out, w, bias(ep("b_head")))?,
         ];
         let mut encode = Schedule::default();
@@ -265,24 +322,99 @@ impl Engine {
         s.extend(forward);
         if var {
             if let Noise::Gpu { seed } = cfg.noise {
-                s.push(rng::bind(ctx, &clock, (&eps).into(), 0, n * d, seed, STREAM_EPS)?);
+                s.push(rng::bind(
+                    ctx,
+                    &clock,
+                    (&eps).into(),
+                    0,
+                    n * d,
+                    seed,
+                    STREAM_EPS,
+                )?);
             }
-            s.push(reparam::forward(ctx, (&head).into(), (&eps).into(), z, n, d)?);
+            s.push(reparam::forward(
+                ctx,
+                (&head).into(),
+                (&eps).into(),
+                z,
+                n,
+                d,
+            )?);
         }
 
         // The discriminator forward over `rows` rows of `input`.
         let disc_forward = |s: &mut Schedule, input: Arg<'_>, rows: usize| -> GpuResult<()> {
-            s.push(mm(ctx, Form::NT, input, dp("w1"), a1.range(0, rows * dh), rows, dh, d, bias_relu(dp("b1")))?);
-            s.push(mm(ctx, Form::NT, a1.range(0, rows * dh), dp("w2"), a2.range(0, rows * dh), rows, dh, dh, bias_relu(dp("b2")))?);
-            s.push(mm(ctx, Form::NT, a2.range(0, rows * dh), dp("w3"), logits.range(0, rows), rows, 1, dh, bias(dp("b3")))?);
+            s.push(mm(
+                ctx,
+                Form::NT,
+                input,
+                dp("w1"),
+                a1.range(0, rows * dh),
+                rows,
+                dh,
+                d,
+                bias_relu(dp("b1")),
+            )?);
+            s.push(mm(
+                ctx,
+                Form::NT,
+                a1.range(0, rows * dh),
+                dp("w2"),
+                a2.range(0, rows * dh),
+                rows,
+                dh,
+                dh,
+                bias_relu(dp("b2")),
+            )?);
+            s.push(mm(
+                ctx,
+                Form::NT,
+                a2.range(0, rows * dh),
+                dp("w3"),
+                logits.range(0, rows),
+                rows,
+                1,
+                dh,
+                bias(dp("b3")),
+            )?);
             Ok(())
         };
         // Back from dlogits (in `bce_grad`) to da1 (ReLU mask applied), over `rows` rows.
         let disc_backward_hidden = |s: &mut Schedule, rows: usize| -> GpuResult<()> {
-            s.push(mm(ctx, Form::NN, bce_grad.range(0, rows), dp("w3"), da2.range(0, rows * dh), rows, dh, 1, plain)?);
-            s.push(relu::backward_range(ctx, a2.range(0, rows * dh), da2.range(0, rows * dh), rows * dh)?);
-            s.push(mm(ctx, Form::NN, da2.range(0, rows * dh), dp("w2"), da1.range(0, rows * dh), rows, dh, dh, plain)?);
-            s.push(relu::backward_range(ctx, a1.range(0, rows * dh), da1.range(0, rows * dh), rows * dh)?);
+            s.push(mm(
+                ctx,
+                Form::NN,
+                bce_grad.range(0, rows),
+                dp("w3"),
+                da2.range(0, rows * dh),
+                rows,
+                dh,
+                1,
+                plain,
+            )?);
+            s.push(relu::backward_range(
+                ctx,
+                a2.range(0, rows * dh),
+                da2.range(0, rows * dh),
+                rows * dh,
+            )?);
+            s.push(mm(
+                ctx,
+                Form::NN,
+                da2.range(0, rows * dh),
+                dp("w2"),
+                da1.range(0, rows * dh),
+                rows,
+                dh,
+                dh,
+                plain,
+            )?);
+            s.push(relu::backward_range(
+                ctx,
+                a1.range(0, rows * dh),
+                da1.range(0, rows * dh),
+                rows * dh,
+            )?);
             Ok(())
         };
 
@@ -290,9 +422,15 @@ impl Engine {
         for k in 0..k_steps {
             let zp = zz.range(n * d, n * d);
             match (cfg.noise, &zprime_host) {
-                (Noise::Gpu { seed }, _) => {
-                    s.push(rng::bind(ctx, &clock, (&zz).into(), n * d, n * d, seed, 1 + k as u32)?)
-                }
+                (Noise::Gpu { seed }, _) => s.push(rng::bind(
+                    ctx,
+                    &clock,
+                    (&zz).into(),
+                    n * d,
+                    n * d,
+                    seed,
+                    1 + k as u32,
+                )?),
                 (Noise::Host, Some(src)) => s.steps.push(Step::Copy {
                     src: src.buffer.clone(),
                     src_offset: (k * n * d * 4) as u64,
@@ -305,18 +443,99 @@ impl Engine {
             let _ = zp;
             let rows = 2 * n;
             disc_forward(&mut s, (&zz).into(), rows)?;
-            s.push(bce::disc(ctx, (&logits).into(), (&bce_loss).into(), (&bce_grad).into(), n)?);
-            s.push(reduce::bind(ctx, (&bce_loss).into(), rows, (&losses).into(), slot::DISC + k, 1.0, false)?);
+            s.push(bce::disc(
+                ctx,
+                (&logits).into(),
+                (&bce_loss).into(),
+                (&bce_grad).into(),
+                n,
+            )?);
+            s.push(reduce::bind(
+                ctx,
+                (&bce_loss).into(),
+                rows,
+                (&losses).into(),
+                slot::DISC + k,
+                1.0,
+                false,
+            )?);
             // Parameter gradients of the discriminator (written, not accumulated).
-            s.push(mm(ctx, Form::TN, (&bce_grad).into(), (&a2).into(), dg("w3"), 1, dh, rows, plain)?);
-            s.push(colsum::bind(ctx, (&bce_grad).into(), dg("b3"), rows, 1, false)?);
-            s.push(mm(ctx, Form::NN, (&bce_grad).into(), dp("w3"), (&da2).into(), rows, dh, 1, plain)?);
-            s.push(relu::backward_range(ctx, (&a2).into(), (&da2).into(), rows * dh)?);
-            s.push(mm(ctx, Form::TN, (&da2).into(), (&a1).into(), dg("w2"), dh, dh, rows, plain)?);
+            s.push(mm(
+                ctx,
+                Form::TN,
+                (&bce_grad).into(),
+                (&a2).into(),
+                dg("w3"),
+                1,
+                dh,
+                rows,
+                plain,
+            )?);
+            s.push(colsum::bind(
+                ctx,
+                (&bce_grad).into(),
+                dg("b3"),
+                rows,
+                1,
+                false,
+            )?);
+            s.push(mm(
+                ctx,
+                Form::NN,
+                (&bce_grad).into(),
+                dp("w3"),
+                (&da2).into(),
+                rows,
+                dh,
+                1,
+                plain,
+            )?);
+            s.push(relu::backward_range(
+                ctx,
+                (&a2).into(),
+                (&da2).into(),
+                rows * dh,
+            )?);
+            s.push(mm(
+                ctx,
+                Form::TN,
+                (&da2).into(),
+                (&a1).into(),
+                dg("w2"),
+                dh,
+                dh,
+                rows,
+                plain,
+            )?);
             s.push(colsum::bind(ctx, (&da2).into(), dg("b2"), rows, dh, false)?);
-            s.push(mm(ctx, Form::NN, (&da2).into(), dp("w2"), (&da1).into(), rows, dh, dh, plain)?);
-            s.push(relu::backward_range(ctx, (&a1).into(), (&da1).into(), rows * dh)?);
-            s.push(mm(ctx, Form::TN, (&da1).into(), (&zz).into(), dg("w1"), dh, d, rows, plain)?);
+            s.push(mm(
+                ctx,
+                Form::NN,
+                (&da2).into(),
+                dp("w2"),
+                (&da1).into(),
+                rows,
+                dh,
+                dh,
+                plain,
+            )?);
+            s.push(relu::backward_range(
+                ctx,
+                (&a1).into(),
+                (&da1).into(),
+                rows * dh,
+            )?);
+            s.push(mm(
+                ctx,
+                Form::TN,
+                (&da1).into(),
+                (&zz).into(),
+                dg("w1"),
+                dh,
+                d,
+                rows,
+                plain,
+            )?);
             s.push(colsum::bind(ctx, (&da1).into(), dg("b1"), rows, dh, false)?);
             s.push(adam::bind(
                 ctx,
@@ -337,37 +556,152 @@ impl Engine {
         if adv {
             // reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz.
             disc_forward(&mut s, z, n)?;
-            s.push(bce::reg(ctx, logits.range(0, n), bce_loss.range(0, n), bce_grad.range(0, n), n)?);
-            s.push(reduce::bind(ctx, bce_loss.range(0, n), n, (&losses).into(), slot::REG, 1.0, false)?);
+            s.push(bce::reg(
+                ctx,
+                logits.range(0, n),
+                bce_loss.range(0, n),
+                bce_grad.range(0, n),
+                n,
+            )?);
+            s.push(reduce::bind(
+                ctx,
+                bce_loss.range(0, n),
+                n,
+                (&losses).into(),
+                slot::REG,
+                1.0,
+                false,
+            )?);
             disc_backward_hidden(&mut s, n)?;
-            s.push(mm(ctx, Form::NN, da1.range(0, n * dh), dp("w1"), (&dz).into(), n, d, dh, plain)?);
+            s.push(mm(
+                ctx,
+                Form::NN,
+                da1.range(0, n * dh),
+                dp("w1"),
+                (&dz).into(),
+                n,
+                d,
+                dh,
+                plain,
+            )?);
             dz_written = true;
         }
         if dense {
             // All N² pairs, labels Y = A_train + I: the sparsity pattern of Â itself.
             let directed_edges = adj.nnz.saturating_sub(n);
-            s.push(dense_recon::bind(ctx, z, (&adj.row_ptr).into(), (&adj.col).into(), (&dz).into(), (&pair_loss).into(), n, d, directed_edges, dz_written)?);
-            s.push(reduce::bind(ctx, (&pair_loss).into(), n, (&losses).into(), slot::RECON, 1.0, false)?);
+            s.push(dense_recon::bind(
+                ctx,
+                z,
+                (&adj.row_ptr).into(),
+                (&adj.col).into(),
+                (&dz).into(),
+                (&pair_loss).into(),
+                n,
+                d,
+                directed_edges,
+                dz_written,
+            )?);
+            s.push(reduce::bind(
+                ctx,
+                (&pair_loss).into(),
+                n,
+                (&losses).into(),
+                slot::RECON,
+                1.0,
+                false,
+            )?);
         } else {
             // Pair logits, loss terms and per-pair gradients, then a per-node gather.
-            s.push(decoder::pair_loss(ctx, z, (&pairs).into(), (&pair_loss).into(), (&pair_grad).into(), n, d, cfg.num_pos, cfg.num_neg)?);
-            s.push(reduce::bind(ctx, (&pair_loss).into(), p, (&losses).into(), slot::RECON, 1.0, false)?);
-            s.push(decoder::gather(ctx, z, (&pairs).into(), (&slot_ptr).into(), (&slots).into(), (&pair_grad).into(), (&dz).into(), n, d, dz_written)?);
+            s.push(decoder::pair_loss(
+                ctx,
+                z,
+                (&pairs).into(),
+                (&pair_loss).into(),
+                (&pair_grad).into(),
+                n,
+                d,
+                cfg.num_pos,
+                cfg.num_neg,
+            )?);
+            s.push(reduce::bind(
+                ctx,
+                (&pair_loss).into(),
+                p,
+                (&losses).into(),
+                slot::RECON,
+                1.0,
+                false,
+            )?);
+            s.push(decoder::gather(
+                ctx,
+                z,
+                (&pairs).into(),
+                (&slot_ptr).into(),
+                (&slots).into(),
+                (&pair_grad).into(),
+                (&dz).into(),
+                n,
+                d,
+                dz_written,
+            )?);
         }
         let dhead_arg: Arg<'_> = if var {
             // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
             let kl_weight = 1.0 / (n as f32 * n as f32);
-            s.push(reparam::backward(ctx, (&head).into(), (&eps).into(), (&dz).into(), (&dhead).into(), (&kl_terms).into(), n, d, kl_weight)?);
-            s.push(reduce::bind(ctx, (&kl_terms).into(), n, (&losses).into(), slot::KL, 1.0 / n as f32, false)?);
+            s.push(reparam::backward(
+                ctx,
+                (&head).into(),
+                (&eps).into(),
+                (&dz).into(),
+                (&dhead).into(),
+                (&kl_terms).into(),
+                n,
+                d,
+                kl_weight,
+            )?);
+            s.push(reduce::bind(
+                ctx,
+                (&kl_terms).into(),
+                n,
+                (&losses).into(),
+                slot::KL,
+                1.0 / n as f32,
+                false,
+            )?);
             (&dhead).into()
         } else {
             (&dz).into()
         };
         s.push(sp(ctx, &adj, dhead_arg, (&g2).into(), w, plain)?);
-        s.push(mm(ctx, Form::TN, (&h1).into(), (&g2).into(), eg("w_head"), h, w, n, plain)?);
+        s.push(mm(
+            ctx,
+            Form::TN,
+            (&h1).into(),
+            (&g2).into(),
+            eg("w_head"),
+            h,
+            w,
+            n,
+            plain,
+        )?);
         s.push(colsum::bind(ctx, dhead_arg, eg("b_head"), n, w, false)?);
-        s.push(mm(ctx, Form::NT, (&g2).into(), ep("w_head"), (&dh1).into(), n, h, w, plain)?);
-        s.push(relu::backward_range(ctx, (&h1).into(), (&dh1).into(), n * h)?);
+        s.push(mm(
+            ctx,
+            Form::NT,
+            (&g2).into(),
+            ep("w_head"),
+            (&dh1).into(),
+            n,
+            h,
+            w,
+            plain,
+        )?);
+        s.push(relu::backward_range(
+            ctx,
+            (&h1).into(),
+            (&dh1).into(),
+            n * h,
+        )?);
         s.push(sp(ctx, &adj, (&dh1).into(), (&g1).into(), h, plain)?);
         s.push(colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?);
         s.push(sp(ctx, &xt, (&g1).into(), eg("w1"), h, plain)?);
@@ -385,7 +719,10 @@ impl Engine {
         )?);
         let _ = acc;
 
-        let keep = vec![p1, h1, q, a1, a2, logits, bce_loss, bce_grad, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, pair_loss, pair_grad];
+        let keep = vec![
+            p1, h1, q, a1, a2, logits, bce_loss, bce_grad, da1, da2, dz, dhead, g2, dh1, g1,
+            kl_terms, pair_loss, pair_grad,
+        ];
         Ok(Self {
             arch,
             cfg,
@@ -464,19 +801,34 @@ impl Engine {
 
     /// The gradients of the last encoder and discriminator steps (tests, diagnostics).
     pub async fn read_grads(&self, ctx: &GpuContext) -> GpuResult<(Vec<f32>, Vec<f32>)> {
-        Ok((self.enc_state[0].read(ctx).await?, self.dis_state[0].read(ctx).await?))
+        Ok((
+            self.enc_state[0].read(ctx).await?,
+            self.dis_state[0].read(ctx).await?,
+        ))
     }
 
     /// Parameters and Adam moments, read back for a checkpoint.
     pub async fn read_state(&self, ctx: &GpuContext) -> GpuResult<EngineState> {
+        // GAE/VGAE have no discriminator: its part of the state is empty.
+        let (discriminator, discriminator_adam) = if self.arch.kind.adversarial() {
+            (
+                self.dis_params.read(ctx).await?,
+                (
+                    self.dis_state[1].read(ctx).await?,
+                    self.dis_state[2].read(ctx).await?,
+                ),
+            )
+        } else {
+            (Vec::new(), (Vec::new(), Vec::new()))
+        };
         Ok(EngineState {
             encoder: self.enc_params.read(ctx).await?,
-            discriminator: self.dis_params.read(ctx).await?,
-            encoder_adam: (self.enc_state[1].read(ctx).await?, self.enc_state[2].read(ctx).await?),
-            discriminator_adam: (
-                self.dis_state[1].read(ctx).await?,
-                self.dis_state[2].read(ctx).await?,
+            discriminator,
+            encoder_adam: (
+                self.enc_state[1].read(ctx).await?,
+                self.enc_state[2].read(ctx).await?,
             ),
+            discriminator_adam,
         })
     }
 

@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
+use super::engine::EngineState;
 use super::{EpochLosses, TrainConfig, TrainInputs, Trainer};
 use crate::gpu::GpuContext;
-use super::engine::EngineState;
 
 /// Link-prediction scores of the embedding on one pair set.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
@@ -21,7 +21,9 @@ pub struct LinkScores {
 pub fn link_scores(embedding: &[f32], d: usize, pos: &[[u32; 2]], neg: &[[u32; 2]]) -> LinkScores {
     let score = |p: &[u32; 2]| -> f64 {
         let (i, j) = (p[0] as usize * d, p[1] as usize * d);
-        (0..d).map(|k| embedding[i + k] as f64 * embedding[j + k] as f64).sum()
+        (0..d)
+            .map(|k| embedding[i + k] as f64 * embedding[j + k] as f64)
+            .sum()
     };
     let ps: Vec<f64> = pos.iter().map(score).collect();
     let ns: Vec<f64> = neg.iter().map(score).collect();
@@ -44,9 +46,15 @@ pub struct Validation<'a> {
 /// What the caller sees while training runs.
 pub enum Event<'a> {
     Epoch(&'a EpochLosses),
-    Validated { epoch: u32, scores: LinkScores },
+    Validated {
+        epoch: u32,
+        scores: LinkScores,
+    },
     /// Every `Resume::save_every` epochs: the state to checkpoint after `epochs_done` epochs.
-    Checkpoint { epochs_done: u32, state: &'a EngineState },
+    Checkpoint {
+        epochs_done: u32,
+        state: &'a EngineState,
+    },
 }
 
 /// Continuing a run and saving it as it goes.
@@ -80,15 +88,28 @@ pub enum FitError {
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
     #[error("training diverged at epoch {epoch}: the {loss} loss is {value}")]
-    NonFinite { epoch: u32, loss: &'static str, value: f32 },
+    NonFinite {
+        epoch: u32,
+        loss: &'static str,
+        value: f32,
+    },
     #[error("reading epoch {epoch}'s losses failed: {reason}")]
     Readback { epoch: u32, reason: String },
 }
 
 fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
-    for (loss, value) in [("reconstruction", l.recon), ("regularisation", l.reg), ("KL", l.kl), ("discriminator", l.disc)] {
+    for (loss, value) in [
+        ("reconstruction", l.recon),
+        ("regularisation", l.reg),
+        ("KL", l.kl),
+        ("discriminator", l.disc),
+    ] {
         if !value.is_finite() {
-            return Err(FitError::NonFinite { epoch: l.epoch + 1, loss, value });
+            return Err(FitError::NonFinite {
+                epoch: l.epoch + 1,
+                loss,
+                value,
+            });
         }
     }
     Ok(())
@@ -156,7 +177,10 @@ pub fn fit(
                 absorb(trainer.collect(ctx, true), &mut history, observer)?;
             }
             let state = pollster::block_on(trainer.engine.read_state(ctx))?;
-            observer(Event::Checkpoint { epochs_done: epoch, state: &state });
+            observer(Event::Checkpoint {
+                epochs_done: epoch,
+                state: &state,
+            });
         }
     }
     while trainer.in_flight() > 0 {

@@ -105,7 +105,15 @@ impl Trainer {
             noise: Noise::Gpu { seed: cfg.seed },
             recon: cfg.recon,
         };
-        let engine = Engine::new(ctx, arch, engine_cfg, inputs.features, inputs.adjacency, &enc, &dis)?;
+        let engine = Engine::new(
+            ctx,
+            arch,
+            engine_cfg,
+            inputs.features,
+            inputs.adjacency,
+            &enc,
+            &dis,
+        )?;
         let reader = LossReader::new(ctx, engine.losses.len());
         Ok(Self {
             engine,
@@ -135,9 +143,13 @@ impl Trainer {
         self.engine.write_clock(ctx, epoch)?;
         let mut encoder = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("epoch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("epoch"),
+            });
         self.engine.epoch.record(&mut encoder);
-        let slot = self.reader.record_copy(&mut encoder, &self.engine.losses.buffer);
+        let slot = self
+            .reader
+            .record_copy(&mut encoder, &self.engine.losses.buffer);
         let index = ctx.queue.submit([encoder.finish()]);
         self.reader.submitted(epoch, slot, index);
         self.next_epoch += 1;
@@ -146,7 +158,11 @@ impl Trainer {
 
     /// Loss rows of finished epochs (oldest first). `wait` blocks for the oldest one.
     pub fn collect(&mut self, ctx: &GpuContext, wait: bool) -> Vec<Result<EpochLosses, String>> {
-        let k = if self.engine.arch.kind.adversarial() { self.engine.cfg.disc_steps } else { 0 };
+        let k = if self.engine.arch.kind.adversarial() {
+            self.engine.cfg.disc_steps
+        } else {
+            0
+        };
         let n = self.engine.n as f32;
         self.reader
             .collect(ctx, wait)
@@ -159,14 +175,26 @@ impl Trainer {
                         0.0
                     };
                     let (reg, recon, kl) = (v[slot::REG], v[slot::RECON], v[slot::KL]);
-                    EpochLosses { epoch, recon, reg, kl, disc, total: reg + recon + kl / n }
+                    EpochLosses {
+                        epoch,
+                        recon,
+                        reg,
+                        kl,
+                        disc,
+                        total: reg + recon + kl / n,
+                    }
                 })
             })
             .collect()
     }
 
     /// Continues from a checkpoint: its parameters, Adam moments and epoch count.
-    pub fn restore(&mut self, ctx: &GpuContext, state: &engine::EngineState, epochs_done: u32) -> GpuResult<()> {
+    pub fn restore(
+        &mut self,
+        ctx: &GpuContext,
+        state: &engine::EngineState,
+        epochs_done: u32,
+    ) -> GpuResult<()> {
         self.engine.write_state(ctx, state)?;
         self.next_epoch = epochs_done;
         Ok(())

@@ -39,7 +39,12 @@ impl LossReader {
                 ready: Arc::new(Mutex::new(None)),
             })
             .collect();
-        Self { slots, len, pending: VecDeque::new(), next: 0 }
+        Self {
+            slots,
+            len,
+            pending: VecDeque::new(),
+            next: 0,
+        }
     }
 
     /// Whether a slot is free for the next epoch (else collect first).
@@ -49,10 +54,20 @@ impl LossReader {
 
     /// Appends "copy the loss buffer into the next slot" to an epoch's encoder; returns the
     /// slot to hand to [`Self::submitted`].
-    pub fn record_copy(&mut self, encoder: &mut wgpu::CommandEncoder, losses: &wgpu::Buffer) -> usize {
+    pub fn record_copy(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        losses: &wgpu::Buffer,
+    ) -> usize {
         let slot = self.next;
         self.next = (self.next + 1) % RING;
-        encoder.copy_buffer_to_buffer(losses, 0, &self.slots[slot].staging, 0, (self.len * 4) as u64);
+        encoder.copy_buffer_to_buffer(
+            losses,
+            0,
+            &self.slots[slot].staging,
+            0,
+            (self.len * 4) as u64,
+        );
         slot
     }
 
@@ -70,7 +85,11 @@ impl LossReader {
 
     /// Collects, in epoch order, the losses of every epoch the GPU has finished.
     /// With `wait_oldest` (native only), first blocks until the oldest pending epoch is done.
-    pub fn collect(&mut self, ctx: &GpuContext, wait_oldest: bool) -> Vec<(u32, Result<Vec<f32>, String>)> {
+    pub fn collect(
+        &mut self,
+        ctx: &GpuContext,
+        wait_oldest: bool,
+    ) -> Vec<(u32, Result<Vec<f32>, String>)> {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let poll = match (&self.pending.front(), wait_oldest) {
@@ -86,7 +105,11 @@ impl LossReader {
         let _ = (ctx, wait_oldest);
         let mut out = Vec::new();
         while let Some(&(epoch, slot, _)) = self.pending.front() {
-            let state = self.slots[slot].ready.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let state = self.slots[slot]
+                .ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
             match state {
                 None => break,
                 Some(Err(e)) => {

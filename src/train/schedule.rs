@@ -15,16 +15,25 @@ impl Cost {
     /// Dense m×k by k×n product (any form): 2mnk FLOPs, both inputs and the output once.
     pub fn matmul(m: usize, n: usize, k: usize) -> Self {
         let (m, n, k) = (m as f64, n as f64, k as f64);
-        Self { flops: 2.0 * m * n * k, bytes: 4.0 * (m * k + k * n + m * n) }
+        Self {
+            flops: 2.0 * m * n * k,
+            bytes: 4.0 * (m * k + k * n + m * n),
+        }
     }
     /// Sparse (nnz entries, `rows` rows) times a dense matrix with `c` columns.
     pub fn spmm(rows: usize, nnz: usize, c: usize) -> Self {
         let (r, z, c) = (rows as f64, nnz as f64, c as f64);
-        Self { flops: 2.0 * z * c, bytes: 8.0 * z + 4.0 * (r + 1.0) + 4.0 * z * c + 4.0 * r * c }
+        Self {
+            flops: 2.0 * z * c,
+            bytes: 8.0 * z + 4.0 * (r + 1.0) + 4.0 * z * c + 4.0 * r * c,
+        }
     }
     /// An elementwise pass reading `reads` and writing `writes` f32 values with `flops`.
     pub fn elementwise(flops: usize, reads: usize, writes: usize) -> Self {
-        Self { flops: flops as f64, bytes: 4.0 * (reads + writes) as f64 }
+        Self {
+            flops: flops as f64,
+            bytes: 4.0 * (reads + writes) as f64,
+        }
     }
 }
 
@@ -82,7 +91,13 @@ impl Schedule {
         let mut i = 0;
         while i < self.steps.len() {
             match &self.steps[i] {
-                Step::Copy { src, src_offset, dst, dst_offset, bytes } => {
+                Step::Copy {
+                    src,
+                    src_offset,
+                    dst,
+                    dst_offset,
+                    bytes,
+                } => {
                     encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
                     i += 1;
                 }
@@ -112,7 +127,13 @@ impl Schedule {
         let mut labels = Vec::new();
         for step in &self.steps {
             match step {
-                Step::Copy { src, src_offset, dst, dst_offset, bytes } => {
+                Step::Copy {
+                    src,
+                    src_offset,
+                    dst,
+                    dst_offset,
+                    bytes,
+                } => {
                     encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
                 }
                 Step::Kernel(d, cost) if d.workgroups.iter().all(|&g| g > 0) => {
@@ -138,7 +159,9 @@ impl Schedule {
     pub fn submit(&self, ctx: &GpuContext) -> wgpu::SubmissionIndex {
         let mut encoder = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("epoch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("epoch"),
+            });
         self.record(&mut encoder);
         ctx.queue.submit([encoder.finish()])
     }

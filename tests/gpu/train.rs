@@ -59,7 +59,10 @@ fn check(what: &str, gpu: &[f32], want: &[f64], rtol: f64) -> f64 {
     let mut worst = 0.0f64;
     for (i, (&g, &w)) in gpu.iter().zip(want).enumerate() {
         let e = (g as f64 - w).abs() / (1e-3 * scale + w.abs());
-        assert!(e <= rtol, "{what}[{i}]: GPU {g} vs reference {w} (rel err {e:e})");
+        assert!(
+            e <= rtol,
+            "{what}[{i}]: GPU {g} vs reference {w} (rel err {e:e})"
+        );
         worst = worst.max(e);
     }
     worst
@@ -103,8 +106,16 @@ fn gpu_epoch(
     } else {
         f32s(init_dis)
     };
-    let engine = Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &f32s(init_enc), &dis0)
-        .unwrap();
+    let engine = Engine::new(
+        ctx,
+        arch,
+        cfg,
+        x32.as_ref(),
+        adj32.as_ref(),
+        &f32s(init_enc),
+        &dis0,
+    )
+    .unwrap();
     let pairs: Vec<u32> = pos.iter().chain(neg).flat_map(|p| [p[0], p[1]]).collect();
     engine.set_pairs(ctx, &pairs).unwrap();
     let zp: Vec<f32> = z_prime.iter().flat_map(|z| f32s(z)).collect();
@@ -114,8 +125,13 @@ fn gpu_epoch(
     engine.submit_epoch(ctx, 0).unwrap();
     let n = x.rows;
     let d = arch.latent;
-    let z = pollster::block_on(argva::gpu::buffer::read_buffer(ctx, &engine.zz.buffer, n * d, "z"))
-        .unwrap();
+    let z = pollster::block_on(argva::gpu::buffer::read_buffer(
+        ctx,
+        &engine.zz.buffer,
+        n * d,
+        "z",
+    ))
+    .unwrap();
     let (enc_grads, _) = pollster::block_on(engine.read_grads(ctx)).unwrap();
     assert!(ctx.take_uncaptured_error().is_none());
     GpuEpoch {
@@ -158,12 +174,27 @@ fn replays_pyg_golden_epochs() {
         let o = &g.outputs;
         let name = kind.name();
         check(&format!("{name} z"), &out.z, &o.z, 1e-4);
-        check(&format!("{name} recon"), &[out.losses[slot::RECON]], &[o.recon_loss], 1e-4);
+        check(
+            &format!("{name} recon"),
+            &[out.losses[slot::RECON]],
+            &[o.recon_loss],
+            1e-4,
+        );
         if kind.variational() {
-            check(&format!("{name} kl"), &[out.losses[slot::KL]], &[o.kl_loss], 1e-4);
+            check(
+                &format!("{name} kl"),
+                &[out.losses[slot::KL]],
+                &[o.kl_loss],
+                1e-4,
+            );
         }
         if kind.adversarial() {
-            check(&format!("{name} reg"), &[out.losses[slot::REG]], &[o.reg_loss], 1e-4);
+            check(
+                &format!("{name} reg"),
+                &[out.losses[slot::REG]],
+                &[o.reg_loss],
+                1e-4,
+            );
             let k = o.disc_losses.len();
             check(
                 &format!("{name} disc losses"),
@@ -178,13 +209,28 @@ fn replays_pyg_golden_epochs() {
                 EPOCH_RTOL,
             );
         }
-        check(&format!("{name} encoder grads"), &out.enc_grads, &o.encoder_grads, EPOCH_RTOL);
-        check(&format!("{name} encoder after"), &out.enc, &o.after_enc, EPOCH_RTOL);
+        check(
+            &format!("{name} encoder grads"),
+            &out.enc_grads,
+            &o.encoder_grads,
+            EPOCH_RTOL,
+        );
+        check(
+            &format!("{name} encoder after"),
+            &out.enc,
+            &o.after_enc,
+            EPOCH_RTOL,
+        );
     }
 }
 
 /// A random graph with sparse binary features: (x, Â, positives, negatives).
-fn random_graph(n: usize, f: usize, p_edge: f64, seed: u64) -> (Csr, Csr, Vec<[u32; 2]>, Vec<[u32; 2]>) {
+fn random_graph(
+    n: usize,
+    f: usize,
+    p_edge: f64,
+    seed: u64,
+) -> (Csr, Csr, Vec<[u32; 2]>, Vec<[u32; 2]>) {
     let mut r = rng(seed);
     let mut dense = vec![0.0; n * f];
     for v in dense.iter_mut() {
@@ -220,16 +266,21 @@ fn one_epoch_matches_the_reference_on_a_random_graph() {
     let (n, f) = (157, 61);
     let (x, adj, pos, neg) = random_graph(n, f, 0.03, 7);
     for kind in KINDS {
-        let arch = Arch { kind, features: f, hidden: 24, latent: 12, disc_hidden: 20 };
+        let arch = Arch {
+            kind,
+            features: f,
+            hidden: 24,
+            latent: 12,
+            disc_hidden: 20,
+        };
         let (enc0, dis0) = init_params(&arch, 3);
         let (enc0, dis0): (Vec<f64>, Vec<f64>) = (
             enc0.iter().map(|&v| v as f64).collect(),
             dis0.iter().map(|&v| v as f64).collect(),
         );
         let mut r = rng(11);
-        let mut normal = |len: usize| -> Vec<f64> {
-            argva::kernels::rng::normal_cpu(r.random(), 0, 0, len)
-        };
+        let mut normal =
+            |len: usize| -> Vec<f64> { argva::kernels::rng::normal_cpu(r.random(), 0, 0, len) };
         let eps = kind.variational().then(|| normal(n * arch.latent));
         let k = if kind.adversarial() { 3 } else { 0 };
         let z_prime: Vec<Vec<f64>> = (0..k).map(|_| normal(n * arch.latent)).collect();
@@ -251,15 +302,47 @@ fn one_epoch_matches_the_reference_on_a_random_graph() {
         };
         let want = reference::epoch(&inputs, &mut enc, &mut dis, &mut ea, &mut da).unwrap();
         let dis_init: &[f64] = if kind.adversarial() { &dis0 } else { &[] };
-        let got = gpu_epoch(ctx, arch, &x, &adj, &pos, &neg, eps.as_deref(), &z_prime, &enc0, dis_init, lrs);
+        let got = gpu_epoch(
+            ctx,
+            arch,
+            &x,
+            &adj,
+            &pos,
+            &neg,
+            eps.as_deref(),
+            &z_prime,
+            &enc0,
+            dis_init,
+            lrs,
+        );
         let name = kind.name();
         check(&format!("{name} z"), &got.z, &want.z, 1e-4);
-        check(&format!("{name} recon"), &[got.losses[slot::RECON]], &[want.recon_loss], 1e-4);
-        check(&format!("{name} encoder grads"), &got.enc_grads, &want.encoder_grads, EPOCH_RTOL);
+        check(
+            &format!("{name} recon"),
+            &[got.losses[slot::RECON]],
+            &[want.recon_loss],
+            1e-4,
+        );
+        check(
+            &format!("{name} encoder grads"),
+            &got.enc_grads,
+            &want.encoder_grads,
+            EPOCH_RTOL,
+        );
         check(&format!("{name} encoder after"), &got.enc, &enc, EPOCH_RTOL);
         if kind.adversarial() {
-            check(&format!("{name} disc losses"), &got.losses[slot::DISC..slot::DISC + k], &want.disc_losses, 1e-4);
-            check(&format!("{name} discriminator after"), &got.dis, &dis, EPOCH_RTOL);
+            check(
+                &format!("{name} disc losses"),
+                &got.losses[slot::DISC..slot::DISC + k],
+                &want.disc_losses,
+                1e-4,
+            );
+            check(
+                &format!("{name} discriminator after"),
+                &got.dis,
+                &dis,
+                EPOCH_RTOL,
+            );
         }
     }
 }
@@ -271,8 +354,17 @@ fn consecutive_epochs_track_the_reference() {
     let ctx = ctx();
     let (n, f) = (120, 40);
     let (x, adj, pos, neg) = random_graph(n, f, 0.04, 9);
-    for (kind, noise) in KINDS.iter().flat_map(|&k| [(k, Noise::Host), (k, Noise::Gpu { seed: 1 })]) {
-        let arch = Arch { kind, features: f, hidden: 16, latent: 8, disc_hidden: 12 };
+    for (kind, noise) in KINDS
+        .iter()
+        .flat_map(|&k| [(k, Noise::Host), (k, Noise::Gpu { seed: 1 })])
+    {
+        let arch = Arch {
+            kind,
+            features: f,
+            hidden: 16,
+            latent: 8,
+            disc_hidden: 12,
+        };
         let (enc0, dis0) = init_params(&arch, 5);
         let k = if kind.adversarial() { 2 } else { 0 };
         let cfg = EngineConfig {
@@ -285,7 +377,8 @@ fn consecutive_epochs_track_the_reference() {
             recon: Recon::Sampled,
         };
         let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
-        let engine = Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+        let engine =
+            Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
         let pairs: Vec<u32> = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
         engine.set_pairs(ctx, &pairs).unwrap();
         let mut enc: Vec<f64> = enc0.iter().map(|&v| v as f64).collect();
@@ -316,9 +409,19 @@ fn consecutive_epochs_track_the_reference() {
             }
             engine.submit_epoch(ctx, epoch).unwrap();
             let name = format!("{} ({noise:?}) epoch {epoch}", kind.name());
-            check(&format!("{name} encoder"), &engine.enc_params.read_blocking(ctx).unwrap(), &enc, EPOCH_RTOL);
+            check(
+                &format!("{name} encoder"),
+                &engine.enc_params.read_blocking(ctx).unwrap(),
+                &enc,
+                EPOCH_RTOL,
+            );
             if kind.adversarial() {
-                check(&format!("{name} discriminator"), &engine.dis_params.read_blocking(ctx).unwrap(), &dis, EPOCH_RTOL);
+                check(
+                    &format!("{name} discriminator"),
+                    &engine.dis_params.read_blocking(ctx).unwrap(),
+                    &dis,
+                    EPOCH_RTOL,
+                );
             }
         }
     }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Link-prediction and clustering quality over seeds: mean ± std of the test metrics, the
+# figures in the README. Usage: benches/quality.sh [DATASET] [MODELS] [SEEDS]
+#   benches/quality.sh cora "gae vgae arga argva" 10
+# Needs ARGVA_DATA (or ./data) and a release build (`cargo build --release`).
+set -euo pipefail
+dataset=${1:-cora}
+models=${2:-gae vgae arga argva}
+seeds=${3:-10}
+bin=${ARGVA_BIN:-target/release/argva}
+out=$(mktemp -d)
+for model in $models; do
+  for seed in $(seq 0 $((seeds - 1))); do
+    "$bin" train "$dataset" --model "$model" --seed "$seed" --json --quiet > "$out/$model-$seed.json"
+  done
+  python3 - "$out" "$model" "$seeds" "$dataset" <<'PY'
+import json, statistics as st, sys
+out, model, seeds, dataset = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+runs = [json.load(open(f"{out}/{model}-{s}.json")) for s in range(seeds)]
+def ms(xs):
+    return f"{st.mean(xs):.3f} ± {st.stdev(xs) if len(xs) > 1 else 0:.3f}"
+row = [ms([r["test"]["auc"] for r in runs]), ms([r["test"]["ap"] for r in runs])]
+if runs[0].get("clustering"):
+    row += [ms([r["clustering"][k] for r in runs]) for k in ("acc", "nmi", "ari")]
+t = st.mean(r["train_seconds"] / r["config"]["epochs"] * 1e3 for r in runs)
+print(f"| {dataset} | {model} | " + " | ".join(row) + f" | {t:.0f} ms |", flush=True)
+PY
+done
