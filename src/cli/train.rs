@@ -136,10 +136,10 @@ const DENSE_MAX_NODES: usize = 50_000;
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
+    check_args(&args)?;
     if let Some(dir) = &args.out {
         output::prepare_dir(dir)?;
     }
-    check_args(&args)?;
     let graph = args.source.load()?;
     let split = link_split(&graph, args.val_frac, args.test_frac, args.seed)
         .with_context(|| format!("splitting the edges of {}", graph.name))?;

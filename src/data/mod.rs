@@ -209,7 +209,7 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<Graph, DataError> {
                     dir,
                     files: missing,
                     hint: format!(
-                        "download them (--download, from {}) or copy them there, or point ARGVA_DATA at a folder holding {}/raw/",
+                        "run without --offline to download them from {}, copy them there, or point --data-root / ARGVA_DATA at a folder holding {}/raw/",
                         download::PLANETOID_URL,
                         ds.name()
                     ),

@@ -1,0 +1,210 @@
+//! The `argva` binary end to end: outputs written, readable and consistent; bad input gives a
+//! clear error, a non-zero exit code and no files. Runs on the adapter `WGPU_BACKEND` picks.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use argva::export::npy_read;
+
+fn argva(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_argva"))
+        .args(args)
+        .output()
+        .expect("the argva binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const GRAPH: &str = "sbm:nodes=300,classes=3,degree=8,features=32,seed=2,within=0.95";
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn train_writes_everything_then_plot_and_embed_read_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = argva(&[
+        GRAPH,
+        "--model",
+        "argva",
+        "--epochs",
+        "12",
+        "--latent",
+        "8",
+        "--save-every",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["config"]["epochs"], 12);
+    assert_eq!(report["history"].as_array().unwrap().len(), 12);
+    let auc = report["test"]["auc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&auc));
+    assert!(report["clustering"]["nmi"].as_f64().is_some());
+    assert_eq!(
+        files(&out),
+        [
+            "checkpoint-00005.safetensors",
+            "checkpoint-00010.safetensors",
+            "checkpoint-00012.safetensors",
+            "embedding.csv",
+            "embedding.npy",
+            "history.csv",
+            "labels.npy",
+            "metrics.json",
+            "model.safetensors",
+            "test_neg.npy",
+            "test_pos.npy",
+            "val_neg.npy",
+            "val_pos.npy",
+        ]
+    );
+
+    // The files agree with each other: the embedding is N×d, the pairs E×2 with ids < N,
+    // and the AUC recomputed from them equals the reported one.
+    let emb = npy_read(&std::fs::read(out.join("embedding.npy")).unwrap()).unwrap();
+    assert_eq!(emb.shape, vec![300, 8]);
+    let pairs = |name: &str| npy_read(&std::fs::read(out.join(name)).unwrap()).unwrap();
+    let (tp, tn) = (pairs("test_pos.npy"), pairs("test_neg.npy"));
+    assert_eq!(tp.shape[1], 2);
+    let score = |p: &[f64]| -> f64 {
+        let (i, j) = (p[0] as usize, p[1] as usize);
+        (0..8)
+            .map(|k| emb.data[i * 8 + k] * emb.data[j * 8 + k])
+            .sum()
+    };
+    let ps: Vec<f64> = tp.data.chunks(2).map(score).collect();
+    let ns: Vec<f64> = tn.data.chunks(2).map(score).collect();
+    assert!((argva::eval::roc_auc(&ps, &ns) - auc).abs() < 1e-6);
+
+    let o = argva(&["plot", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["embedding.png", "embedding.svg", "curves.png", "curves.svg"] {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(bytes.len() > 2000, "{f} is only {} bytes", bytes.len());
+    }
+    assert_eq!(
+        &std::fs::read(out.join("curves.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
+
+    let e = tmp.path().join("again.npy");
+    let ck = out.join("model.safetensors");
+    let o = argva(&[
+        "embed",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        GRAPH,
+        "--out",
+        e.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        npy_read(&std::fs::read(&e).unwrap()).unwrap().shape,
+        vec![300, 8]
+    );
+
+    // Resuming the 5-epoch checkpoint to 12 epochs reproduces the uninterrupted run.
+    let resumed = tmp.path().join("resumed");
+    let ck5 = out.join("checkpoint-00005.safetensors");
+    let o = argva(&[
+        GRAPH,
+        "--epochs",
+        "12",
+        "--resume",
+        ck5.to_str().unwrap(),
+        "--out",
+        resumed.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(resumed.join("embedding.npy")).unwrap(),
+        std::fs::read(out.join("embedding.npy")).unwrap()
+    );
+}
+
+#[test]
+fn bad_input_fails_clearly_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o_arg = out.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["no-such-graph.csv", "--out", o_arg], "no such file"),
+        (vec!["sbm:nodes=0", "--out", o_arg], "sbm"),
+        (
+            vec![GRAPH, "--epochs", "3", "--latent", "0", "--out", o_arg],
+            "--latent",
+        ),
+        (
+            vec![
+                GRAPH,
+                "--val-frac",
+                "0.6",
+                "--test-frac",
+                "0.5",
+                "--out",
+                o_arg,
+            ],
+            "leave edges",
+        ),
+        (
+            vec![
+                "cora",
+                "--data-root",
+                "/nonexistent",
+                "--offline",
+                "--out",
+                o_arg,
+            ],
+            "ind.cora",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = argva(&args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let err = stderr(&o);
+        assert!(
+            err.contains(needle),
+            "{args:?}: error `{err}` does not mention `{needle}`"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        assert!(
+            files(&out).is_empty(),
+            "{args:?} left files: {:?}",
+            files(&out)
+        );
+    }
+
+    // A corrupt checkpoint, and a missing one.
+    let bad = tmp.path().join("bad.safetensors");
+    std::fs::write(&bad, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json").unwrap();
+    for ck in [bad.to_str().unwrap(), "/nonexistent/model.safetensors"] {
+        let e = tmp.path().join("e.npy");
+        let o = argva(&[
+            "embed",
+            "--checkpoint",
+            ck,
+            GRAPH,
+            "--out",
+            e.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("checkpoint"), "{}", stderr(&o));
+        assert!(!e.exists());
+    }
+}
