@@ -11,7 +11,7 @@ bin=${ARGVA_BIN:-target/release/argva}
 out=$(mktemp -d)
 for model in $models; do
   for seed in $(seq 0 $((seeds - 1))); do
-    "$bin" train "$dataset" --model "$model" --seed "$seed" --json --quiet > "$out/$model-$seed.json"
+    "$bin" train "$dataset" --model "$model" --seed "$seed" --json --quiet --no-save > "$out/$model-$seed.json"
   done
   python3 - "$out" "$model" "$seeds" "$dataset" <<'PY'
 import json, statistics as st, sys

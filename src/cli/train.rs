@@ -94,11 +94,16 @@ pub struct TrainArgs {
     pub kmeans_restarts: usize,
     /// Write embedding.npy (N×d float32, μ), embedding.csv, metrics.json, the evaluated
     /// pairs ({test,val}_{pos,neg}.npy, int64 E×2), history.csv and the trained model
-    /// (model.safetensors, for `argva embed` and --resume) into this folder.
+    /// (model.safetensors, for `argva embed` and --resume) into this folder
+    /// [default: runs/<dataset>-<model>-seed<seed>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Write a checkpoint (checkpoint-EPOCH.safetensors) into --out every N epochs.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "out")]
+    /// Write no files (only print the report).
+    #[arg(long, conflicts_with_all = ["out", "save_every"])]
+    pub no_save: bool,
+    /// Also write a checkpoint (checkpoint-EPOCH.safetensors) into the output folder every
+    /// N epochs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub save_every: u32,
     /// Continue from a checkpoint: its weights, Adam state, epoch count and hyperparameters
     /// (model, widths, learning rates, seed) are used; --epochs is the total to reach.
@@ -134,13 +139,16 @@ pub struct Report {
 /// Largest graph `--recon dense` accepts: its O(N²·d) epoch becomes hours beyond this.
 const DENSE_MAX_NODES: usize = 50_000;
 
-pub fn run(args: TrainArgs) -> Result<()> {
+pub fn run(mut args: TrainArgs) -> Result<()> {
     let started = Instant::now();
     check_args(&args)?;
+    let graph = args.source.load()?;
+    if args.out.is_none() && !args.no_save {
+        args.out = Some(default_out_dir(&graph.name, args.model, args.seed));
+    }
     if let Some(dir) = &args.out {
         output::prepare_dir(dir)?;
     }
-    let graph = args.source.load()?;
     let split = link_split(&graph, args.val_frac, args.test_frac, args.seed)
         .with_context(|| format!("splitting the edges of {}", graph.name))?;
     let resume = match &args.resume {
@@ -161,6 +169,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `runs/<dataset>-<model>-seed<seed>`, the dataset name reduced to safe characters.
+fn default_out_dir(dataset: &str, model: ModelKind, seed: u64) -> PathBuf {
+    let name: String = dataset
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("runs").join(format!("{name}-{}-seed{seed}", model.name()))
 }
 
 fn check_args(args: &TrainArgs) -> Result<()> {
