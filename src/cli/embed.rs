@@ -93,7 +93,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let emb = pollster::block_on(trainer.encode(&ctx))?;
     let d = cfg.latent;
     let bytes = if csv {
-        argva::export::embedding_csv(&emb, d, None).into_bytes()
+        argva::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
     } else {
         argva::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
     };

@@ -441,7 +441,7 @@ fn save(
     let n = report.graph.nodes;
     let emb = argva::export::npy_bytes(&[n, d], &fit.embedding).map_err(anyhow::Error::msg)?;
     output::write_atomic(dir, "embedding.npy", &emb)?;
-    let csv = argva::export::embedding_csv(&fit.embedding, d, None);
+    let csv = argva::export::embedding_csv(&fit.embedding, d, graph.node_ids.as_deref());
     output::write_atomic(dir, "embedding.csv", csv.as_bytes())?;
     if let Some(labels) = &graph.labels {
         let bytes = argva::export::npy_bytes(
@@ -515,10 +515,14 @@ fn print_summary(r: &Report) {
         }
     );
     if let Some(last) = r.history.last() {
-        println!(
-            "final loss {:.4} (recon {:.4}, reg {:.4}, KL {:.4}, discriminator {:.4})",
-            last.total, last.recon, last.reg, last.kl, last.disc
-        );
+        let mut terms = format!("recon {:.4}", last.recon);
+        if c.model.adversarial() {
+            terms += &format!(", reg {:.4}, discriminator {:.4}", last.reg, last.disc);
+        }
+        if c.model.variational() {
+            terms += &format!(", KL {:.4}", last.kl);
+        }
+        println!("final loss {:.4} ({terms})", last.total);
     }
     println!();
     println!("             AUC      AP");

@@ -127,6 +127,8 @@ pub struct Graph {
     pub num_classes: usize,
     /// Undirected edges, each once as `[i, j]` with `i < j`, unique, sorted; no self-loops.
     pub edges: Vec<[u32; 2]>,
+    /// The file's node names when an edge list names nodes by strings (node i = names[i]).
+    pub node_ids: Option<Vec<String>>,
 }
 
 impl Graph {

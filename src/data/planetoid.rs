@@ -257,6 +257,7 @@ pub fn assemble(ds: Dataset, files: &[(PathBuf, Vec<u8>); 8]) -> Result<Graph, D
         labels: Some(ys),
         num_classes: classes,
         edges: canonical_edges(pairs),
+        node_ids: None,
     })
 }
 

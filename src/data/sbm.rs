@@ -199,6 +199,7 @@ pub fn generate(spec: &SbmSpec) -> Result<Graph, DataError> {
         labels: Some((0..n).map(|i| class_of(i) as u32).collect()),
         num_classes: k,
         edges,
+        node_ids: None,
     })
 }
 

@@ -472,6 +472,7 @@ pub fn assemble(
         labels,
         num_classes,
         edges,
+        node_ids: names.map(<[String]>::to_vec),
     })
 }
 
