@@ -173,6 +173,11 @@ fn bad_input_fails_clearly_and_writes_nothing() {
             ],
             "ind.cora",
         ),
+        // Divergence stops training with the epoch and the loss named, and saves nothing.
+        (
+            vec![GRAPH, "--lr", "1e30", "--epochs", "30", "--out", o_arg],
+            "diverged at epoch",
+        ),
     ];
     for (args, needle) in cases {
         let o = argva(&args);
