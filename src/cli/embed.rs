@@ -5,14 +5,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use argva::data;
 use argva::gpu::GpuContext;
-use argva::train::engine::CsrRef;
-use argva::train::{TrainConfig, TrainInputs, Trainer};
+use argva::train::{TrainConfig, Trainer};
 
 use super::data::DataSource;
-use super::output;
 use super::train::read_checkpoint;
+use super::{Prepared, output};
 
 #[derive(Args, Debug)]
 #[command(
@@ -61,28 +59,10 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         );
     }
     let n = graph.num_nodes;
-    let mut features = graph.features.clone();
-    if ck.config.normalize_features {
-        features.row_normalize();
-    }
-    let adjacency = data::gcn_norm(n, &graph.edges);
+    // Every edge carries messages when embedding a graph with a trained model.
+    let prepared = Prepared::new(&graph, &graph.edges, ck.config.normalize_features);
     let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
-    let inputs = TrainInputs {
-        features: CsrRef {
-            row_ptr: &features.row_ptr,
-            col: &features.col,
-            val: &features.val,
-            cols: features.cols,
-        },
-        adjacency: CsrRef {
-            row_ptr: &adjacency.row_ptr,
-            col: &adjacency.col,
-            val: &adjacency.val,
-            cols: adjacency.cols,
-        },
-        train_pos: &[],
-        sample_negatives: &no_negatives,
-    };
+    let inputs = prepared.inputs(&[], &no_negatives);
     let ctx = GpuContext::new_blocking()?;
     let cfg = TrainConfig {
         epochs: 0,

@@ -15,11 +15,11 @@ use argva::eval::{self, ClusteringMetrics};
 use argva::gpu::{AdapterSummary, GpuContext};
 use argva::model::{Arch, ModelKind};
 use argva::train::TrainConfig;
-use argva::train::engine::{CsrRef, Recon};
+use argva::train::engine::Recon;
 use argva::train::fit::{Event, FitResult, LinkScores, Resume, Validation, fit, link_scores};
 
 use super::data::DataSource;
-use super::output;
+use super::{Prepared, output};
 
 /// Which epoch's embedding is kept and evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -268,29 +268,10 @@ fn train_and_evaluate(
             );
         }
     }
-    let mut features = graph.features.clone();
-    if cfg.normalize_features {
-        features.row_normalize();
-    }
-    let adjacency = data::gcn_norm(n, &split.train_pos);
+    let prepared = Prepared::new(graph, &split.train_pos, cfg.normalize_features);
     let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
-    let inputs = argva::train::TrainInputs {
-        features: CsrRef {
-            row_ptr: &features.row_ptr,
-            col: &features.col,
-            val: &features.val,
-            cols: features.cols,
-        },
-        adjacency: CsrRef {
-            row_ptr: &adjacency.row_ptr,
-            col: &adjacency.col,
-            val: &adjacency.val,
-            cols: adjacency.cols,
-        },
-        train_pos: &split.train_pos,
-        sample_negatives: &sample,
-    };
+    let inputs = prepared.inputs(&split.train_pos, &sample);
     let ctx = GpuContext::new_blocking()?;
 
     let trained = run_fit(args, &ctx, &cfg, &inputs, split, resume.as_ref())?;

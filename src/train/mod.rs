@@ -63,6 +63,17 @@ pub struct TrainInputs<'a> {
     pub sample_negatives: &'a dyn Fn(&mut ChaCha8Rng, usize) -> Vec<[u32; 2]>,
 }
 
+impl<'a> From<&'a crate::data::Csr> for CsrRef<'a> {
+    fn from(c: &'a crate::data::Csr) -> Self {
+        CsrRef {
+            row_ptr: &c.row_ptr,
+            col: &c.col,
+            val: &c.val,
+            cols: c.cols,
+        }
+    }
+}
+
 /// Loss scalars of one epoch, as read back from the GPU.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EpochLosses {
