@@ -6,7 +6,7 @@ use argva::checkpoint::Checkpoint;
 use argva::data::split::{LinkSplit, NegativeSampler, link_split};
 use argva::data::{self, Graph};
 use argva::model::{Arch, ModelKind};
-use argva::train::engine::{CsrRef, EngineState, Recon};
+use argva::train::engine::{EngineState, Recon};
 use argva::train::fit::{Event, FitResult, Resume, Validation, fit};
 use argva::train::{TrainConfig, TrainInputs};
 
@@ -44,18 +44,8 @@ fn run(
 ) -> FitResult {
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| p.sampler.sample(rng, count);
     let inputs = TrainInputs {
-        features: CsrRef {
-            row_ptr: &p.features.row_ptr,
-            col: &p.features.col,
-            val: &p.features.val,
-            cols: p.features.cols,
-        },
-        adjacency: CsrRef {
-            row_ptr: &p.adjacency.row_ptr,
-            col: &p.adjacency.col,
-            val: &p.adjacency.val,
-            cols: p.adjacency.cols,
-        },
+        features: (&p.features).into(),
+        adjacency: (&p.adjacency).into(),
         train_pos: &split.train_pos,
         sample_negatives: &sample,
     };
