@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use argva::data::split::{NegativeSampler, link_split};
 use argva::data::{self, Graph};
-use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext};
+use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use argva::model::ModelKind;
 use argva::train::engine::CsrRef;
 use argva::train::schedule::Cost;
@@ -185,7 +185,11 @@ fn bench_graph(
         hidden: 2 * args.latent,
         ..TrainConfig::default()
     };
+    let allocated_before = ctx.allocated_bytes();
     let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
+    // The model's buffers only (the context's counter is cumulative, and the calibration
+    // below allocates its own).
+    let gpu_bytes = ctx.allocated_bytes() - allocated_before;
 
     // First epoch: includes pipeline compilation on most drivers.
     let run_one = |trainer: &mut Trainer| -> Result<f64> {
@@ -244,6 +248,9 @@ fn bench_graph(
         ctx.wait_idle()?;
     }
 
+    // Before the calibration, whose 128 MiB copy buffers live in host memory on CPU
+    // adapters and would otherwise count as training's.
+    let peak_rss = peak_rss_mib();
     let (kernel_timing, kernels, calibration) = if detailed {
         let calibration = calibrate(ctx)?;
         let (how, rows) = kernel_table(ctx, &trainer, calibration.as_ref())?;
@@ -260,8 +267,8 @@ fn bench_graph(
         epoch: Spread::of(times),
         pipelined_ms_per_epoch: pipelined,
         launch_to_first_epoch_s: first,
-        peak_rss_mib: peak_rss_mib(),
-        gpu_buffer_mib: ctx.allocated_bytes() as f64 / (1024.0 * 1024.0),
+        peak_rss_mib: peak_rss,
+        gpu_buffer_mib: gpu_bytes as f64 / (1024.0 * 1024.0),
         dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
         submissions_per_epoch: 1,
         host_record_submit_ms: host * 1e3 / reps as f64,
@@ -520,9 +527,13 @@ struct ScaleRow {
     nodes: usize,
     edges: usize,
     generate_s: f64,
-    epoch_ms: f64,
+    /// None when the graph did not fit on the device (see `error`).
+    epoch_ms: Option<f64>,
     gpu_buffer_mib: f64,
     peak_rss_mib: Option<f64>,
+    /// Why this size could not be trained (e.g. a buffer over the device's binding limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 fn run_scale(args: &BenchArgs) -> Result<()> {
@@ -550,26 +561,39 @@ fn run_scale(args: &BenchArgs) -> Result<()> {
             warmup: 1,
             ..clone_args(args)
         };
-        let r = bench_graph(&sub, &ctx, &graph, Instant::now(), false)
-            .with_context(|| format!("training on {spec}"))?;
+        // A graph too large for the device is a row of the table (with the device's reason),
+        // not the end of the report.
+        let result = bench_graph(&sub, &ctx, &graph, Instant::now(), false);
+        let allocated = ctx.allocated_bytes().saturating_sub(before);
+        let (epoch_ms, error) = match result {
+            Ok(r) => (Some(r.epoch.median_ms), None),
+            Err(e) => match e.downcast_ref::<GpuError>() {
+                Some(GpuError::BufferTooLarge { .. }) => (None, Some(format!("{e:#}"))),
+                _ => return Err(e).with_context(|| format!("training on {spec}")),
+            },
+        };
         let row = ScaleRow {
             nodes,
             edges: graph.edges.len(),
             generate_s,
-            epoch_ms: r.epoch.median_ms,
-            gpu_buffer_mib: (ctx.allocated_bytes() - before) as f64 / (1024.0 * 1024.0),
+            epoch_ms,
+            gpu_buffer_mib: allocated as f64 / (1024.0 * 1024.0),
             peak_rss_mib: peak_rss_mib(),
+            error,
         };
         if !args.json {
             println!(
-                "{:>9} {:>10} {:>10.2} {:>11.1} {:>12.1} {:>10}",
+                "{:>9} {:>10} {:>10.2} {:>11} {:>12.1} {:>10}",
                 row.nodes,
                 row.edges,
                 row.generate_s,
-                row.epoch_ms,
+                row.epoch_ms.map_or("—".into(), |m| format!("{m:.1}")),
                 row.gpu_buffer_mib,
                 row.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}"))
             );
+            if let Some(e) = &row.error {
+                println!("          does not fit: {e}");
+            }
         }
         rows.push(row);
         nodes = if nodes.to_string().starts_with('1') {
