@@ -39,7 +39,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub latent: usize,
     /// Instead of one dataset: synthetic SBM graphs from 10 k to 1 M nodes at average
-    /// degree 20, printing time per epoch and memory at each size.
+    /// degree 20, printing time per epoch and memory at each size (a size the device cannot
+    /// hold is a row with the reason: the buffer, its bytes and the device's limit).
     #[arg(long)]
     pub scale: bool,
     /// Largest node count for --scale.
