@@ -213,3 +213,63 @@ fn bad_input_fails_clearly_and_writes_nothing() {
         assert!(!e.exists());
     }
 }
+
+#[test]
+fn bench_json_costs_and_times_every_launch() {
+    let o = argva(&[
+        "bench", GRAPH, "--model", "argva", "--epochs", "2", "--warmup", "1", "--latent", "8",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &r["epoch"];
+    let (min, med, max) = (
+        e["min_ms"].as_f64().unwrap(),
+        e["median_ms"].as_f64().unwrap(),
+        e["max_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= med && med <= max, "{e}");
+    // The model's buffers only: the calibration's 128 MiB of copy buffers must not count.
+    let gpu = r["gpu_buffer_mib"].as_f64().unwrap();
+    assert!(0.0 < gpu && gpu < 16.0, "{gpu} MiB");
+    let kernels = r["kernels"].as_array().unwrap();
+    if kernels.is_empty() {
+        return; // adapter without timestamp queries: nothing more to check
+    }
+    let calls: u64 = kernels.iter().map(|k| k["calls"].as_u64().unwrap()).sum();
+    assert_eq!(calls, r["dispatches_per_epoch"].as_u64().unwrap());
+    for k in kernels {
+        assert!(k["flops"].as_f64().unwrap() > 0.0, "no FLOP count: {k}");
+        assert!(k["bytes"].as_f64().unwrap() > 0.0, "no byte count: {k}");
+    }
+    // NT products: the discriminator's three layers (64 hidden, latent 8) over 2N rows in each
+    // of 5 steps and over N rows for the regulariser, plus the encoder's G2·W_headᵀ (N × 16 × 16).
+    let nt = kernels.iter().find(|k| k["kernel"] == "matmul NT").unwrap();
+    let rows = 5 * 600 + 300;
+    let expected = (2 * 64 * (8 + 64 + 1) * rows + 2 * 300 * 16 * 16) as f64;
+    assert_eq!(nt["calls"], 19);
+    assert_eq!(nt["flops"].as_f64().unwrap(), expected);
+}
+
+#[test]
+fn bench_scale_reports_a_row_per_size() {
+    let o = argva(&[
+        "bench",
+        "--scale",
+        "--scale-max",
+        "10000",
+        "--model",
+        "gae",
+        "--epochs",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["nodes"], 10000);
+    assert_eq!(rows[0]["edges"], 100000);
+    assert!(rows[0]["epoch_ms"].as_f64().unwrap() > 0.0);
+    assert!(rows[0].get("error").is_none());
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use argva::data::split::{NegativeSampler, link_split};
 use argva::data::{self, Graph};
-use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext};
+use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use argva::model::ModelKind;
 use argva::train::engine::CsrRef;
 use argva::train::schedule::Cost;
@@ -39,7 +39,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub latent: usize,
     /// Instead of one dataset: synthetic SBM graphs from 10 k to 1 M nodes at average
-    /// degree 20, printing time per epoch and memory at each size.
+    /// degree 20, printing time per epoch and memory at each size (a size the device cannot
+    /// hold is a row with the reason: the buffer, its bytes and the device's limit).
     #[arg(long)]
     pub scale: bool,
     /// Largest node count for --scale.
@@ -185,7 +186,11 @@ fn bench_graph(
         hidden: 2 * args.latent,
         ..TrainConfig::default()
     };
+    let allocated_before = ctx.allocated_bytes();
     let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
+    // The model's buffers only (the context's counter is cumulative, and the calibration
+    // below allocates its own).
+    let gpu_bytes = ctx.allocated_bytes() - allocated_before;
 
     // First epoch: includes pipeline compilation on most drivers.
     let run_one = |trainer: &mut Trainer| -> Result<f64> {
@@ -208,42 +213,20 @@ fn bench_graph(
     }
     let host_negatives_ms = neg_time.get() * 1e3 / args.epochs as f64;
 
-    // Pipelined: the way `argva train` runs.
-    let t = Instant::now();
-    let mut submitted = 0;
-    while submitted < args.epochs {
-        if trainer.try_submit(ctx, &inputs)? {
-            submitted += 1;
-        } else {
-            for row in trainer.collect(ctx, true) {
-                row.map_err(anyhow::Error::msg)?;
-            }
-        }
-    }
-    while trainer.in_flight() > 0 {
-        for row in trainer.collect(ctx, true) {
-            row.map_err(anyhow::Error::msg)?;
-        }
-    }
-    let pipelined = t.elapsed().as_secs_f64() * 1e3 / args.epochs as f64;
+    // Pipelined (the way `argva train` runs) and the host's recording cost: both run extra
+    // epochs, so the --scale table, which only wants time per epoch, skips them.
+    let (pipelined, host_record_submit_ms) = if detailed {
+        (
+            pipelined_ms(ctx, &mut trainer, &inputs, args.epochs)?,
+            host_record_submit_ms(ctx, &trainer)?,
+        )
+    } else {
+        (f64::NAN, f64::NAN)
+    };
 
-    // Host cost of recording + submitting one epoch, measured on recordings that are
-    // submitted for real (the queue is drained between them so it measures the host only).
-    let reps = 20;
-    let mut host = 0.0;
-    for _ in 0..reps {
-        let t = Instant::now();
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("epoch"),
-            });
-        trainer.engine.epoch.record(&mut enc);
-        ctx.queue.submit([enc.finish()]);
-        host += t.elapsed().as_secs_f64();
-        ctx.wait_idle()?;
-    }
-
+    // Before the calibration, whose 128 MiB copy buffers live in host memory on CPU
+    // adapters and would otherwise count as training's.
+    let peak_rss = peak_rss_mib();
     let (kernel_timing, kernels, calibration) = if detailed {
         let calibration = calibrate(ctx)?;
         let (how, rows) = kernel_table(ctx, &trainer, calibration.as_ref())?;
@@ -260,16 +243,62 @@ fn bench_graph(
         epoch: Spread::of(times),
         pipelined_ms_per_epoch: pipelined,
         launch_to_first_epoch_s: first,
-        peak_rss_mib: peak_rss_mib(),
-        gpu_buffer_mib: ctx.allocated_bytes() as f64 / (1024.0 * 1024.0),
+        peak_rss_mib: peak_rss,
+        gpu_buffer_mib: gpu_bytes as f64 / (1024.0 * 1024.0),
         dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
         submissions_per_epoch: 1,
-        host_record_submit_ms: host * 1e3 / reps as f64,
+        host_record_submit_ms,
         host_negatives_ms,
         kernel_timing,
         kernels,
         calibration,
     })
+}
+
+/// Wall time per epoch with epochs submitted back to back (up to the reader's ring in flight).
+fn pipelined_ms(
+    ctx: &GpuContext,
+    trainer: &mut Trainer,
+    inputs: &TrainInputs<'_>,
+    epochs: u32,
+) -> Result<f64> {
+    let t = Instant::now();
+    let mut submitted = 0;
+    while submitted < epochs {
+        if trainer.try_submit(ctx, inputs)? {
+            submitted += 1;
+        } else {
+            for row in trainer.collect(ctx, true) {
+                row.map_err(anyhow::Error::msg)?;
+            }
+        }
+    }
+    while trainer.in_flight() > 0 {
+        for row in trainer.collect(ctx, true) {
+            row.map_err(anyhow::Error::msg)?;
+        }
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e3 / epochs as f64)
+}
+
+/// Host time to record one epoch's command buffer and submit it (median of 10).
+fn host_record_submit_ms(ctx: &GpuContext, trainer: &Trainer) -> Result<f64> {
+    // Measured on recordings that are submitted for real, the queue drained between them so
+    // that only the host's work is timed; the median resists preemption on a shared machine.
+    let mut host = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("epoch"),
+            });
+        trainer.engine.epoch.record(&mut enc);
+        ctx.queue.submit([enc.finish()]);
+        host.push(t.elapsed().as_secs_f64() * 1e3);
+        ctx.wait_idle()?;
+    }
+    Ok(Spread::of(host).median_ms)
 }
 
 /// Runs `record` once with `queries` timestamps and returns the ticks in nanoseconds.
@@ -335,40 +364,44 @@ fn kernel_table(
     }
     let schedule = &trainer.engine.epoch;
     let launched = schedule.dispatch_count() as u32;
-    let reps = 5;
-    let mut rows: Vec<KernelRow> = Vec::new();
+    // Each launch's time is the median over `reps` profiled epochs: on a shared CPU adapter
+    // one preempted launch would otherwise dominate a mean.
+    let reps = 7;
+    let mut timed: Vec<(&'static str, Option<Cost>)> = Vec::new();
+    let mut samples: Vec<Vec<f64>> = Vec::new();
     for _ in 0..reps {
-        let mut timed: Vec<(&'static str, Option<Cost>)> = Vec::new();
         let ns = timestamps(ctx, 2 * launched.max(1), |enc, q| {
             timed = schedule.record_profiled(enc, q);
         })?;
-        for (i, (label, cost)) in timed.iter().enumerate() {
-            let dt = (ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6 / reps as f64;
-            let cost = cost.unwrap_or_default();
-            match rows.iter_mut().find(|r| r.kernel == *label) {
-                Some(r) => {
-                    r.ms_per_epoch += dt;
-                    r.calls += 1;
-                    r.flops += cost.flops;
-                    r.bytes += cost.bytes;
-                }
-                None => rows.push(KernelRow {
-                    kernel: label.to_string(),
-                    calls: 1,
-                    ms_per_epoch: dt,
-                    flops: cost.flops,
-                    bytes: cost.bytes,
-                    gflops: 0.0,
-                    gbps: 0.0,
-                    pct_of_peak: 0.0,
-                }),
+        samples.resize(timed.len(), Vec::new());
+        for (i, v) in samples.iter_mut().enumerate() {
+            v.push((ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6);
+        }
+    }
+    let mut rows: Vec<KernelRow> = Vec::new();
+    for ((label, cost), v) in timed.iter().zip(samples) {
+        let dt = Spread::of(v).median_ms;
+        let cost = cost.unwrap_or_default();
+        match rows.iter_mut().find(|r| r.kernel == *label) {
+            Some(r) => {
+                r.ms_per_epoch += dt;
+                r.calls += 1;
+                r.flops += cost.flops;
+                r.bytes += cost.bytes;
             }
+            None => rows.push(KernelRow {
+                kernel: label.to_string(),
+                calls: 1,
+                ms_per_epoch: dt,
+                flops: cost.flops,
+                bytes: cost.bytes,
+                gflops: 0.0,
+                gbps: 0.0,
+                pct_of_peak: 0.0,
+            }),
         }
     }
     for r in &mut rows {
-        r.calls /= reps;
-        r.flops /= reps as f64;
-        r.bytes /= reps as f64;
         let s = r.ms_per_epoch * 1e-3;
         if s > 0.0 {
             r.gflops = r.flops / s * 1e-9;
@@ -379,14 +412,19 @@ fn kernel_table(
         }
     }
     rows.sort_by(|a, b| b.ms_per_epoch.total_cmp(&a.ms_per_epoch));
-    Ok(("GPU timestamps, one pass per kernel", rows))
+    Ok((
+        "GPU timestamps, one pass per launch, median of 7 epochs",
+        rows,
+    ))
 }
 
 /// The adapter's best dense-matmul rate (our kernel, a large square product) and its
 /// buffer-copy bandwidth, both from GPU timestamps (wall clock without them).
 fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
     use argva::kernels::{Epilogue, matmul};
-    let s = 768usize;
+    // Small enough (0.27 GFLOP) that the best of several runs dodges preemption on a shared
+    // CPU adapter; large enough to keep every core busy.
+    let s = 512usize;
     let a = GpuBuffer::<f32>::from_slice(ctx, "cal a", &vec![0.5; s * s])?;
     let b = GpuBuffer::<f32>::from_slice(ctx, "cal b", &vec![0.25; s * s])?;
     let c = GpuBuffer::<f32>::zeros(ctx, "cal c", s * s)?;
@@ -407,7 +445,7 @@ fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
     let bytes = (copy_len * 4) as u64;
     let time = |f: &dyn Fn(&mut wgpu::CommandEncoder, Option<&wgpu::QuerySet>)| -> Result<f64> {
         let mut best = f64::INFINITY;
-        for _ in 0..3 {
+        for _ in 0..7 {
             let dt = if ctx.summary.timestamp_queries {
                 let ns = timestamps(ctx, 2, |enc, q| f(enc, Some(q)))?;
                 (ns[1] - ns[0]) * 1e-9
@@ -511,7 +549,11 @@ fn print_report(r: &BenchReport) {
             );
         }
         let total: f64 = r.kernels.iter().map(|k| k.ms_per_epoch).sum();
-        println!("  {:<22} {:>5} {:>10.3}", "total (kernels)", "", total);
+        let calls: usize = r.kernels.iter().map(|k| k.calls).sum();
+        println!(
+            "  {:<22} {:>5} {:>10.3}   (epoch median {:.3} ms)",
+            "total (kernels)", calls, total, r.epoch.median_ms
+        );
     }
 }
 
@@ -520,9 +562,13 @@ struct ScaleRow {
     nodes: usize,
     edges: usize,
     generate_s: f64,
-    epoch_ms: f64,
+    /// None when the graph did not fit on the device (see `error`).
+    epoch_ms: Option<f64>,
     gpu_buffer_mib: f64,
     peak_rss_mib: Option<f64>,
+    /// Why this size could not be trained (e.g. a buffer over the device's binding limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 fn run_scale(args: &BenchArgs) -> Result<()> {
@@ -546,30 +592,43 @@ fn run_scale(args: &BenchArgs) -> Result<()> {
         let generate_s = t.elapsed().as_secs_f64();
         let before = ctx.allocated_bytes();
         let sub = BenchArgs {
-            epochs: args.epochs.min(5),
+            epochs: args.epochs.min(3),
             warmup: 1,
             ..clone_args(args)
         };
-        let r = bench_graph(&sub, &ctx, &graph, Instant::now(), false)
-            .with_context(|| format!("training on {spec}"))?;
+        // A graph too large for the device is a row of the table (with the device's reason),
+        // not the end of the report.
+        let result = bench_graph(&sub, &ctx, &graph, Instant::now(), false);
+        let allocated = ctx.allocated_bytes().saturating_sub(before);
+        let (epoch_ms, error) = match result {
+            Ok(r) => (Some(r.epoch.median_ms), None),
+            Err(e) => match e.downcast_ref::<GpuError>() {
+                Some(GpuError::BufferTooLarge { .. }) => (None, Some(format!("{e:#}"))),
+                _ => return Err(e).with_context(|| format!("training on {spec}")),
+            },
+        };
         let row = ScaleRow {
             nodes,
             edges: graph.edges.len(),
             generate_s,
-            epoch_ms: r.epoch.median_ms,
-            gpu_buffer_mib: (ctx.allocated_bytes() - before) as f64 / (1024.0 * 1024.0),
+            epoch_ms,
+            gpu_buffer_mib: allocated as f64 / (1024.0 * 1024.0),
             peak_rss_mib: peak_rss_mib(),
+            error,
         };
         if !args.json {
             println!(
-                "{:>9} {:>10} {:>10.2} {:>11.1} {:>12.1} {:>10}",
+                "{:>9} {:>10} {:>10.2} {:>11} {:>12.1} {:>10}",
                 row.nodes,
                 row.edges,
                 row.generate_s,
-                row.epoch_ms,
+                row.epoch_ms.map_or("—".into(), |m| format!("{m:.1}")),
                 row.gpu_buffer_mib,
                 row.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}"))
             );
+            if let Some(e) = &row.error {
+                println!("          does not fit: {e}");
+            }
         }
         rows.push(row);
         nodes = if nodes.to_string().starts_with('1') {

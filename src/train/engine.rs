@@ -272,10 +272,14 @@ impl Engine {
             k: usize,
             epi: Epilogue<'a>,
         ) -> GpuResult<(Dispatch, Cost)> {
-            Ok((
-                matmul::bind(ctx, form, a, b, out, m, n, k, epi)?,
-                Cost::matmul(m, n, k),
-            ))
+            let mut dispatch = matmul::bind(ctx, form, a, b, out, m, n, k, epi)?;
+            // Profile rows per operand layout (one shader, three access patterns).
+            dispatch.label = match form {
+                Form::NN => "matmul NN",
+                Form::TN => "matmul TN",
+                Form::NT => "matmul NT",
+            };
+            Ok((dispatch, Cost::matmul(m, n, k)))
         }
         fn sp<'a>(
             ctx: &GpuContext,
@@ -285,10 +289,15 @@ impl Engine {
             c: usize,
             epi: Epilogue<'a>,
         ) -> GpuResult<(Dispatch, Cost)> {
-            Ok((
-                spmm::bind(ctx, csr, b, out, c, epi)?,
-                Cost::spmm(csr.rows, csr.nnz, c),
-            ))
+            let mut dispatch = spmm::bind(ctx, csr, b, out, c, epi)?;
+            // Profile rows per operator, named by the labels the CSRs are uploaded with below.
+            dispatch.label = match csr.row_ptr.label() {
+                "X.row_ptr" => "spmm X·W",
+                "Xt.row_ptr" => "spmm Xᵀ·G",
+                "A_hat.row_ptr" => "spmm Â·H",
+                _ => "spmm",
+            };
+            Ok((dispatch, Cost::spmm(csr.rows, csr.nnz, c)))
         }
 
         // ---- encoder forward (once per epoch; also the evaluation pass, where z = μ) ----
@@ -322,24 +331,15 @@ impl Engine {
         s.extend(forward);
         if var {
             if let Noise::Gpu { seed } = cfg.noise {
-                s.push(rng::bind(
-                    ctx,
-                    &clock,
-                    (&eps).into(),
-                    0,
-                    n * d,
-                    seed,
-                    STREAM_EPS,
-                )?);
+                s.push((
+                    rng::bind(ctx, &clock, (&eps).into(), 0, n * d, seed, STREAM_EPS)?,
+                    Cost::rng_normal(n * d),
+                ));
             }
-            s.push(reparam::forward(
-                ctx,
-                (&head).into(),
-                (&eps).into(),
-                z,
-                n,
-                d,
-            )?);
+            s.push((
+                reparam::forward(ctx, (&head).into(), (&eps).into(), z, n, d)?,
+                Cost::reparam_forward(n, d),
+            ));
         }
 
         // The discriminator forward over `rows` rows of `input`.
@@ -392,12 +392,15 @@ impl Engine {
                 1,
                 plain,
             )?);
-            s.push(relu::backward_range(
-                ctx,
-                a2.range(0, rows * dh),
-                da2.range(0, rows * dh),
-                rows * dh,
-            )?);
+            s.push((
+                relu::backward_range(
+                    ctx,
+                    a2.range(0, rows * dh),
+                    da2.range(0, rows * dh),
+                    rows * dh,
+                )?,
+                Cost::relu_backward(rows * dh),
+            ));
             s.push(mm(
                 ctx,
                 Form::NN,
@@ -409,12 +412,15 @@ impl Engine {
                 dh,
                 plain,
             )?);
-            s.push(relu::backward_range(
-                ctx,
-                a1.range(0, rows * dh),
-                da1.range(0, rows * dh),
-                rows * dh,
-            )?);
+            s.push((
+                relu::backward_range(
+                    ctx,
+                    a1.range(0, rows * dh),
+                    da1.range(0, rows * dh),
+                    rows * dh,
+                )?,
+                Cost::relu_backward(rows * dh),
+            ));
             Ok(())
         };
 
@@ -422,15 +428,10 @@ impl Engine {
         for k in 0..k_steps {
             let zp = zz.range(n * d, n * d);
             match (cfg.noise, &zprime_host) {
-                (Noise::Gpu { seed }, _) => s.push(rng::bind(
-                    ctx,
-                    &clock,
-                    (&zz).into(),
-                    n * d,
-                    n * d,
-                    seed,
-                    1 + k as u32,
-                )?),
+                (Noise::Gpu { seed }, _) => s.push((
+                    rng::bind(ctx, &clock, (&zz).into(), n * d, n * d, seed, 1 + k as u32)?,
+                    Cost::rng_normal(n * d),
+                )),
                 (Noise::Host, Some(src)) => s.steps.push(Step::Copy {
                     src: src.buffer.clone(),
                     src_offset: (k * n * d * 4) as u64,
@@ -443,22 +444,28 @@ impl Engine {
             let _ = zp;
             let rows = 2 * n;
             disc_forward(&mut s, (&zz).into(), rows)?;
-            s.push(bce::disc(
-                ctx,
-                (&logits).into(),
-                (&bce_loss).into(),
-                (&bce_grad).into(),
-                n,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                (&bce_loss).into(),
-                rows,
-                (&losses).into(),
-                slot::DISC + k,
-                1.0,
-                false,
-            )?);
+            s.push((
+                bce::disc(
+                    ctx,
+                    (&logits).into(),
+                    (&bce_loss).into(),
+                    (&bce_grad).into(),
+                    n,
+                )?,
+                Cost::bce(2 * n),
+            ));
+            s.push((
+                reduce::bind(
+                    ctx,
+                    (&bce_loss).into(),
+                    rows,
+                    (&losses).into(),
+                    slot::DISC + k,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(rows),
+            ));
             // Parameter gradients of the discriminator (written, not accumulated).
             s.push(mm(
                 ctx,
@@ -471,14 +478,10 @@ impl Engine {
                 rows,
                 plain,
             )?);
-            s.push(colsum::bind(
-                ctx,
-                (&bce_grad).into(),
-                dg("b3"),
-                rows,
-                1,
-                false,
-            )?);
+            s.push((
+                colsum::bind(ctx, (&bce_grad).into(), dg("b3"), rows, 1, false)?,
+                Cost::colsum(rows, 1),
+            ));
             s.push(mm(
                 ctx,
                 Form::NN,
@@ -490,12 +493,10 @@ impl Engine {
                 1,
                 plain,
             )?);
-            s.push(relu::backward_range(
-                ctx,
-                (&a2).into(),
-                (&da2).into(),
-                rows * dh,
-            )?);
+            s.push((
+                relu::backward_range(ctx, (&a2).into(), (&da2).into(), rows * dh)?,
+                Cost::relu_backward(rows * dh),
+            ));
             s.push(mm(
                 ctx,
                 Form::TN,
@@ -507,7 +508,10 @@ impl Engine {
                 rows,
                 plain,
             )?);
-            s.push(colsum::bind(ctx, (&da2).into(), dg("b2"), rows, dh, false)?);
+            s.push((
+                colsum::bind(ctx, (&da2).into(), dg("b2"), rows, dh, false)?,
+                Cost::colsum(rows, dh),
+            ));
             s.push(mm(
                 ctx,
                 Form::NN,
@@ -519,12 +523,10 @@ impl Engine {
                 dh,
                 plain,
             )?);
-            s.push(relu::backward_range(
-                ctx,
-                (&a1).into(),
-                (&da1).into(),
-                rows * dh,
-            )?);
+            s.push((
+                relu::backward_range(ctx, (&a1).into(), (&da1).into(), rows * dh)?,
+                Cost::relu_backward(rows * dh),
+            ));
             s.push(mm(
                 ctx,
                 Form::TN,
@@ -536,19 +538,25 @@ impl Engine {
                 rows,
                 plain,
             )?);
-            s.push(colsum::bind(ctx, (&da1).into(), dg("b1"), rows, dh, false)?);
-            s.push(adam::bind(
-                ctx,
-                &clock,
-                (&dis_params).into(),
-                (&dis_state[0]).into(),
-                (&dis_state[1]).into(),
-                (&dis_state[2]).into(),
-                dis_layout.len,
-                cfg.lr_discriminator,
-                k_steps as u32,
-                k as u32,
-            )?);
+            s.push((
+                colsum::bind(ctx, (&da1).into(), dg("b1"), rows, dh, false)?,
+                Cost::colsum(rows, dh),
+            ));
+            s.push((
+                adam::bind(
+                    ctx,
+                    &clock,
+                    (&dis_params).into(),
+                    (&dis_state[0]).into(),
+                    (&dis_state[1]).into(),
+                    (&dis_state[2]).into(),
+                    dis_layout.len,
+                    cfg.lr_discriminator,
+                    k_steps as u32,
+                    k as u32,
+                )?,
+                Cost::adam(dis_layout.len),
+            ));
         }
 
         // ---- encoder step ----
@@ -556,22 +564,28 @@ impl Engine {
         if adv {
             // reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz.
             disc_forward(&mut s, z, n)?;
-            s.push(bce::reg(
-                ctx,
-                logits.range(0, n),
-                bce_loss.range(0, n),
-                bce_grad.range(0, n),
-                n,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                bce_loss.range(0, n),
-                n,
-                (&losses).into(),
-                slot::REG,
-                1.0,
-                false,
-            )?);
+            s.push((
+                bce::reg(
+                    ctx,
+                    logits.range(0, n),
+                    bce_loss.range(0, n),
+                    bce_grad.range(0, n),
+                    n,
+                )?,
+                Cost::bce(n),
+            ));
+            s.push((
+                reduce::bind(
+                    ctx,
+                    bce_loss.range(0, n),
+                    n,
+                    (&losses).into(),
+                    slot::REG,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(n),
+            ));
             disc_backward_hidden(&mut s, n)?;
             s.push(mm(
                 ctx,
@@ -589,85 +603,106 @@ impl Engine {
         if dense {
             // All N² pairs, labels Y = A_train + I: the sparsity pattern of Â itself.
             let directed_edges = adj.nnz.saturating_sub(n);
-            s.push(dense_recon::bind(
-                ctx,
-                z,
-                (&adj.row_ptr).into(),
-                (&adj.col).into(),
-                (&dz).into(),
-                (&pair_loss).into(),
-                n,
-                d,
-                directed_edges,
-                dz_written,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                (&pair_loss).into(),
-                n,
-                (&losses).into(),
-                slot::RECON,
-                1.0,
-                false,
-            )?);
+            s.push((
+                dense_recon::bind(
+                    ctx,
+                    z,
+                    (&adj.row_ptr).into(),
+                    (&adj.col).into(),
+                    (&dz).into(),
+                    (&pair_loss).into(),
+                    n,
+                    d,
+                    directed_edges,
+                    dz_written,
+                )?,
+                Cost::dense_recon(n, adj.nnz, d),
+            ));
+            s.push((
+                reduce::bind(
+                    ctx,
+                    (&pair_loss).into(),
+                    n,
+                    (&losses).into(),
+                    slot::RECON,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(n),
+            ));
         } else {
             // Pair logits, loss terms and per-pair gradients, then a per-node gather.
-            s.push(decoder::pair_loss(
-                ctx,
-                z,
-                (&pairs).into(),
-                (&pair_loss).into(),
-                (&pair_grad).into(),
-                n,
-                d,
-                cfg.num_pos,
-                cfg.num_neg,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                (&pair_loss).into(),
-                p,
-                (&losses).into(),
-                slot::RECON,
-                1.0,
-                false,
-            )?);
-            s.push(decoder::gather(
-                ctx,
-                z,
-                (&pairs).into(),
-                (&slot_ptr).into(),
-                (&slots).into(),
-                (&pair_grad).into(),
-                (&dz).into(),
-                n,
-                d,
-                dz_written,
-            )?);
+            s.push((
+                decoder::pair_loss(
+                    ctx,
+                    z,
+                    (&pairs).into(),
+                    (&pair_loss).into(),
+                    (&pair_grad).into(),
+                    n,
+                    d,
+                    cfg.num_pos,
+                    cfg.num_neg,
+                )?,
+                Cost::pair_loss(p, d),
+            ));
+            s.push((
+                reduce::bind(
+                    ctx,
+                    (&pair_loss).into(),
+                    p,
+                    (&losses).into(),
+                    slot::RECON,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(p),
+            ));
+            s.push((
+                decoder::gather(
+                    ctx,
+                    z,
+                    (&pairs).into(),
+                    (&slot_ptr).into(),
+                    (&slots).into(),
+                    (&pair_grad).into(),
+                    (&dz).into(),
+                    n,
+                    d,
+                    dz_written,
+                )?,
+                Cost::pair_gather(n, p, d),
+            ));
         }
         let dhead_arg: Arg<'_> = if var {
             // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
             let kl_weight = 1.0 / (n as f32 * n as f32);
-            s.push(reparam::backward(
-                ctx,
-                (&head).into(),
-                (&eps).into(),
-                (&dz).into(),
-                (&dhead).into(),
-                (&kl_terms).into(),
-                n,
-                d,
-                kl_weight,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                (&kl_terms).into(),
-                n,
-                (&losses).into(),
-                slot::KL,
-                1.0 / n as f32,
-                false,
-            )?);
+            s.push((
+                reparam::backward(
+                    ctx,
+                    (&head).into(),
+                    (&eps).into(),
+                    (&dz).into(),
+                    (&dhead).into(),
+                    (&kl_terms).into(),
+                    n,
+                    d,
+                    kl_weight,
+                )?,
+                Cost::reparam_backward(n, d),
+            ));
+            s.push((
+                reduce::bind(
+                    ctx,
+                    (&kl_terms).into(),
+                    n,
+                    (&losses).into(),
+                    slot::KL,
+                    1.0 / n as f32,
+                    false,
+                )?,
+                Cost::reduce(n),
+            ));
             (&dhead).into()
         } else {
             (&dz).into()
@@ -684,7 +719,10 @@ impl Engine {
             n,
             plain,
         )?);
-        s.push(colsum::bind(ctx, dhead_arg, eg("b_head"), n, w, false)?);
+        s.push((
+            colsum::bind(ctx, dhead_arg, eg("b_head"), n, w, false)?,
+            Cost::colsum(n, w),
+        ));
         s.push(mm(
             ctx,
             Form::NT,
@@ -696,27 +734,31 @@ impl Engine {
             w,
             plain,
         )?);
-        s.push(relu::backward_range(
-            ctx,
-            (&h1).into(),
-            (&dh1).into(),
-            n * h,
-        )?);
+        s.push((
+            relu::backward_range(ctx, (&h1).into(), (&dh1).into(), n * h)?,
+            Cost::relu_backward(n * h),
+        ));
         s.push(sp(ctx, &adj, (&dh1).into(), (&g1).into(), h, plain)?);
-        s.push(colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?);
+        s.push((
+            colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?,
+            Cost::colsum(n, h),
+        ));
         s.push(sp(ctx, &xt, (&g1).into(), eg("w1"), h, plain)?);
-        s.push(adam::bind(
-            ctx,
-            &clock,
-            (&enc_params).into(),
-            (&enc_state[0]).into(),
-            (&enc_state[1]).into(),
-            (&enc_state[2]).into(),
-            enc_layout.len,
-            cfg.lr_encoder,
-            1,
-            0,
-        )?);
+        s.push((
+            adam::bind(
+                ctx,
+                &clock,
+                (&enc_params).into(),
+                (&enc_state[0]).into(),
+                (&enc_state[1]).into(),
+                (&enc_state[2]).into(),
+                enc_layout.len,
+                cfg.lr_encoder,
+                1,
+                0,
+            )?,
+            Cost::adam(enc_layout.len),
+        ));
         let _ = acc;
 
         let keep = vec![

@@ -28,11 +28,71 @@ impl Cost {
             bytes: 8.0 * z + 4.0 * (r + 1.0) + 4.0 * z * c + 4.0 * r * c,
         }
     }
-    /// An elementwise pass reading `reads` and writing `writes` f32 values with `flops`.
+    /// An elementwise pass reading `reads` and writing `writes` 4-byte values with `flops`.
     pub fn elementwise(flops: usize, reads: usize, writes: usize) -> Self {
         Self {
             flops: flops as f64,
             bytes: 4.0 * (reads + writes) as f64,
+        }
+    }
+
+    // The kernels below are memory-bound; their FLOP counts are approximate (a transcendental
+    // counts as one operation) and only tell a reader how little arithmetic they carry.
+
+    /// `len` standard normals (Box–Muller, ~5 FLOPs each; Philox's integer rounds are not
+    /// FLOPs): writes only.
+    pub fn rng_normal(len: usize) -> Self {
+        Self::elementwise(5 * len, 0, len)
+    }
+    /// z = μ + ε·exp(min(ℓ̃, 10)) over n×d: reads μ, ℓ̃, ε; writes z.
+    pub fn reparam_forward(n: usize, d: usize) -> Self {
+        Self::elementwise(4 * n * d, 3 * n * d, n * d)
+    }
+    /// Reparameterisation backward with the fused KL: reads μ, ℓ̃, ε, dz; writes dμ, dℓ̃
+    /// and one KL term per row (~14 FLOPs per element).
+    pub fn reparam_backward(n: usize, d: usize) -> Self {
+        Self::elementwise(14 * n * d, 4 * n * d, 2 * n * d + n)
+    }
+    /// Binary cross-entropy on `len` logits: loss term and dL/dlogit per logit (softplus +
+    /// sigmoid, ~12 FLOPs).
+    pub fn bce(len: usize) -> Self {
+        Self::elementwise(12 * len, len, 2 * len)
+    }
+    /// Sum of `len` values into one loss slot.
+    pub fn reduce(len: usize) -> Self {
+        Self::elementwise(len, len, 1)
+    }
+    /// Column sums of a rows×cols matrix (bias gradients).
+    pub fn colsum(rows: usize, cols: usize) -> Self {
+        Self::elementwise(rows * cols, rows * cols, cols)
+    }
+    /// In-place ReLU backward over `len` values: reads the activation and the gradient.
+    pub fn relu_backward(len: usize) -> Self {
+        Self::elementwise(len, 2 * len, len)
+    }
+    /// One Adam step over `len` parameters: reads θ, g, m, v; writes θ, m, v (~12 FLOPs).
+    pub fn adam(len: usize) -> Self {
+        Self::elementwise(12 * len, 4 * len, 3 * len)
+    }
+    /// Decoder logits, loss terms and dL/dlogit for `pairs` pairs of d-wide rows: each pair
+    /// reads its two indices and both rows (a gather, counted per pair as for spmm).
+    pub fn pair_loss(pairs: usize, d: usize) -> Self {
+        Self::elementwise(pairs * (2 * d + 12), pairs * (2 + 2 * d), 2 * pairs)
+    }
+    /// Per-node gather of the pair gradients into dz (n×d): every pair is listed under both
+    /// endpoints, and each listing reads its slot, the other index, the gradient and a row.
+    pub fn pair_gather(n: usize, pairs: usize, d: usize) -> Self {
+        let listings = 2 * pairs;
+        Self::elementwise(2 * listings * d, n + 1 + listings * (3 + d), n * d)
+    }
+    /// The dense N² reconstruction loss and its gradient: per pair a d-wide dot for the logit
+    /// and another d-wide update of dz; z is re-read from cache, so memory traffic is z, the
+    /// label CSR (`label_nnz` entries) and dz once.
+    pub fn dense_recon(n: usize, label_nnz: usize, d: usize) -> Self {
+        let (nf, df) = (n as f64, d as f64);
+        Self {
+            flops: nf * nf * (4.0 * df + 12.0),
+            bytes: 4.0 * (2.0 * nf * df + nf + 1.0 + label_nnz as f64 + nf),
         }
     }
 }

@@ -1,0 +1,149 @@
+//! Criterion timings of the main training kernels at Cora's shapes and of one whole ARGVA
+//! epoch: `cargo bench --bench kernels`.
+//!
+//! Cora comes from `$ARGVA_DATA` (never downloaded here); without it, an SBM graph of Cora's
+//! size stands in. The kernels timed are the engine's own bound dispatches (found by their
+//! profile label in the recorded epoch), so they run at exactly the shapes training uses.
+//! Every iteration submits one command buffer and waits for the device to go idle, so a
+//! sample includes the submit + wait overhead (a few hundred µs on lavapipe).
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand_chacha::ChaCha8Rng;
+
+use argva::data::split::{NegativeSampler, link_split};
+use argva::data::{self, Graph, LoadOptions};
+use argva::gpu::{Dispatch, GpuContext};
+use argva::model::ModelKind;
+use argva::train::engine::CsrRef;
+use argva::train::schedule::Step;
+use argva::train::{TrainConfig, TrainInputs, Trainer};
+
+/// Labels of the kernels timed alone, as `argva bench` names them.
+const KERNELS: &[&str] = &[
+    "spmm X·W",
+    "spmm Â·H",
+    "spmm Xᵀ·G",
+    "matmul NN",
+    "matmul NT",
+    "matmul TN",
+    "decoder_loss",
+    "decoder_gather",
+    "adam",
+];
+
+fn graph() -> Graph {
+    if let Some(root) = std::env::var_os("ARGVA_DATA") {
+        let opts = LoadOptions {
+            root: root.into(),
+            features: None,
+            labels: None,
+            download: false,
+            allow_unverified: false,
+        };
+        match data::load("cora", &opts) {
+            Ok(g) => return g,
+            Err(e) => eprintln!("cora unavailable ({e}); using an SBM graph of Cora's size"),
+        }
+    }
+    data::load(
+        "sbm:nodes=2708,classes=7,degree=4,features=1433,seed=1",
+        &LoadOptions {
+            root: data::default_root(),
+            features: None,
+            labels: None,
+            download: false,
+            allow_unverified: false,
+        },
+    )
+    .expect("SBM generation")
+}
+
+fn wait(ctx: &GpuContext) {
+    ctx.wait_idle().expect("device wait");
+}
+
+fn submit_one(ctx: &GpuContext, d: &Dispatch) {
+    argva::gpu::submit(ctx, "bench kernel", &[d]);
+    wait(ctx);
+}
+
+fn benches(c: &mut Criterion) {
+    let ctx = match GpuContext::new_blocking() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("no GPU adapter, nothing to benchmark: {e}");
+            return;
+        }
+    };
+    let graph = graph();
+    let split = link_split(&graph, 0.05, 0.1, 0).expect("link split");
+    let n = graph.num_nodes;
+    let adjacency = data::gcn_norm(n, &split.train_pos);
+    let sampler = NegativeSampler::new(n, &split.train_pos).expect("negative sampler");
+    let sample = |rng: &mut ChaCha8Rng, count: usize| sampler.sample(rng, count);
+    let f = &graph.features;
+    let inputs = TrainInputs {
+        features: CsrRef {
+            row_ptr: &f.row_ptr,
+            col: &f.col,
+            val: &f.val,
+            cols: f.cols,
+        },
+        adjacency: CsrRef {
+            row_ptr: &adjacency.row_ptr,
+            col: &adjacency.col,
+            val: &adjacency.val,
+            cols: adjacency.cols,
+        },
+        train_pos: &split.train_pos,
+        sample_negatives: &sample,
+    };
+    let cfg = TrainConfig {
+        model: ModelKind::Argva,
+        epochs: u32::MAX,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(&ctx, &cfg, &inputs).expect("trainer");
+    // One real epoch first: pipelines compiled, pair list and clock written.
+    let epoch = |trainer: &mut Trainer| {
+        assert!(trainer.try_submit(&ctx, &inputs).expect("submit"));
+        for row in trainer.collect(&ctx, true) {
+            row.expect("epoch losses");
+        }
+    };
+    epoch(&mut trainer);
+
+    let mut group = c.benchmark_group(format!("kernels ({})", graph.name));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for &label in KERNELS {
+        let found = trainer.engine.epoch.steps.iter().find_map(|s| match s {
+            Step::Kernel(d, _) if d.label == label => Some(d.clone()),
+            _ => None,
+        });
+        match found {
+            Some(d) => {
+                group.bench_function(label, |b| b.iter(|| submit_one(&ctx, &d)));
+            }
+            None => eprintln!("no `{label}` dispatch in the ARGVA epoch; skipped"),
+        }
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("epoch ({})", graph.name));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("argva epoch (negatives + submit + wait)", |b| {
+        b.iter(|| epoch(&mut trainer))
+    });
+    group.finish();
+}
+
+criterion_group!(kernel_benches, benches);
+criterion_main!(kernel_benches);
