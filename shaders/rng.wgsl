@@ -14,7 +14,9 @@ struct Params {
     seed_lo: u32,
     seed_hi: u32,
     stream: u32,
-    _pad0: u32,
+    // elements per stream: element e of the launch is element e % stream_len of stream
+    // stream + e / stream_len (0: one stream), so several draws share one launch
+    stream_len: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -60,7 +62,13 @@ fn normal(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     if e >= params.len {
         return;
     }
-    let w = philox(vec4<u32>(e, clock[0], params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
+    var idx = e;
+    var stream = params.stream;
+    if params.stream_len != 0u {
+        idx = e % params.stream_len;
+        stream += e / params.stream_len;
+    }
+    let w = philox(vec4<u32>(idx, clock[0], stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
     let u = (f32(w.x >> 8u) + 0.5) * 5.9604645e-8; // 2⁻²⁴
     let v = f32(w.y >> 8u) * 5.9604645e-8;
     // cos(2πv) = −cos(2π(v − ½)): the argument stays in [−π, π), where Vulkan bounds cos's error.

@@ -26,7 +26,9 @@ struct Params {
     seed_lo: u32,
     seed_hi: u32,
     stream: u32,
-    _pad: [u32; 3],
+    /// Elements per stream (0: the whole draw is one stream).
+    stream_len: u32,
+    _pad: [u32; 2],
 }
 
 const M0: u32 = 0xD251_1F53;
@@ -83,6 +85,7 @@ fn bind_entry(
     len: usize,
     seed: u64,
     stream: u32,
+    stream_len: usize,
 ) -> GpuResult<Dispatch> {
     if clock.is_empty() {
         return Err(GpuError::SizeMismatch {
@@ -112,7 +115,8 @@ fn bind_entry(
         seed_lo,
         seed_hi,
         stream,
-        _pad: [0; 3],
+        stream_len: stream_len as u32,
+        _pad: [0; 2],
     };
     let params = uniform(ctx, "rng params", &params);
     let spec = KernelSpec {
@@ -139,7 +143,46 @@ pub fn bind(
     seed: u64,
     stream: u32,
 ) -> GpuResult<Dispatch> {
-    bind_entry(ctx, "normal", clock, out, elem_offset, len, seed, stream)
+    bind_entry(ctx, "normal", clock, out, elem_offset, len, seed, stream, 0)
+}
+
+/// Several draws in one launch: `streams` consecutive draws of `stream_len` samples each,
+/// draw `i` being `(seed, clock[0], first_stream + i)` (element `e` of it at `elem_offset +
+/// i·stream_len + e`) — exactly what `streams` calls of [`bind`] would write.
+#[allow(clippy::too_many_arguments)]
+pub fn bind_streams(
+    ctx: &GpuContext,
+    clock: &GpuBuffer<u32>,
+    out: Arg<'_>,
+    elem_offset: usize,
+    stream_len: usize,
+    streams: usize,
+    seed: u64,
+    first_stream: u32,
+) -> GpuResult<Dispatch> {
+    let len = stream_len
+        .checked_mul(streams)
+        .ok_or_else(|| GpuError::Validation {
+            what: "rng streams".into(),
+            message: format!("{streams} streams of {stream_len} overflow"),
+        })?;
+    if first_stream as usize + streams > u32::MAX as usize {
+        return Err(GpuError::Validation {
+            what: "rng streams".into(),
+            message: format!("streams {first_stream} + {streams} exceed u32"),
+        });
+    }
+    bind_entry(
+        ctx,
+        "normal",
+        clock,
+        out,
+        elem_offset,
+        len,
+        seed,
+        first_stream,
+        stream_len,
+    )
 }
 
 /// Test hook: the raw Philox words (see [`bits_cpu`]) bit-cast into the f32 `out`.
@@ -152,7 +195,7 @@ pub fn bind_bits(
     seed: u64,
     stream: u32,
 ) -> GpuResult<Dispatch> {
-    bind_entry(ctx, "bits", clock, out, elem_offset, len, seed, stream)
+    bind_entry(ctx, "bits", clock, out, elem_offset, len, seed, stream, 0)
 }
 
 #[cfg(test)]

@@ -155,3 +155,42 @@ fn bad_sizes_are_typed_errors() {
         .to_string();
     assert!(err.contains("clock"), "{err}");
 }
+
+/// One launch of K streams writes exactly what K single-stream draws write (the engine draws
+/// every discriminator step's z′ this way), with nothing before the offset touched.
+#[test]
+fn several_streams_in_one_launch_match_single_draws() {
+    let ctx = ctx();
+    let c = clock(7);
+    for (stream_len, streams) in [(1, 1), (257, 3), (1000, 5), (0, 4), (12, 0)] {
+        let len = stream_len * streams;
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", OFFSET + len).unwrap();
+        out.poison(ctx);
+        let d = rng::bind_streams(ctx, &c, (&out).into(), OFFSET, stream_len, streams, SEED, 2)
+            .unwrap();
+        submit(ctx, "rng streams", &[&d]);
+        let got = out.read_blocking(ctx).unwrap();
+        assert!(got[..OFFSET].iter().all(|v| v.to_bits() == u32::MAX));
+        for i in 0..streams {
+            let one = draw(&c, stream_len, SEED, 2 + i as u32);
+            assert_eq!(
+                got[OFFSET + i * stream_len..][..stream_len]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                one[OFFSET..]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                "stream {i} of {streams} × {stream_len}"
+            );
+            assert_close(
+                "rng streams vs twin",
+                &got[OFFSET + i * stream_len..][..stream_len],
+                &rng::normal_cpu(SEED, 7, 2 + i as u32, stream_len),
+                1e-5,
+                1e-5,
+            );
+        }
+    }
+}
