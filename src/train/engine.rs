@@ -527,15 +527,6 @@ impl Engine {
                 directed_edges,
                 dz_written,
             )?);
-            s.push(reduce::bind(
-                ctx,
-                (&pair_loss).into(),
-                n,
-                (&losses).into(),
-                slot::RECON,
-                1.0,
-                false,
-            )?);
         } else {
             // Pair logits, loss terms and per-pair gradients, then a per-node gather.
             s.push(decoder::pair_loss(
@@ -548,15 +539,6 @@ impl Engine {
                 d,
                 cfg.num_pos,
                 cfg.num_neg,
-            )?);
-            s.push(reduce::bind(
-                ctx,
-                (&pair_loss).into(),
-                p,
-                (&losses).into(),
-                slot::RECON,
-                1.0,
-                false,
             )?);
             s.push(decoder::gather(
                 ctx,
@@ -571,6 +553,13 @@ impl Engine {
                 dz_written,
             )?);
         }
+        // The reconstruction loss's sum; variational models sum it with the KL in one launch.
+        let recon_sum = reduce::Sum {
+            x: (&pair_loss).into(),
+            len: if dense { n } else { p },
+            slot: slot::RECON,
+            scale: 1.0,
+        };
         let dhead_arg: Arg<'_> = if var {
             // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
             let kl_weight = 1.0 / (n as f32 * n as f32);
@@ -585,17 +574,24 @@ impl Engine {
                 d,
                 kl_weight,
             )?);
-            s.push(reduce::bind(
-                ctx,
-                (&kl_terms).into(),
-                n,
-                (&losses).into(),
-                slot::KL,
-                1.0 / n as f32,
-                false,
-            )?);
+            let kl_sum = reduce::Sum {
+                x: (&kl_terms).into(),
+                len: n,
+                slot: slot::KL,
+                scale: 1.0 / n as f32,
+            };
+            s.push(reduce::bind_pair(ctx, recon_sum, kl_sum, (&losses).into())?);
             (&dhead).into()
         } else {
+            s.push(reduce::bind(
+                ctx,
+                recon_sum.x,
+                recon_sum.len,
+                (&losses).into(),
+                slot::RECON,
+                1.0,
+                false,
+            )?);
             (&dz).into()
         };
         s.push(sp(ctx, &adj, dhead_arg, (&g2).into(), w, plain)?);
