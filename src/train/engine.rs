@@ -338,18 +338,46 @@ impl Engine {
         encode.extend(forward.iter().cloned());
         let mut s = Schedule::default();
         s.extend(forward);
-        if var {
-            if let Noise::Gpu { seed } = cfg.noise {
+        // GPU noise in one launch: ε (stream 0, `eps`) and every step's z′ (streams 1..=K,
+        // after z in `zz`). Host noise is written into the same places by `set_host_noise`.
+        if let Noise::Gpu { seed } = cfg.noise {
+            let nd = n * d;
+            if var && k_steps > 0 {
+                s.push(rng::bind_streams_split(
+                    ctx,
+                    &clock,
+                    Some(((&eps).into(), 1)),
+                    (&zz).into(),
+                    0,
+                    nd,
+                    1 + k_steps,
+                    seed,
+                    STREAM_EPS,
+                )?);
+            } else if var {
                 s.push(rng::bind(
                     ctx,
                     &clock,
                     (&eps).into(),
                     0,
-                    n * d,
+                    nd,
                     seed,
                     STREAM_EPS,
                 )?);
+            } else if k_steps > 0 {
+                s.push(rng::bind_streams(
+                    ctx,
+                    &clock,
+                    (&zz).into(),
+                    nd,
+                    nd,
+                    k_steps,
+                    seed,
+                    STREAM_EPS + 1,
+                )?);
             }
+        }
+        if var {
             s.push(reparam::forward(
                 ctx,
                 (&head).into(),
@@ -426,20 +454,7 @@ impl Engine {
             GpuResult::Ok(())
         };
 
-        // ---- discriminator steps on z detached ----
-        // Every step's z′ in one launch (host noise is written there by `set_host_noise`).
-        if let (Noise::Gpu { seed }, true) = (cfg.noise, k_steps > 0) {
-            s.push(rng::bind_streams(
-                ctx,
-                &clock,
-                (&zz).into(),
-                n * d,
-                n * d,
-                k_steps,
-                seed,
-                1,
-            )?);
-        }
+        // ---- discriminator steps on z detached (z′ drawn above) ----
         for k in 0..k_steps {
             let rows = 2 * n;
             // Step k's batch [z ; z′_k]: rows ≥ N live k·N rows further on in `zz`.

@@ -1,4 +1,4 @@
-use argva::gpu::{GpuBuffer, submit};
+use argva::gpu::{Arg, GpuBuffer, submit};
 use argva::kernels::rng;
 use argva::testing::assert_close;
 
@@ -193,4 +193,62 @@ fn several_streams_in_one_launch_match_single_draws() {
             );
         }
     }
+}
+
+/// The split form sends the first draws to their own buffer (the engine's ε) and the rest to
+/// `out` at their launch index (z′ after z in `zz`), leaving the covered part of `out` alone.
+#[test]
+fn split_streams_go_to_two_buffers() {
+    let ctx = ctx();
+    let c = clock(4);
+    let (stream_len, streams) = (300, 4);
+    let low = GpuBuffer::<f32>::zeros(ctx, "low", stream_len).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", stream_len * streams).unwrap();
+    low.poison(ctx);
+    out.poison(ctx);
+    let d = rng::bind_streams_split(
+        ctx,
+        &c,
+        Some(((&low).into(), 1)),
+        (&out).into(),
+        0,
+        stream_len,
+        streams,
+        SEED,
+        0,
+    )
+    .unwrap();
+    submit(ctx, "rng split", &[&d]);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let (low, out) = (
+        low.read_blocking(ctx).unwrap(),
+        out.read_blocking(ctx).unwrap(),
+    );
+    assert_eq!(bits(&low), bits(&draw(&c, stream_len, SEED, 0)[OFFSET..]));
+    assert!(out[..stream_len].iter().all(|v| v.to_bits() == u32::MAX));
+    for s in 1..streams {
+        assert_eq!(
+            bits(&out[s * stream_len..][..stream_len]),
+            bits(&draw(&c, stream_len, SEED, s as u32)[OFFSET..]),
+            "stream {s}"
+        );
+    }
+    // More low streams than the launch has, or a short low buffer, are typed errors.
+    let small = GpuBuffer::<f32>::zeros(ctx, "small", stream_len - 1).unwrap();
+    let big = GpuBuffer::<f32>::zeros(ctx, "big", stream_len * 9).unwrap();
+    let bind = |low: Arg<'_>, low_streams| {
+        rng::bind_streams_split(
+            ctx,
+            &c,
+            Some((low, low_streams)),
+            (&big).into(),
+            0,
+            stream_len,
+            2,
+            SEED,
+            0,
+        )
+    };
+    assert!(bind((&small).into(), 1).is_err());
+    assert!(bind((&big).into(), 3).is_err());
 }
