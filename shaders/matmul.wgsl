@@ -3,6 +3,12 @@
 //   nn: out = A·B    A [m × k], B [k × n]
 //   tn: out = Aᵀ·B   A stored [k × m], B [k × n]
 //   nt: out = A·Bᵀ   A [m × k], B stored [n × k]
+// Options (flags): bias, relu, mask (out = … · [mask > 0], the ReLU backward fused into the
+// product that makes the gradient), accumulate; for tn also colsum (colsum[i] = Σ_kk A[kk, i],
+// the bias gradient that goes with the weight gradient Aᵀ·B, summed by the blocks of column 0
+// in the same sequential order as their products). Row gap: the batch operand (A in nn/nt, B in
+// tn) reads its rows r ≥ split from row r + gap, so a batch [z ; z′_k] can be read out of one
+// buffer [z ; z′_0 ; … ; z′_K−1] without a copy.
 //
 // Register blocking (measured fastest on lavapipe, see design/facts.md): each invocation owns
 // a TM × TN = 4 × 8 block of out and keeps it in registers, loading TM values of A and TN of B
@@ -19,13 +25,15 @@ struct Params {
     m: u32,
     n: u32,
     k: u32,
-    // bit 0: bias, bit 1: relu, bit 2: accumulate (see kernels::Epilogue)
+    // bit 0: bias, bit 1: relu, bit 2: accumulate, bit 3: mask (see kernels::Epilogue),
+    // bit 4: colsum (tn only)
     flags: u32,
     // ⌈m / TM⌉: row blocks per block column
     mb: u32,
+    // row gap of the batch operand: rows ≥ split are read `gap` rows further on
+    split: u32,
+    gap: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -33,6 +41,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> mask: array<f32>;
+@group(0) @binding(6) var<storage, read_write> colsum: array<f32>;
+
+// Physical row of the batch operand's logical row r.
+fn grow(r: u32) -> u32 {
+    return r + select(0u, params.gap, r >= params.split);
+}
 
 struct Block {
     // first row and column of the block; rows/cols clamped into the matrix
@@ -73,6 +88,9 @@ fn finish(v: f32, row: u32, col: u32) {
     if (params.flags & 2u) != 0u {
         x = max(x, 0.0);
     }
+    if (params.flags & 8u) != 0u {
+        x = select(0.0, x, mask[idx] > 0.0);
+    }
     if (params.flags & 4u) != 0u {
         x += out[idx];
     }
@@ -96,9 +114,9 @@ fn store(blk: Block, acc: array<vec4<f32>, 8>) {
     }
 }
 
-// B [k × n] row kk, the block's 8 columns.
-fn b_row(blk: Block, kk: u32) -> array<vec4<f32>, 2> {
-    let o = kk * params.n;
+// B [k × n] physical row `row`, the block's 8 columns.
+fn b_row(blk: Block, row: u32) -> array<vec4<f32>, 2> {
+    let o = row * params.n;
     let cs = blk.cols;
     return array<vec4<f32>, 2>(
         vec4<f32>(b[o + cs[0]], b[o + cs[1]], b[o + cs[2]], b[o + cs[3]]),
@@ -113,10 +131,10 @@ fn nn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
         return;
     }
     let k = params.k;
-    let a0 = blk.rows[0] * k;
-    let a1 = blk.rows[1] * k;
-    let a2 = blk.rows[2] * k;
-    let a3 = blk.rows[3] * k;
+    let a0 = grow(blk.rows[0]) * k;
+    let a1 = grow(blk.rows[1]) * k;
+    let a2 = grow(blk.rows[2]) * k;
+    let a3 = grow(blk.rows[3]) * k;
     var acc: array<vec4<f32>, 8>;
     for (var kk = 0u; kk < k; kk++) {
         let bv = b_row(blk, kk);
@@ -145,13 +163,15 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
     let m = params.m;
     let rs = blk.rows;
     var acc: array<vec4<f32>, 8>;
+    var cs = vec4<f32>(0.0);
     for (var kk = 0u; kk < params.k; kk++) {
-        let bv = b_row(blk, kk);
+        let bv = b_row(blk, grow(kk));
         let o = kk * m;
         let x0 = a[o + rs[0]];
         let x1 = a[o + rs[1]];
         let x2 = a[o + rs[2]];
         let x3 = a[o + rs[3]];
+        cs += vec4<f32>(x0, x1, x2, x3);
         acc[0] += x0 * bv[0];
         acc[1] += x0 * bv[1];
         acc[2] += x1 * bv[0];
@@ -162,6 +182,13 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
         acc[7] += x3 * bv[1];
     }
     store(blk, acc);
+    if (params.flags & 16u) != 0u && blk.c0 == 0u {
+        for (var t = 0u; t < TM; t++) {
+            if blk.r0 + t < m {
+                colsum[blk.r0 + t] = cs[t];
+            }
+        }
+    }
 }
 
 @compute @workgroup_size(WG)
@@ -171,10 +198,10 @@ fn nt(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
         return;
     }
     let k = params.k;
-    let a0 = blk.rows[0] * k;
-    let a1 = blk.rows[1] * k;
-    let a2 = blk.rows[2] * k;
-    let a3 = blk.rows[3] * k;
+    let a0 = grow(blk.rows[0]) * k;
+    let a1 = grow(blk.rows[1]) * k;
+    let a2 = grow(blk.rows[2]) * k;
+    let a3 = grow(blk.rows[3]) * k;
     let cs = blk.cols;
     var acc: array<vec4<f32>, 8>;
     for (var kk = 0u; kk < k; kk++) {

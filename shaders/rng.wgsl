@@ -14,14 +14,18 @@ struct Params {
     seed_lo: u32,
     seed_hi: u32,
     stream: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // elements per stream: element e of the launch is element e % stream_len of stream
+    // stream + e / stream_len (0: one stream), so several draws share one launch
+    stream_len: u32,
+    // elements e < low_len of a `normal` launch go to low[e] instead of out[offset + e]
+    low_len: u32,
     _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> clock: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> low: array<f32>;
 
 // Full 32×32 → 64-bit product as (hi, lo), from 16-bit halves (WGSL has no u64).
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
@@ -60,11 +64,22 @@ fn normal(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     if e >= params.len {
         return;
     }
-    let w = philox(vec4<u32>(e, clock[0], params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
+    var idx = e;
+    var stream = params.stream;
+    if params.stream_len != 0u {
+        idx = e % params.stream_len;
+        stream += e / params.stream_len;
+    }
+    let w = philox(vec4<u32>(idx, clock[0], stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
     let u = (f32(w.x >> 8u) + 0.5) * 5.9604645e-8; // 2⁻²⁴
     let v = f32(w.y >> 8u) * 5.9604645e-8;
     // cos(2πv) = −cos(2π(v − ½)): the argument stays in [−π, π), where Vulkan bounds cos's error.
-    out[params.offset + e] = -sqrt(-2.0 * log(u)) * cos(6.2831853 * (v - 0.5));
+    let sample = -sqrt(-2.0 * log(u)) * cos(6.2831853 * (v - 0.5));
+    if e < params.low_len {
+        low[e] = sample;
+    } else {
+        out[params.offset + e] = sample;
+    }
 }
 
 @compute @workgroup_size(WG)

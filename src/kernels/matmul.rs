@@ -11,7 +11,7 @@
 //! are costly, so every form loops over k in one invocation.
 
 use super::{Epilogue, check_len, check_u32};
-use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
+use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
@@ -26,14 +26,57 @@ pub const SMALL_GRID: usize = 4096;
 pub const TILE_ROWS: usize = 4;
 /// Output columns per invocation (`TN` in the shader).
 pub const TILE_COLS: usize = 8;
-/// `@binding` order: params, a, b, bias, out.
+/// `@binding` order: params, a, b, bias, out, mask, colsum.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,
     Binding::Read,
     Binding::Read,
     Binding::Read,
     Binding::ReadWrite,
+    Binding::Read,
+    Binding::ReadWrite,
 ];
+
+/// Where the batch operand (A in NN/NT, B in TN: the one whose rows are the batch) keeps its
+/// rows: logical rows `≥ split` are read `gap` rows further on. The discriminator reads its
+/// batch `[z ; z′_k]` out of one buffer `[z ; z′_0 ; … ; z′_{K−1}]` this way (split = N,
+/// gap = k·N) instead of copying z′_k next to z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowGap {
+    pub split: usize,
+    pub gap: usize,
+}
+
+impl RowGap {
+    /// Rows stored contiguously.
+    pub const NONE: RowGap = RowGap {
+        split: usize::MAX,
+        gap: 0,
+    };
+
+    /// Physical row of logical row `r`.
+    pub fn row(&self, r: usize) -> usize {
+        if r >= self.split { r + self.gap } else { r }
+    }
+}
+
+impl Default for RowGap {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// Options of [`bind_ext`] beyond the output epilogue.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extra<'a> {
+    /// Row layout of the batch operand.
+    pub row_gap: RowGap,
+    /// TN only: also write `colsum[i] = Σ_kk A[kk, i]` (m values) — the bias gradient that
+    /// goes with the weight gradient `Aᵀ·B` when A is the layer's output gradient.
+    pub colsum: Option<Arg<'a>>,
+}
+
+const FLAG_COLSUM: u32 = 16;
 
 /// Operand layouts; `out` is always `[m × n]` row-major and the sum runs over `k`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +107,9 @@ struct Params {
     k: u32,
     flags: u32,
     mb: u32,
-    _pad: [u32; 3],
+    split: u32,
+    gap: u32,
+    _pad: u32,
 }
 
 fn spec(entry: &'static str, workgroup_size: u32) -> KernelSpec {
@@ -77,8 +122,9 @@ fn spec(entry: &'static str, workgroup_size: u32) -> KernelSpec {
     }
 }
 
-/// Binds `out[m × n] = epilogue(op(A)·op(B))` for `form`. The bias (if any) has `n` values.
-/// Every binding's size is checked; any m, n, k ≥ 0 is allowed (k = 0 gives the epilogue of 0).
+/// Binds `out[m × n] = epilogue(op(A)·op(B))` for `form`. The bias (if any) has `n` values,
+/// the mask (if any) `m × n`. Every binding's size is checked; any m, n, k ≥ 0 is allowed
+/// (k = 0 gives the epilogue of 0).
 #[allow(clippy::too_many_arguments)]
 pub fn bind(
     ctx: &GpuContext,
@@ -91,20 +137,82 @@ pub fn bind(
     k: usize,
     epi: Epilogue<'_>,
 ) -> GpuResult<Dispatch> {
+    bind_ext(ctx, form, a, b, out, m, n, k, epi, Extra::default())
+}
+
+/// [`bind`] with a row gap in the batch operand and, for TN, the column sums of A.
+#[allow(clippy::too_many_arguments)]
+pub fn bind_ext(
+    ctx: &GpuContext,
+    form: Form,
+    a: Arg<'_>,
+    b: Arg<'_>,
+    out: Arg<'_>,
+    m: usize,
+    n: usize,
+    k: usize,
+    epi: Epilogue<'_>,
+    extra: Extra<'_>,
+) -> GpuResult<Dispatch> {
     let (a_shape, b_shape) = match form {
         Form::NN => ("matmul NN: `a` ([m × k])", "matmul NN: `b` ([k × n])"),
         Form::TN => ("matmul TN: `a` ([k × m])", "matmul TN: `b` ([k × n])"),
         Form::NT => ("matmul NT: `a` ([m × k])", "matmul NT: `b` ([n × k])"),
     };
+    // Stored rows of the batch operand: its last logical row, moved by the gap.
+    let gap = extra.row_gap;
+    let stored = |rows: usize| if rows == 0 { 0 } else { gap.row(rows - 1) + 1 };
+    let (a_len, b_len) = match form {
+        Form::NN | Form::NT => (stored(m) * k, n * k),
+        Form::TN => (m * k, stored(k) * n),
+    };
     for (what, arg, len) in [
-        (a_shape, &a, m * k),
-        (b_shape, &b, n * k),
+        (a_shape, &a, a_len),
+        (b_shape, &b, b_len),
         ("matmul: `out` ([m × n])", &out, m * n),
     ] {
         check_len(what, arg, len)?;
         check_u32(what, len)?;
     }
-    let (bias, flags) = epi.resolve("matmul epilogue", n, a)?;
+    let (bias, mut flags) = epi.resolve("matmul epilogue", n, a)?;
+    let mask = match epi.mask {
+        Some(mask) => {
+            check_len("matmul epilogue: `mask` ([m × n])", &mask, m * n)?;
+            flags |= super::FLAG_MASK;
+            mask
+        }
+        None => a,
+    };
+    // An unused read-write binding still needs a buffer of its own (a binding cannot be
+    // empty, and `out` may not be bound twice as writable).
+    let unused;
+    let colsum = match extra.colsum {
+        Some(cs) => {
+            if form != Form::TN {
+                return Err(GpuError::Validation {
+                    what: "matmul colsum".into(),
+                    message: "the column sums of A are only available in the TN form".into(),
+                });
+            }
+            check_len("matmul TN: `colsum` ([m])", &cs, m)?;
+            if n == 0 {
+                // Column 0's blocks write the sums; with no columns there are none.
+                return Err(GpuError::Validation {
+                    what: "matmul colsum".into(),
+                    message: "column sums need an output with at least one column".into(),
+                });
+            }
+            flags |= FLAG_COLSUM;
+            cs
+        }
+        None => {
+            unused = GpuBuffer::<f32>::zeros(ctx, "matmul colsum (unused)", 1)?;
+            (&unused).into()
+        }
+    };
+    let split = gap.split.min(u32::MAX as usize) as u32;
+    let gap_rows = if gap.split == usize::MAX { 0 } else { gap.gap };
+    check_u32("matmul row gap", gap_rows)?;
     let mb = m.div_ceil(TILE_ROWS);
     let params = uniform(
         ctx,
@@ -115,7 +223,9 @@ pub fn bind(
             k: k as u32,
             flags,
             mb: mb as u32,
-            _pad: [0; 3],
+            split,
+            gap: gap_rows as u32,
+            _pad: 0,
         },
     );
     let blocks = mb * n.div_ceil(TILE_COLS);
@@ -125,8 +235,11 @@ pub fn bind(
         WORKGROUP_SIZE
     };
     let grid = grid_1d(ctx, "matmul", blocks as u64, wg)?;
-    ctx.kernel(&spec(form.entry(), wg))?
-        .dispatch(ctx, &[(&params).into(), a, b, bias, out], grid)
+    ctx.kernel(&spec(form.entry(), wg))?.dispatch(
+        ctx,
+        &[(&params).into(), a, b, bias, out, mask, colsum],
+        grid,
+    )
 }
 
 /// CPU twin of [`bind`]: `[relu](op(A)·op(B) + bias) [+ acc]`, `[m × n]` row-major.

@@ -9,6 +9,7 @@ pub mod bce;
 pub mod colsum;
 pub mod decoder;
 pub mod dense_recon;
+pub mod disc_out;
 pub mod matmul;
 pub mod reduce;
 pub mod relu;
@@ -24,6 +25,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("decoder_gather.wgsl", decoder::GATHER_SOURCE),
     ("decoder_loss.wgsl", decoder::LOSS_SOURCE),
     ("dense_recon.wgsl", dense_recon::SOURCE),
+    ("disc_out.wgsl", disc_out::SOURCE),
     ("matmul.wgsl", matmul::SOURCE),
     ("reduce.wgsl", reduce::SOURCE),
     ("relu.wgsl", relu::SOURCE),
@@ -35,8 +37,10 @@ pub const SHADERS: &[(&str, &str)] = &[
 use crate::gpu::{Arg, GpuError, GpuResult};
 
 /// What a product kernel (spmm, matmul) does with each output element after the sum:
-/// `out = [relu]( sum + bias[col] ) [+ out]`. Fusing these saves a dispatch and a pass over
-/// the output each. `accumulate` adds into the existing output (gradient accumulation).
+/// `out = [relu]( sum + bias[col] ) [· [mask > 0]] [+ out]`. Fusing these saves a dispatch and
+/// a pass over the output each. `accumulate` adds into the existing output (gradient
+/// accumulation); `mask` (matmul only) is a ReLU backward: with the forward activation as the
+/// mask, the product that makes a hidden layer's gradient also applies ReLU′.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Epilogue<'a> {
     /// Per-column bias, one value per output column.
@@ -45,12 +49,15 @@ pub struct Epilogue<'a> {
     pub relu: bool,
     /// `out += result` instead of `out = result`.
     pub accumulate: bool,
+    /// Zero every element whose mask entry (same shape as `out`) is not > 0 (matmul only).
+    pub mask: Option<Arg<'a>>,
 }
 
 /// Bit flags of the epilogue as the product shaders read them (`params.flags`).
 const FLAG_BIAS: u32 = 1;
 const FLAG_RELU: u32 = 2;
 const FLAG_ACCUMULATE: u32 = 4;
+const FLAG_MASK: u32 = 8;
 
 impl<'a> Epilogue<'a> {
     /// Checks the epilogue against an output with `cols` columns and returns the bias binding

@@ -12,8 +12,13 @@ use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, Kernel
 pub const SOURCE: &str = include_str!("../../shaders/reduce.wgsl");
 /// Lanes of the single workgroup (a `const` in the shader: it sizes workgroup memory).
 pub const WORKGROUP_SIZE: u32 = 256;
-/// `@binding` order: params, x, out.
-pub const BINDINGS: &[Binding] = &[Binding::Uniform, Binding::Read, Binding::ReadWrite];
+/// `@binding` order: params, x, out, x2.
+pub const BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::Read,
+];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -22,6 +27,19 @@ struct Params {
     slot: u32,
     accumulate: u32,
     scale: f32,
+    len2: u32,
+    slot2: u32,
+    has2: u32,
+    scale2: f32,
+}
+
+/// One vector to sum into one slot: `out[slot] = scale·Σ_{e<len} x[e]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Sum<'a> {
+    pub x: Arg<'a>,
+    pub len: usize,
+    pub slot: usize,
+    pub scale: f32,
 }
 
 /// `out[slot] = scale·Σ_{e<len} x[e]` (or `+=` with `accumulate`); `len = 0` gives 0.
@@ -34,31 +52,65 @@ pub fn bind(
     scale: f32,
     accumulate: bool,
 ) -> GpuResult<Dispatch> {
-    if len > u32::MAX as usize - WORKGROUP_SIZE as usize {
-        return Err(GpuError::Validation {
-            what: "reduce".into(),
-            message: format!("length {len} exceeds the u32 index range"),
-        });
-    }
-    if x.len_bytes() < (len * 4) as u64 {
-        return Err(GpuError::SizeMismatch {
-            what: "reduce: `x` elements".into(),
-            expected: len,
-            got: (x.len_bytes() / 4) as usize,
-        });
-    }
-    if (out.len_bytes() / 4) as usize <= slot {
-        return Err(GpuError::SizeMismatch {
-            what: format!("reduce: `out` elements (slot {slot})"),
-            expected: slot + 1,
-            got: (out.len_bytes() / 4) as usize,
-        });
+    let first = Sum {
+        x,
+        len,
+        slot,
+        scale,
+    };
+    bind_sums(ctx, first, None, out, accumulate)
+}
+
+/// Two sums in one launch (two loss scalars): `first` as [`bind`] (with `accumulate`), then
+/// `out[second.slot] = second.scale·Σ second.x` (always written, never accumulated).
+pub fn bind_pair(
+    ctx: &GpuContext,
+    first: Sum<'_>,
+    second: Sum<'_>,
+    out: Arg<'_>,
+) -> GpuResult<Dispatch> {
+    bind_sums(ctx, first, Some(second), out, false)
+}
+
+fn bind_sums(
+    ctx: &GpuContext,
+    first: Sum<'_>,
+    second: Option<Sum<'_>>,
+    out: Arg<'_>,
+    accumulate: bool,
+) -> GpuResult<Dispatch> {
+    for (i, sum) in std::iter::once(&first).chain(second.as_ref()).enumerate() {
+        let x = if i == 0 { "x" } else { "x2" };
+        if sum.len > u32::MAX as usize - WORKGROUP_SIZE as usize {
+            return Err(GpuError::Validation {
+                what: "reduce".into(),
+                message: format!("length {} exceeds the u32 index range", sum.len),
+            });
+        }
+        if sum.x.len_bytes() < (sum.len * 4) as u64 {
+            return Err(GpuError::SizeMismatch {
+                what: format!("reduce: `{x}` elements"),
+                expected: sum.len,
+                got: (sum.x.len_bytes() / 4) as usize,
+            });
+        }
+        if (out.len_bytes() / 4) as usize <= sum.slot {
+            return Err(GpuError::SizeMismatch {
+                what: format!("reduce: `out` elements (slot {})", sum.slot),
+                expected: sum.slot + 1,
+                got: (out.len_bytes() / 4) as usize,
+            });
+        }
     }
     let params = Params {
-        len: len as u32,
-        slot: slot as u32,
+        len: first.len as u32,
+        slot: first.slot as u32,
         accumulate: accumulate as u32,
-        scale,
+        scale: first.scale,
+        len2: second.map_or(0, |s| s.len as u32),
+        slot2: second.map_or(0, |s| s.slot as u32),
+        has2: second.is_some() as u32,
+        scale2: second.map_or(0.0, |s| s.scale),
     };
     let params = uniform(ctx, "reduce params", &params);
     let spec = KernelSpec {
@@ -68,8 +120,9 @@ pub fn bind(
         bindings: BINDINGS,
         constants: vec![],
     };
+    let x2 = second.map_or(first.x, |s| s.x);
     ctx.kernel(&spec)?
-        .dispatch(ctx, &[(&params).into(), x, out], [1, 1, 1])
+        .dispatch(ctx, &[(&params).into(), first.x, out, x2], [1, 1, 1])
 }
 
 /// CPU twin of [`bind`] without `accumulate`: `scale·Σ x` in f64.

@@ -15,8 +15,13 @@ use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/rng.wgsl");
 pub const WORKGROUP_SIZE: u32 = 256;
-/// `@binding` order: params, clock, out.
-pub const BINDINGS: &[Binding] = &[Binding::Uniform, Binding::Read, Binding::ReadWrite];
+/// `@binding` order: params, clock, out, low.
+pub const BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -26,7 +31,11 @@ struct Params {
     seed_lo: u32,
     seed_hi: u32,
     stream: u32,
-    _pad: [u32; 3],
+    /// Elements per stream (0: the whole draw is one stream).
+    stream_len: u32,
+    /// Elements `e < low_len` go to the `low` binding at `e`.
+    low_len: u32,
+    _pad: u32,
 }
 
 const M0: u32 = 0xD251_1F53;
@@ -83,6 +92,8 @@ fn bind_entry(
     len: usize,
     seed: u64,
     stream: u32,
+    stream_len: usize,
+    low: Option<(Arg<'_>, usize)>,
 ) -> GpuResult<Dispatch> {
     if clock.is_empty() {
         return Err(GpuError::SizeMismatch {
@@ -105,6 +116,24 @@ fn bind_entry(
             got: (out.len_bytes() / 4) as usize,
         });
     }
+    let unused;
+    let (low, low_len) = match low {
+        Some((arg, low_len)) => {
+            if low_len > len {
+                return Err(GpuError::Validation {
+                    what: format!("rng {entry}"),
+                    message: format!("{low_len} low elements of a {len}-element draw"),
+                });
+            }
+            super::check_len(&format!("rng {entry}: `low`"), &arg, low_len)?;
+            (arg, low_len)
+        }
+        None => {
+            // An unused read-write binding still needs a buffer of its own.
+            unused = GpuBuffer::<f32>::zeros(ctx, "rng low (unused)", 1)?;
+            ((&unused).into(), 0)
+        }
+    };
     let [seed_lo, seed_hi] = key(seed);
     let params = Params {
         offset: elem_offset as u32,
@@ -112,7 +141,9 @@ fn bind_entry(
         seed_lo,
         seed_hi,
         stream,
-        _pad: [0; 3],
+        stream_len: stream_len as u32,
+        low_len: low_len as u32,
+        _pad: 0,
     };
     let params = uniform(ctx, "rng params", &params);
     let spec = KernelSpec {
@@ -123,8 +154,11 @@ fn bind_entry(
         constants: vec![("WG", WORKGROUP_SIZE as f64)],
     };
     let grid = grid_1d(ctx, "rng", len as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec)?
-        .dispatch(ctx, &[(&params).into(), (&clock.buffer).into(), out], grid)
+    ctx.kernel(&spec)?.dispatch(
+        ctx,
+        &[(&params).into(), (&clock.buffer).into(), out, low],
+        grid,
+    )
 }
 
 /// Writes N(0, 1) samples of draw `(seed, clock[0], stream)` to `out[elem_offset ..
@@ -139,7 +173,87 @@ pub fn bind(
     seed: u64,
     stream: u32,
 ) -> GpuResult<Dispatch> {
-    bind_entry(ctx, "normal", clock, out, elem_offset, len, seed, stream)
+    bind_entry(
+        ctx,
+        "normal",
+        clock,
+        out,
+        elem_offset,
+        len,
+        seed,
+        stream,
+        0,
+        None,
+    )
+}
+
+/// Several draws in one launch: `streams` consecutive draws of `stream_len` samples each,
+/// draw `i` being `(seed, clock[0], first_stream + i)` (element `e` of it at `elem_offset +
+/// i·stream_len + e`) — exactly what `streams` calls of [`bind`] would write.
+#[allow(clippy::too_many_arguments)]
+pub fn bind_streams(
+    ctx: &GpuContext,
+    clock: &GpuBuffer<u32>,
+    out: Arg<'_>,
+    elem_offset: usize,
+    stream_len: usize,
+    streams: usize,
+    seed: u64,
+    first_stream: u32,
+) -> GpuResult<Dispatch> {
+    bind_streams_split(
+        ctx,
+        clock,
+        None,
+        out,
+        elem_offset,
+        stream_len,
+        streams,
+        seed,
+        first_stream,
+    )
+}
+
+/// [`bind_streams`] whose first `low_streams` draws go to their own buffer `low` (at their
+/// index in the launch, from 0) instead of `out` — the engine draws ε (stream 0, its own
+/// buffer) and every z′ (streams 1..=K, after z in `zz`) in one launch. The elements of
+/// `out` those draws would have covered are left untouched.
+#[allow(clippy::too_many_arguments)]
+pub fn bind_streams_split(
+    ctx: &GpuContext,
+    clock: &GpuBuffer<u32>,
+    low: Option<(Arg<'_>, usize)>,
+    out: Arg<'_>,
+    elem_offset: usize,
+    stream_len: usize,
+    streams: usize,
+    seed: u64,
+    first_stream: u32,
+) -> GpuResult<Dispatch> {
+    let len = stream_len
+        .checked_mul(streams)
+        .ok_or_else(|| GpuError::Validation {
+            what: "rng streams".into(),
+            message: format!("{streams} streams of {stream_len} overflow"),
+        })?;
+    if first_stream as usize + streams > u32::MAX as usize {
+        return Err(GpuError::Validation {
+            what: "rng streams".into(),
+            message: format!("streams {first_stream} + {streams} exceed u32"),
+        });
+    }
+    bind_entry(
+        ctx,
+        "normal",
+        clock,
+        out,
+        elem_offset,
+        len,
+        seed,
+        first_stream,
+        stream_len,
+        low.map(|(arg, low_streams)| (arg, low_streams.saturating_mul(stream_len))),
+    )
 }
 
 /// Test hook: the raw Philox words (see [`bits_cpu`]) bit-cast into the f32 `out`.
@@ -152,7 +266,18 @@ pub fn bind_bits(
     seed: u64,
     stream: u32,
 ) -> GpuResult<Dispatch> {
-    bind_entry(ctx, "bits", clock, out, elem_offset, len, seed, stream)
+    bind_entry(
+        ctx,
+        "bits",
+        clock,
+        out,
+        elem_offset,
+        len,
+        seed,
+        stream,
+        0,
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -140,6 +140,12 @@ pub fn bind(
     check_len("spmm: `out` ([rows × c])", &out, a.rows * c)?;
     check_u32("spmm: `b`", a.cols * c)?;
     check_u32("spmm: `out`", a.rows * c)?;
+    if epi.mask.is_some() {
+        return Err(crate::gpu::GpuError::Validation {
+            what: "spmm epilogue".into(),
+            message: "a ReLU mask is only fused into matmul".into(),
+        });
+    }
     let (bias, flags) = epi.resolve("spmm epilogue", c, b)?;
     let nq = c.div_ceil(COLS_PER_INVOCATION);
     let params = uniform(

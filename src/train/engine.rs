@@ -5,19 +5,22 @@
 //! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
 //! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
 //! (head = [μ | ℓ̃] for VGAE/ARGVA, z for GAE/ARGA); z = μ + ε·exp(min(ℓ̃, 10)).
-//! The discriminator sees one 2N-row batch `zz = [z ; z′]` (fake rows first), so z is a
-//! prefix of `zz` and needs no copy.
+//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first). `zz` holds
+//! `[z ; z′_0 ; … ; z′_{K−1}]`: every z′ is drawn by one launch at the start of the epoch, and
+//! step k reads its batch through a row gap (rows ≥ N shifted by k·N), so nothing is copied.
+//! Launches are fused where a pass over memory can carry more work (see docs/performance.md):
+//! ReLU backward rides on the matmul that makes the gradient, bias gradients on the TN weight
+//! gradient, and the discriminator's output layer, loss and their backward are one kernel.
 
 use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult};
 use crate::kernels::Epilogue;
-use crate::kernels::matmul::Form;
+use crate::kernels::disc_out::{self, Labels, ParamGrads};
+use crate::kernels::matmul::{Extra, Form, RowGap};
 use crate::kernels::spmm::CsrBuffers;
-use crate::kernels::{
-    adam, bce, colsum, decoder, dense_recon, matmul, reduce, relu, reparam, rng, spmm,
-};
+use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, rng, spmm};
 use crate::model::{Arch, ParamLayout};
 
-use super::schedule::{Cost, Schedule, Step};
+use super::schedule::{Cost, Schedule};
 use crate::gpu::Dispatch;
 
 /// Borrowed CSR matrix (row pointers, column indices, values) with its column count.
@@ -107,10 +110,9 @@ pub struct Engine {
     pub losses: GpuBuffer<f32>,
     /// [μ | ℓ̃] (variational) or z; μ is the embedding users keep.
     pub head: GpuBuffer<f32>,
-    /// [z ; z′] for adversarial models, z otherwise.
+    /// [z ; z′_0 ; … ; z′_{K−1}] for adversarial models, z otherwise.
     pub zz: GpuBuffer<f32>,
     eps: GpuBuffer<f32>,
-    zprime_host: Option<GpuBuffer<f32>>,
     pairs: GpuBuffer<u32>,
     slot_ptr: GpuBuffer<u32>,
     slots: GpuBuffer<u32>,
@@ -196,17 +198,10 @@ impl Engine {
         // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
         let head = buf("head", if var { n * w } else { 0 })?;
         let rows_d = if adv { 2 * n } else { n };
-        let zz = buf("zz", rows_d * d)?;
+        let zz = buf("zz", (1 + k_steps) * n * d)?;
         let eps = buf("eps", n * d)?;
-        let zprime_host = match cfg.noise {
-            Noise::Host if adv => Some(buf("z' (host)", k_steps * n * d)?),
-            _ => None,
-        };
         let a1 = buf("D a1", rows_d * dh)?;
         let a2 = buf("D a2", rows_d * dh)?;
-        let logits = buf("D logits", rows_d)?;
-        let bce_loss = buf("D loss terms", rows_d)?;
-        let bce_grad = buf("D dlogits", rows_d)?;
         let da1 = buf("D da1", rows_d * dh)?;
         let da2 = buf("D da2", rows_d * dh)?;
         let dz = buf("dz", n * d)?;
@@ -254,6 +249,13 @@ impl Engine {
                 ..Default::default()
             }
         }
+        // ReLU backward fused into the product: zero where the forward activation was not > 0.
+        fn masked(activation: Arg<'_>) -> Epilogue<'_> {
+            Epilogue {
+                mask: Some(activation),
+                ..Default::default()
+            }
+        }
         let acc = Epilogue {
             accumulate: true,
             ..Default::default()
@@ -273,12 +275,22 @@ impl Engine {
             epi: Epilogue<'a>,
         ) -> GpuResult<(Dispatch, Cost)> {
             let mut dispatch = matmul::bind(ctx, form, a, b, out, m, n, k, epi)?;
-            // Profile rows per operand layout (one shader, three access patterns).
-            dispatch.label = match form {
-                Form::NN => "matmul NN",
-                Form::TN => "matmul TN",
-                Form::NT => "matmul NT",
-            };
+            dispatch.label = form_label(form);
+            Ok((dispatch, Cost::matmul(m, n, k)))
+        }
+        #[allow(clippy::too_many_arguments)]
+        fn mm_ext<'a>(
+            ctx: &GpuContext,
+            form: Form,
+            a: Arg<'a>,
+            b: Arg<'a>,
+            out: Arg<'a>,
+            (m, n, k): (usize, usize, usize),
+            epi: Epilogue<'a>,
+            extra: Extra<'a>,
+        ) -> GpuResult<(Dispatch, Cost)> {
+            let mut dispatch = matmul::bind_ext(ctx, form, a, b, out, m, n, k, epi, extra)?;
+            dispatch.label = form_label(form);
             Ok((dispatch, Cost::matmul(m, n, k)))
         }
         fn sp<'a>(
@@ -298,6 +310,13 @@ impl Engine {
                 _ => "spmm",
             };
             Ok((dispatch, Cost::spmm(csr.rows, csr.nnz, c)))
+        }
+        fn form_label(form: Form) -> &'static str {
+            match form {
+                Form::NN => "matmul NN",
+                Form::TN => "matmul TN",
+                Form::NT => "matmul NT",
+            }
         }
 
         // ---- encoder forward (once per epoch; also the evaluation pass, where z = μ) ----
@@ -329,31 +348,67 @@ impl Engine {
         encode.extend(forward.iter().cloned());
         let mut s = Schedule::default();
         s.extend(forward);
-        if var {
-            if let Noise::Gpu { seed } = cfg.noise {
+        // GPU noise in one launch: ε (stream 0, `eps`) and every step's z′ (streams 1..=K,
+        // after z in `zz`). Host noise is written into the same places by `set_host_noise`.
+        if let Noise::Gpu { seed } = cfg.noise {
+            let nd = n * d;
+            if var && k_steps > 0 {
                 s.push((
-                    rng::bind(ctx, &clock, (&eps).into(), 0, n * d, seed, STREAM_EPS)?,
-                    Cost::rng_normal(n * d),
+                    rng::bind_streams_split(
+                        ctx,
+                        &clock,
+                        Some(((&eps).into(), 1)),
+                        (&zz).into(),
+                        0,
+                        nd,
+                        1 + k_steps,
+                        seed,
+                        STREAM_EPS,
+                    )?,
+                    Cost::rng_normal(nd * (1 + k_steps)),
+                ));
+            } else if var {
+                s.push((
+                    rng::bind(ctx, &clock, (&eps).into(), 0, nd, seed, STREAM_EPS)?,
+                    Cost::rng_normal(nd),
+                ));
+            } else if k_steps > 0 {
+                s.push((
+                    rng::bind_streams(
+                        ctx,
+                        &clock,
+                        (&zz).into(),
+                        nd,
+                        nd,
+                        k_steps,
+                        seed,
+                        STREAM_EPS + 1,
+                    )?,
+                    Cost::rng_normal(nd * k_steps),
                 ));
             }
+        }
+        if var {
             s.push((
                 reparam::forward(ctx, (&head).into(), (&eps).into(), z, n, d)?,
                 Cost::reparam_forward(n, d),
             ));
         }
 
-        // The discriminator forward over `rows` rows of `input`.
-        let disc_forward = |s: &mut Schedule, input: Arg<'_>, rows: usize| -> GpuResult<()> {
-            s.push(mm(
+        // The discriminator's hidden layers over `rows` rows of `input` (row gap `gap`).
+        let disc_hidden = |s: &mut Schedule, input: Arg<'_>, rows: usize, gap: RowGap| {
+            s.push(mm_ext(
                 ctx,
                 Form::NT,
                 input,
                 dp("w1"),
                 a1.range(0, rows * dh),
-                rows,
-                dh,
-                d,
+                (rows, dh, d),
                 bias_relu(dp("b1")),
+                Extra {
+                    row_gap: gap,
+                    ..Default::default()
+                },
             )?);
             s.push(mm(
                 ctx,
@@ -366,41 +421,35 @@ impl Engine {
                 dh,
                 bias_relu(dp("b2")),
             )?);
-            s.push(mm(
-                ctx,
-                Form::NT,
-                a2.range(0, rows * dh),
-                dp("w3"),
-                logits.range(0, rows),
-                rows,
-                1,
-                dh,
-                bias(dp("b3")),
-            )?);
-            Ok(())
+            GpuResult::Ok(())
         };
-        // Back from dlogits (in `bce_grad`) to da1 (ReLU mask applied), over `rows` rows.
-        let disc_backward_hidden = |s: &mut Schedule, rows: usize| -> GpuResult<()> {
-            s.push(mm(
-                ctx,
-                Form::NN,
-                bce_grad.range(0, rows),
-                dp("w3"),
-                da2.range(0, rows * dh),
-                rows,
-                dh,
-                1,
-                plain,
-            )?);
+        // Output layer + loss into `slot`, back to da2 (ReLU′ applied), then da1 (ReLU′ applied).
+        let disc_head = |s: &mut Schedule, labels: Labels, slot: usize, grads: bool| {
+            let rows = match labels {
+                Labels::Disc { n } => 2 * n,
+                Labels::Reg { n } => n,
+            };
             s.push((
-                relu::backward_range(
+                disc_out::bind(
                     ctx,
+                    labels,
                     a2.range(0, rows * dh),
+                    dp("w3"),
+                    dp("b3"),
                     da2.range(0, rows * dh),
-                    rows * dh,
+                    grads.then(|| ParamGrads {
+                        dw3: dg("w3"),
+                        db3: dg("b3"),
+                    }),
+                    (&losses).into(),
+                    slot,
+                    dh,
                 )?,
-                Cost::relu_backward(rows * dh),
+                Cost::disc_out(rows, dh),
             ));
+            GpuResult::Ok(())
+        };
+        let disc_da1 = |s: &mut Schedule, rows: usize| {
             s.push(mm(
                 ctx,
                 Form::NN,
@@ -410,138 +459,50 @@ impl Engine {
                 rows,
                 dh,
                 dh,
-                plain,
+                masked(a1.range(0, rows * dh)),
             )?);
-            s.push((
-                relu::backward_range(
-                    ctx,
-                    a1.range(0, rows * dh),
-                    da1.range(0, rows * dh),
-                    rows * dh,
-                )?,
-                Cost::relu_backward(rows * dh),
-            ));
-            Ok(())
+            GpuResult::Ok(())
         };
 
-        // ---- discriminator steps on z detached ----
+        // ---- discriminator steps on z detached (z′ drawn above) ----
         for k in 0..k_steps {
-            let zp = zz.range(n * d, n * d);
-            match (cfg.noise, &zprime_host) {
-                (Noise::Gpu { seed }, _) => s.push((
-                    rng::bind(ctx, &clock, (&zz).into(), n * d, n * d, seed, 1 + k as u32)?,
-                    Cost::rng_normal(n * d),
-                )),
-                (Noise::Host, Some(src)) => s.steps.push(Step::Copy {
-                    src: src.buffer.clone(),
-                    src_offset: (k * n * d * 4) as u64,
-                    dst: zz.buffer.clone(),
-                    dst_offset: (n * d * 4) as u64,
-                    bytes: (n * d * 4) as u64,
-                }),
-                (Noise::Host, None) => unreachable!("allocated above for adversarial models"),
-            }
-            let _ = zp;
             let rows = 2 * n;
-            disc_forward(&mut s, (&zz).into(), rows)?;
-            s.push((
-                bce::disc(
-                    ctx,
-                    (&logits).into(),
-                    (&bce_loss).into(),
-                    (&bce_grad).into(),
-                    n,
-                )?,
-                Cost::bce(2 * n),
-            ));
-            s.push((
-                reduce::bind(
-                    ctx,
-                    (&bce_loss).into(),
-                    rows,
-                    (&losses).into(),
-                    slot::DISC + k,
-                    1.0,
-                    false,
-                )?,
-                Cost::reduce(rows),
-            ));
-            // Parameter gradients of the discriminator (written, not accumulated).
-            s.push(mm(
-                ctx,
-                Form::TN,
-                (&bce_grad).into(),
-                (&a2).into(),
-                dg("w3"),
-                1,
-                dh,
-                rows,
-                plain,
-            )?);
-            s.push((
-                colsum::bind(ctx, (&bce_grad).into(), dg("b3"), rows, 1, false)?,
-                Cost::colsum(rows, 1),
-            ));
-            s.push(mm(
-                ctx,
-                Form::NN,
-                (&bce_grad).into(),
-                dp("w3"),
-                (&da2).into(),
-                rows,
-                dh,
-                1,
-                plain,
-            )?);
-            s.push((
-                relu::backward_range(ctx, (&a2).into(), (&da2).into(), rows * dh)?,
-                Cost::relu_backward(rows * dh),
-            ));
-            s.push(mm(
+            // Step k's batch [z ; z′_k]: rows ≥ N live k·N rows further on in `zz`.
+            let gap = RowGap {
+                split: n,
+                gap: k * n,
+            };
+            disc_hidden(&mut s, (&zz).into(), rows, gap)?;
+            disc_head(&mut s, Labels::Disc { n }, slot::DISC + k, true)?;
+            // Parameter gradients of the discriminator (written, not accumulated); each TN
+            // weight gradient also writes its bias gradient (the column sums of its A).
+            s.push(mm_ext(
                 ctx,
                 Form::TN,
                 (&da2).into(),
                 (&a1).into(),
                 dg("w2"),
-                dh,
-                dh,
-                rows,
+                (dh, dh, rows),
                 plain,
+                Extra {
+                    colsum: Some(dg("b2")),
+                    ..Default::default()
+                },
             )?);
-            s.push((
-                colsum::bind(ctx, (&da2).into(), dg("b2"), rows, dh, false)?,
-                Cost::colsum(rows, dh),
-            ));
-            s.push(mm(
-                ctx,
-                Form::NN,
-                (&da2).into(),
-                dp("w2"),
-                (&da1).into(),
-                rows,
-                dh,
-                dh,
-                plain,
-            )?);
-            s.push((
-                relu::backward_range(ctx, (&a1).into(), (&da1).into(), rows * dh)?,
-                Cost::relu_backward(rows * dh),
-            ));
-            s.push(mm(
+            disc_da1(&mut s, rows)?;
+            s.push(mm_ext(
                 ctx,
                 Form::TN,
                 (&da1).into(),
                 (&zz).into(),
                 dg("w1"),
-                dh,
-                d,
-                rows,
+                (dh, d, rows),
                 plain,
+                Extra {
+                    row_gap: gap,
+                    colsum: Some(dg("b1")),
+                },
             )?);
-            s.push((
-                colsum::bind(ctx, (&da1).into(), dg("b1"), rows, dh, false)?,
-                Cost::colsum(rows, dh),
-            ));
             s.push((
                 adam::bind(
                     ctx,
@@ -563,30 +524,9 @@ impl Engine {
         let mut dz_written = false;
         if adv {
             // reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz.
-            disc_forward(&mut s, z, n)?;
-            s.push((
-                bce::reg(
-                    ctx,
-                    logits.range(0, n),
-                    bce_loss.range(0, n),
-                    bce_grad.range(0, n),
-                    n,
-                )?,
-                Cost::bce(n),
-            ));
-            s.push((
-                reduce::bind(
-                    ctx,
-                    bce_loss.range(0, n),
-                    n,
-                    (&losses).into(),
-                    slot::REG,
-                    1.0,
-                    false,
-                )?,
-                Cost::reduce(n),
-            ));
-            disc_backward_hidden(&mut s, n)?;
+            disc_hidden(&mut s, z, n, RowGap::NONE)?;
+            disc_head(&mut s, Labels::Reg { n }, slot::REG, false)?;
+            disc_da1(&mut s, n)?;
             s.push(mm(
                 ctx,
                 Form::NN,
@@ -618,18 +558,6 @@ impl Engine {
                 )?,
                 Cost::dense_recon(n, adj.nnz, d),
             ));
-            s.push((
-                reduce::bind(
-                    ctx,
-                    (&pair_loss).into(),
-                    n,
-                    (&losses).into(),
-                    slot::RECON,
-                    1.0,
-                    false,
-                )?,
-                Cost::reduce(n),
-            ));
         } else {
             // Pair logits, loss terms and per-pair gradients, then a per-node gather.
             s.push((
@@ -647,18 +575,6 @@ impl Engine {
                 Cost::pair_loss(p, d),
             ));
             s.push((
-                reduce::bind(
-                    ctx,
-                    (&pair_loss).into(),
-                    p,
-                    (&losses).into(),
-                    slot::RECON,
-                    1.0,
-                    false,
-                )?,
-                Cost::reduce(p),
-            ));
-            s.push((
                 decoder::gather(
                     ctx,
                     z,
@@ -674,6 +590,14 @@ impl Engine {
                 Cost::pair_gather(n, p, d),
             ));
         }
+        // The reconstruction loss's sum; variational models sum it with the KL in one launch.
+        let recon_len = if dense { n } else { p };
+        let recon_sum = reduce::Sum {
+            x: (&pair_loss).into(),
+            len: recon_len,
+            slot: slot::RECON,
+            scale: 1.0,
+        };
         let dhead_arg: Arg<'_> = if var {
             // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
             let kl_weight = 1.0 / (n as f32 * n as f32);
@@ -691,20 +615,30 @@ impl Engine {
                 )?,
                 Cost::reparam_backward(n, d),
             ));
+            let kl_sum = reduce::Sum {
+                x: (&kl_terms).into(),
+                len: n,
+                slot: slot::KL,
+                scale: 1.0 / n as f32,
+            };
             s.push((
-                reduce::bind(
-                    ctx,
-                    (&kl_terms).into(),
-                    n,
-                    (&losses).into(),
-                    slot::KL,
-                    1.0 / n as f32,
-                    false,
-                )?,
-                Cost::reduce(n),
+                reduce::bind_pair(ctx, recon_sum, kl_sum, (&losses).into())?,
+                Cost::reduce(recon_len + n),
             ));
             (&dhead).into()
         } else {
+            s.push((
+                reduce::bind(
+                    ctx,
+                    recon_sum.x,
+                    recon_sum.len,
+                    (&losses).into(),
+                    slot::RECON,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(recon_len),
+            ));
             (&dz).into()
         };
         s.push(sp(ctx, &adj, dhead_arg, (&g2).into(), w, plain)?);
@@ -732,12 +666,8 @@ impl Engine {
             n,
             h,
             w,
-            plain,
+            masked((&h1).into()),
         )?);
-        s.push((
-            relu::backward_range(ctx, (&h1).into(), (&dh1).into(), n * h)?,
-            Cost::relu_backward(n * h),
-        ));
         s.push(sp(ctx, &adj, (&dh1).into(), (&g1).into(), h, plain)?);
         s.push((
             colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?,
@@ -762,8 +692,7 @@ impl Engine {
         let _ = acc;
 
         let keep = vec![
-            p1, h1, q, a1, a2, logits, bce_loss, bce_grad, da1, da2, dz, dhead, g2, dh1, g1,
-            kl_terms, pair_loss, pair_grad,
+            p1, h1, q, a1, a2, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, pair_loss, pair_grad,
         ];
         Ok(Self {
             arch,
@@ -780,7 +709,6 @@ impl Engine {
             head,
             zz,
             eps,
-            zprime_host,
             pairs,
             slot_ptr,
             slots,
@@ -812,8 +740,24 @@ impl Engine {
         if self.arch.kind.variational() {
             self.eps.write(ctx, eps)?;
         }
-        if let Some(zp) = &self.zprime_host {
-            zp.write(ctx, zprime)?;
+        if self.arch.kind.adversarial() {
+            // z′ goes after z in `zz` (the epoch overwrites only z).
+            let nd = self.n * self.arch.latent;
+            let want = self.cfg.disc_steps * nd;
+            if zprime.len() != want {
+                return Err(GpuError::SizeMismatch {
+                    what: "host noise: z′ (K × N × d)".into(),
+                    expected: want,
+                    got: zprime.len(),
+                });
+            }
+            if want > 0 {
+                ctx.queue.write_buffer(
+                    &self.zz.buffer,
+                    (nd * 4) as u64,
+                    bytemuck::cast_slice(zprime),
+                );
+            }
         }
         Ok(())
     }

@@ -88,6 +88,12 @@ impl Cost {
     /// The dense N² reconstruction loss and its gradient: per pair a d-wide dot for the logit
     /// and another d-wide update of dz; z is re-read from cache, so memory traffic is z, the
     /// label CSR (`label_nnz` entries) and dz once.
+    /// The discriminator's output layer fused with its BCE loss and gradients over `rows`
+    /// rows of width `h`: logits (2h FLOPs a row), dW3/db3 and da2 (≈3h), each activation read
+    /// once and da2 written once.
+    pub fn disc_out(rows: usize, h: usize) -> Self {
+        Self::elementwise(5 * rows * h, rows * h + h + 1, rows * h + h + 1)
+    }
     pub fn dense_recon(n: usize, label_nnz: usize, d: usize) -> Self {
         let (nf, df) = (n as f64, d as f64);
         Self {

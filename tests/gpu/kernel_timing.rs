@@ -64,6 +64,7 @@ fn kernel_throughput() {
             bias: Some((&bias).into()),
             relu: name.contains("relu"),
             accumulate: false,
+            mask: None,
         };
         let d = matmul::bind(
             ctx,

@@ -11,6 +11,7 @@ mod bce;
 mod colsum;
 mod decoder;
 mod dense_recon;
+mod disc_out;
 mod fit;
 mod kernel_timing;
 mod matmul;

@@ -64,6 +64,7 @@ fn every_form_and_epilogue_matches_cpu() {
                     bias: has_bias.then(|| (&biasb).into()),
                     relu,
                     accumulate: acc,
+                    mask: None,
                 };
                 let d = matmul::bind(
                     ctx,
@@ -138,6 +139,7 @@ fn ranges_inside_larger_buffers() {
                 bias: Some(biasb.range(2 * align, n)),
                 relu: true,
                 accumulate: false,
+                mask: None,
             },
         )
         .unwrap();
@@ -354,6 +356,7 @@ fn bad_bindings_are_typed_errors() {
     let epi = Epilogue {
         relu: true,
         accumulate: true,
+        mask: None,
         ..none
     };
     let err = bind((&a).into(), (&b).into(), (&out).into(), epi).unwrap_err();
@@ -413,4 +416,259 @@ fn grid_folds_into_two_dimensions() {
         1e-6,
         0.0,
     );
+}
+
+/// Writes `v` (`rows × width`) into a buffer with `gap` rows of huge junk after row `split`,
+/// as the engine's `[z ; z′_0 ; …]` holds a batch `[z ; z′_k]`.
+fn gapped(v: &[f32], width: usize, gap: matmul::RowGap) -> Vec<f32> {
+    let rows = v.len() / width.max(1);
+    let stored = if rows == 0 { 0 } else { gap.row(rows - 1) + 1 };
+    let mut out = vec![1e30f32; stored * width];
+    for r in 0..rows {
+        out[gap.row(r) * width..][..width].copy_from_slice(&v[r * width..][..width]);
+    }
+    out
+}
+
+/// The fused options against composed twins: the mask (ReLU backward) on NN/NT, the row gap
+/// of the batch operand, and TN's column sums of A; every output poisoned first.
+#[test]
+fn mask_row_gap_and_colsum_match_cpu() {
+    let ctx = ctx();
+    let mut r = rng(16);
+    for form in FORMS {
+        for &(m, n, k) in SHAPES {
+            for (split, gap_rows) in [(usize::MAX, 0), (0, 3), (2, 5), (7, 1)] {
+                let gap = matmul::RowGap {
+                    split,
+                    gap: gap_rows,
+                };
+                let a = uniform_f32(&mut r, m * k, -1.0, 1.0);
+                let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+                let bias = uniform_f32(&mut r, n, -1.0, 1.0);
+                // About half the mask is ≤ 0, including exact zeros (ReLU outputs).
+                let mask: Vec<f32> = uniform_f32(&mut r, m * n, -1.0, 1.0)
+                    .into_iter()
+                    .map(|v| v.max(0.0))
+                    .collect();
+                let (a_st, b_st) = match form {
+                    Form::NN | Form::NT => (gapped(&a, k, gap), b.clone()),
+                    Form::TN => (a.clone(), gapped(&b, n, gap)),
+                };
+                let ab = GpuBuffer::from_slice(ctx, "a", &a_st).unwrap();
+                let bb = GpuBuffer::from_slice(ctx, "b", &b_st).unwrap();
+                let biasb = GpuBuffer::from_slice(ctx, "bias", &bias).unwrap();
+                let maskb = GpuBuffer::from_slice(ctx, "mask", &mask).unwrap();
+                let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+                let cs = GpuBuffer::<f32>::zeros(ctx, "colsum", m).unwrap();
+                out.poison(ctx);
+                cs.poison(ctx);
+                let tn = form == Form::TN && n > 0;
+                let masked = form != Form::TN;
+                let epi = Epilogue {
+                    bias: Some((&biasb).into()),
+                    mask: masked.then(|| (&maskb).into()),
+                    ..Default::default()
+                };
+                let extra = matmul::Extra {
+                    row_gap: gap,
+                    colsum: tn.then(|| (&cs).into()),
+                };
+                let d = matmul::bind_ext(
+                    ctx,
+                    form,
+                    (&ab).into(),
+                    (&bb).into(),
+                    (&out).into(),
+                    m,
+                    n,
+                    k,
+                    epi,
+                    extra,
+                )
+                .unwrap();
+                submit(ctx, "matmul ext", &[&d]);
+                let bias64 = to_f64(&bias);
+                let mut want = matmul::matmul_cpu(
+                    form,
+                    &to_f64(&a),
+                    &to_f64(&b),
+                    m,
+                    n,
+                    k,
+                    Some(&bias64),
+                    false,
+                    None,
+                );
+                if masked {
+                    want = argva::kernels::relu::backward_cpu(&to_f64(&mask), &want);
+                }
+                let what = format!("{form:?} m={m} n={n} k={k} split={split} gap={gap_rows}");
+                assert_close(
+                    &what,
+                    &out.read_blocking(ctx).unwrap(),
+                    &want,
+                    1e-5,
+                    atol(k),
+                );
+                if tn {
+                    assert_close(
+                        &format!("{what} colsum"),
+                        &cs.read_blocking(ctx).unwrap(),
+                        &colsum::colsum_cpu(&to_f64(&a), k, m, None),
+                        1e-5,
+                        atol(k),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The masked product is the gradient through a ReLU, and TN's column sums are the bias
+/// gradient: checked against finite differences of the layer's loss.
+#[test]
+fn fused_outputs_are_gradients() {
+    let ctx = ctx();
+    let mut r = rng(17);
+    // Layer y = relu(x)·Wᵀ + b, x [rows × kin], W [kout × kin], loss L = Σ G ⊙ y.
+    let (rows, kin, kout) = (9, 6, 5);
+    let x = to_f64(&uniform_f32(&mut r, rows * kin, -1.0, 1.0));
+    let w = uniform_f32(&mut r, kout * kin, -1.0, 1.0);
+    let g = uniform_f32(&mut r, rows * kout, -1.0, 1.0);
+    let w64 = to_f64(&w);
+    let g64 = to_f64(&g);
+    let loss = |x: &[f64], b: &[f64]| {
+        let a = argva::kernels::relu::forward_cpu(x);
+        let y = matmul::matmul_cpu(Form::NT, &a, &w64, rows, kout, kin, Some(b), false, None);
+        y.iter().zip(&g64).map(|(y, g)| y * g).sum::<f64>()
+    };
+    let a: Vec<f32> = x.iter().map(|&v| v.max(0.0) as f32).collect();
+    let (gb, wb, ab) = (
+        GpuBuffer::from_slice(ctx, "G", &g).unwrap(),
+        GpuBuffer::from_slice(ctx, "W", &w).unwrap(),
+        GpuBuffer::from_slice(ctx, "a", &a).unwrap(),
+    );
+    // dL/dx = (G·W) ⊙ [a > 0]: NN with the activation as the mask.
+    let dx = GpuBuffer::<f32>::zeros(ctx, "dx", rows * kin).unwrap();
+    dx.poison(ctx);
+    let d = matmul::bind(
+        ctx,
+        Form::NN,
+        (&gb).into(),
+        (&wb).into(),
+        (&dx).into(),
+        rows,
+        kin,
+        kout,
+        Epilogue {
+            mask: Some((&ab).into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // dL/dW = Gᵀ·a and dL/db = colsum(G): TN with column sums.
+    let dw = GpuBuffer::<f32>::zeros(ctx, "dW", kout * kin).unwrap();
+    let db = GpuBuffer::<f32>::zeros(ctx, "db", kout).unwrap();
+    dw.poison(ctx);
+    db.poison(ctx);
+    let t = matmul::bind_ext(
+        ctx,
+        Form::TN,
+        (&gb).into(),
+        (&ab).into(),
+        (&dw).into(),
+        kout,
+        kin,
+        rows,
+        Epilogue::default(),
+        matmul::Extra {
+            colsum: Some((&db).into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    submit(ctx, "fused gradients", &[&d, &t]);
+    let b0 = vec![0.1; kout];
+    assert_grad(
+        "masked NN = dL/dx",
+        |x| loss(x, &b0),
+        &x,
+        &to_f64(&dx.read_blocking(ctx).unwrap()),
+        1e-5,
+    );
+    assert_grad(
+        "TN colsum = dL/db",
+        |b| loss(&x, b),
+        &b0,
+        &to_f64(&db.read_blocking(ctx).unwrap()),
+        1e-5,
+    );
+    let want_dw = matmul::matmul_cpu(
+        Form::TN,
+        &g64,
+        &to_f64(&a),
+        kout,
+        kin,
+        rows,
+        None,
+        false,
+        None,
+    );
+    assert_close(
+        "TN dW",
+        &dw.read_blocking(ctx).unwrap(),
+        &want_dw,
+        1e-5,
+        1e-5,
+    );
+}
+
+#[test]
+fn bad_fused_options_are_typed_errors() {
+    let ctx = ctx();
+    let (m, n, k) = (4, 5, 6);
+    let a = GpuBuffer::<f32>::zeros(ctx, "a", m * k).unwrap();
+    let b = GpuBuffer::<f32>::zeros(ctx, "b", k * n).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+    let short = GpuBuffer::<f32>::zeros(ctx, "short", m * n - 1).unwrap();
+    let bind = |form, epi, extra| {
+        matmul::bind_ext(
+            ctx,
+            form,
+            (&a).into(),
+            (&b).into(),
+            (&out).into(),
+            m,
+            n,
+            k,
+            epi,
+            extra,
+        )
+    };
+    let short_mask = Epilogue {
+        mask: Some((&short).into()),
+        ..Default::default()
+    };
+    let err = bind(Form::NN, short_mask, matmul::Extra::default()).unwrap_err();
+    assert!(err.to_string().contains("mask"), "{err}");
+    // Column sums only exist in the TN form.
+    let cs = matmul::Extra {
+        colsum: Some((&out).into()),
+        ..Default::default()
+    };
+    let err = bind(Form::NN, Epilogue::default(), cs).unwrap_err();
+    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    // A row gap needs the stored rows.
+    let gap = matmul::Extra {
+        row_gap: matmul::RowGap { split: 1, gap: 2 },
+        ..Default::default()
+    };
+    let err = bind(Form::NT, Epilogue::default(), gap).unwrap_err();
+    assert!(matches!(err, GpuError::SizeMismatch { .. }), "{err}");
+    // spmm has no mask.
+    let csr = argva::kernels::spmm::CsrBuffers::upload(ctx, "I", &[0, 1], &[0], &[1.0], 1).unwrap();
+    let err = argva::kernels::spmm::bind(ctx, &csr, (&b).into(), (&out).into(), 1, short_mask)
+        .unwrap_err();
+    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
 }

@@ -104,3 +104,63 @@ fn bad_sizes_are_typed_errors() {
         .to_string();
     assert!(err.contains("slot 2") && err.contains("got 2"), "{err}");
 }
+
+/// Two sums in one launch (the engine's reconstruction and KL losses): each slot gets what a
+/// single reduction gives, bit for bit, and the other slots are left alone.
+#[test]
+fn a_pair_of_sums_matches_two_single_sums() {
+    let ctx = ctx();
+    for (i, &(len1, len2)) in [(0, 5), (257, 1000), (100_003, 255), (1, 0)]
+        .iter()
+        .enumerate()
+    {
+        let x1 = uniform_f32(&mut rng(50 + i as u64), len1 + 3, -1.0, 1.0);
+        let x2 = uniform_f32(&mut rng(60 + i as u64), len2 + 3, -1.0, 1.0);
+        let (b1, b2) = (
+            GpuBuffer::from_slice(ctx, "x1", &x1).unwrap(),
+            GpuBuffer::from_slice(ctx, "x2", &x2).unwrap(),
+        );
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", 4).unwrap();
+        out.poison(ctx);
+        let first = reduce::Sum {
+            x: (&b1).into(),
+            len: len1,
+            slot: 1,
+            scale: 1.0,
+        };
+        let second = reduce::Sum {
+            x: (&b2).into(),
+            len: len2,
+            slot: 3,
+            scale: 0.25,
+        };
+        let d = reduce::bind_pair(ctx, first, second, (&out).into()).unwrap();
+        submit(ctx, "reduce pair", &[&d]);
+        let got = out.read_blocking(ctx).unwrap();
+        for s in [0, 2] {
+            assert_eq!(got[s].to_bits(), u32::MAX, "slot {s} was written");
+        }
+        let single1 = run(&b1, len1, [0.0; 4], 1.0, false)[SLOT];
+        let single2 = run(&b2, len2, [0.0; 4], 0.25, false)[SLOT];
+        assert_eq!(got[1].to_bits(), single1.to_bits(), "first sum");
+        assert_eq!(got[3].to_bits(), single2.to_bits(), "second sum");
+        let (x1, x2) = (to_f64(&x1[..len1]), to_f64(&x2[..len2]));
+        check("pair first", got[1], reduce::sum_cpu(&x1, 1.0), &x1, 1.0);
+        check("pair second", got[3], reduce::sum_cpu(&x2, 0.25), &x2, 0.25);
+    }
+    // Each input's size is checked.
+    let short = GpuBuffer::<f32>::zeros(ctx, "short", 3).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", 4).unwrap();
+    let ok = reduce::Sum {
+        x: (&short).into(),
+        len: 3,
+        slot: 0,
+        scale: 1.0,
+    };
+    let long = reduce::Sum { len: 4, ..ok };
+    let err = reduce::bind_pair(ctx, ok, long, (&out).into()).unwrap_err();
+    assert!(err.to_string().contains("x2"), "{err}");
+    let far = reduce::Sum { slot: 4, ..ok };
+    let err = reduce::bind_pair(ctx, ok, far, (&out).into()).unwrap_err();
+    assert!(err.to_string().contains("slot 4"), "{err}");
+}

@@ -1,4 +1,4 @@
-use argva::gpu::{GpuBuffer, submit};
+use argva::gpu::{Arg, GpuBuffer, submit};
 use argva::kernels::rng;
 use argva::testing::assert_close;
 
@@ -154,4 +154,101 @@ fn bad_sizes_are_typed_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("clock"), "{err}");
+}
+
+/// One launch of K streams writes exactly what K single-stream draws write (the engine draws
+/// every discriminator step's z′ this way), with nothing before the offset touched.
+#[test]
+fn several_streams_in_one_launch_match_single_draws() {
+    let ctx = ctx();
+    let c = clock(7);
+    for (stream_len, streams) in [(1, 1), (257, 3), (1000, 5), (0, 4), (12, 0)] {
+        let len = stream_len * streams;
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", OFFSET + len).unwrap();
+        out.poison(ctx);
+        let d = rng::bind_streams(ctx, &c, (&out).into(), OFFSET, stream_len, streams, SEED, 2)
+            .unwrap();
+        submit(ctx, "rng streams", &[&d]);
+        let got = out.read_blocking(ctx).unwrap();
+        assert!(got[..OFFSET].iter().all(|v| v.to_bits() == u32::MAX));
+        for i in 0..streams {
+            let one = draw(&c, stream_len, SEED, 2 + i as u32);
+            assert_eq!(
+                got[OFFSET + i * stream_len..][..stream_len]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                one[OFFSET..]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                "stream {i} of {streams} × {stream_len}"
+            );
+            assert_close(
+                "rng streams vs twin",
+                &got[OFFSET + i * stream_len..][..stream_len],
+                &rng::normal_cpu(SEED, 7, 2 + i as u32, stream_len),
+                1e-5,
+                1e-5,
+            );
+        }
+    }
+}
+
+/// The split form sends the first draws to their own buffer (the engine's ε) and the rest to
+/// `out` at their launch index (z′ after z in `zz`), leaving the covered part of `out` alone.
+#[test]
+fn split_streams_go_to_two_buffers() {
+    let ctx = ctx();
+    let c = clock(4);
+    let (stream_len, streams) = (300, 4);
+    let low = GpuBuffer::<f32>::zeros(ctx, "low", stream_len).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", stream_len * streams).unwrap();
+    low.poison(ctx);
+    out.poison(ctx);
+    let d = rng::bind_streams_split(
+        ctx,
+        &c,
+        Some(((&low).into(), 1)),
+        (&out).into(),
+        0,
+        stream_len,
+        streams,
+        SEED,
+        0,
+    )
+    .unwrap();
+    submit(ctx, "rng split", &[&d]);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let (low, out) = (
+        low.read_blocking(ctx).unwrap(),
+        out.read_blocking(ctx).unwrap(),
+    );
+    assert_eq!(bits(&low), bits(&draw(&c, stream_len, SEED, 0)[OFFSET..]));
+    assert!(out[..stream_len].iter().all(|v| v.to_bits() == u32::MAX));
+    for s in 1..streams {
+        assert_eq!(
+            bits(&out[s * stream_len..][..stream_len]),
+            bits(&draw(&c, stream_len, SEED, s as u32)[OFFSET..]),
+            "stream {s}"
+        );
+    }
+    // More low streams than the launch has, or a short low buffer, are typed errors.
+    let small = GpuBuffer::<f32>::zeros(ctx, "small", stream_len - 1).unwrap();
+    let big = GpuBuffer::<f32>::zeros(ctx, "big", stream_len * 9).unwrap();
+    let bind = |low: Arg<'_>, low_streams| {
+        rng::bind_streams_split(
+            ctx,
+            &c,
+            Some((low, low_streams)),
+            (&big).into(),
+            0,
+            stream_len,
+            2,
+            SEED,
+            0,
+        )
+    };
+    assert!(bind((&small).into(), 1).is_err());
+    assert!(bind((&big).into(), 3).is_err());
 }

@@ -96,6 +96,7 @@ fn every_epilogue_matches_cpu() {
                 bias: has_bias.then(|| (&biasb).into()),
                 relu,
                 accumulate: acc,
+                mask: None,
             };
             let d = spmm::bind(ctx, &a, (&bb).into(), (&out).into(), c, epi).unwrap();
             submit(ctx, "spmm", &[&d]);
@@ -234,6 +235,7 @@ fn ranges_inside_larger_buffers_and_bit_reproducible() {
             bias: Some(bb.range(align, c)),
             relu: true,
             accumulate: false,
+            mask: None,
         };
         let d = spmm::bind(
             ctx,

@@ -426,3 +426,51 @@ fn consecutive_epochs_track_the_reference() {
         }
     }
 }
+
+/// The fused epoch's launch counts with the reference recipe's K = 5 discriminator steps
+/// (docs/performance.md; they do not depend on the graph): the issue asked ≤ 60 for ARGVA.
+/// Host noise has no z′ launch and no copies: z′ is written straight into `zz`.
+#[test]
+fn epoch_launch_counts() {
+    let ctx = ctx();
+    let (n, f) = (30, 12);
+    let (x, adj, pos, neg) = random_graph(n, f, 0.1, 3);
+    let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+    for (kind, want) in KINDS.into_iter().zip([15, 18, 56, 58]) {
+        for noise in [Noise::Gpu { seed: 1 }, Noise::Host] {
+            let arch = Arch {
+                kind,
+                features: f,
+                hidden: 16,
+                latent: 8,
+                disc_hidden: 12,
+            };
+            let (enc0, dis0) = init_params(&arch, 5);
+            let cfg = EngineConfig {
+                lr_encoder: 0.01,
+                lr_discriminator: 0.002,
+                disc_steps: 5,
+                num_pos: pos.len(),
+                num_neg: neg.len(),
+                noise,
+                recon: Recon::Sampled,
+            };
+            let engine =
+                Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+            // Host noise drops the launch that draws ε and z′.
+            let host = usize::from(kind.variational() || kind.adversarial());
+            let want = if noise == Noise::Host {
+                want - host
+            } else {
+                want
+            };
+            assert_eq!(
+                engine.epoch.dispatch_count(),
+                want,
+                "{} {noise:?}",
+                kind.name()
+            );
+            assert_eq!(engine.epoch.steps.len(), want, "{}: copies", kind.name());
+        }
+    }
+}
