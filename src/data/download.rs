@@ -36,12 +36,31 @@ impl Fetcher for HttpFetcher {
             msg,
         };
         let resp = ureq::get(url).call().map_err(|e| err(e.to_string()))?;
+        let total: Option<u64> = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        // A progress bar on stderr (drawn only when stderr is a terminal).
+        let bar = indicatif::ProgressBar::new(total.unwrap_or(0));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "downloading {msg} {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .expect("static template"),
+        );
+        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
+        let mut reader = resp.into_body().into_reader().take(MAX_BYTES + 1);
         let mut body = Vec::new();
-        resp.into_body()
-            .into_reader()
-            .take(MAX_BYTES + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| err(e.to_string()))?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let got = reader.read(&mut chunk).map_err(|e| err(e.to_string()))?;
+            if got == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..got]);
+            bar.inc(got as u64);
+        }
+        bar.finish_and_clear();
         if body.len() as u64 > MAX_BYTES {
             return Err(err(format!("larger than {MAX_BYTES} bytes")));
         }
