@@ -26,6 +26,19 @@ pub enum GpuError {
     },
 
     #[error(
+        "this model on this graph needs {total_mib:.1} MiB of GPU buffers; the largest, `{largest}` \
+         ({largest_bytes} bytes), is over this device's per-binding limit of {limit_bytes} bytes \
+         (max_storage_buffer_binding_size). Use a smaller --latent / --hidden / --disc-hidden or a \
+         smaller graph (argva does not split buffers yet)"
+    )]
+    GraphTooLarge {
+        total_mib: f64,
+        largest: &'static str,
+        largest_bytes: u64,
+        limit_bytes: u64,
+    },
+
+    #[error(
         "{what} needs {groups} workgroups, over this device's limit of {limit}×{limit} per dispatch"
     )]
     DispatchTooLarge {

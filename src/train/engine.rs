@@ -124,6 +124,84 @@ pub struct Engine {
     _keep_csr: Vec<CsrBuffers>,
 }
 
+/// Every storage buffer [`Engine::new`] allocates, by label, in bytes (f32 and u32 alike; an
+/// empty buffer still takes one 4-byte element). Checked against the device before anything is
+/// allocated, so a graph that cannot fit is refused with the whole bill; a test keeps this
+/// list equal to what `Engine::new` really allocates.
+pub fn buffer_plan(
+    arch: &Arch,
+    cfg: &EngineConfig,
+    nodes: usize,
+    feature_nnz: usize,
+    adjacency_nnz: usize,
+) -> Vec<(&'static str, u64)> {
+    let (n, f, h, d, w, dh) = (
+        nodes,
+        arch.features,
+        arch.hidden,
+        arch.latent,
+        arch.head_width(),
+        arch.disc_hidden,
+    );
+    let (enc, dis) = (
+        ParamLayout::encoder(arch).len,
+        ParamLayout::discriminator(arch).len,
+    );
+    let adv = arch.kind.adversarial();
+    let var = arch.kind.variational();
+    let k = if adv { cfg.disc_steps } else { 0 };
+    let p = cfg.num_pos + cfg.num_neg;
+    let rows_d = if adv { 2 * n } else { n };
+    let dense = cfg.recon == Recon::Dense;
+    let elems: [(&'static str, usize); 39] = [
+        ("X.row_ptr", n + 1),
+        ("X.col", feature_nnz),
+        ("X.val", feature_nnz),
+        ("Xt.row_ptr", f + 1),
+        ("Xt.col", feature_nnz),
+        ("Xt.val", feature_nnz),
+        ("A_hat.row_ptr", n + 1),
+        ("A_hat.col", adjacency_nnz),
+        ("A_hat.val", adjacency_nnz),
+        ("encoder params", enc),
+        ("discriminator params", dis),
+        ("encoder grads", enc),
+        ("encoder adam m", enc),
+        ("encoder adam v", enc),
+        ("disc grads", dis),
+        ("disc adam m", dis),
+        ("disc adam v", dis),
+        ("clock", 4),
+        ("losses", slot::DISC + k.max(1)),
+        ("P1", n * h),
+        ("H1", n * h),
+        ("Q", n * w),
+        ("head", if var { n * w } else { 0 }),
+        ("zz", (1 + k) * n * d),
+        ("eps", n * d),
+        ("D a1", rows_d * dh),
+        ("D a2", rows_d * dh),
+        ("D da1", rows_d * dh),
+        ("D da2", rows_d * dh),
+        ("dz", n * d),
+        ("dhead", n * w),
+        ("G2", n * w),
+        ("dH1", n * h),
+        ("G1", n * h),
+        ("KL terms", n),
+        ("pair loss", if dense { n } else { p }),
+        ("pair grad", p),
+        ("pairs", 2 * p),
+        ("pair slot ptr", n + 1),
+    ];
+    let mut plan: Vec<(&'static str, u64)> = elems
+        .iter()
+        .map(|&(label, len)| (label, (len as u64 * 4).max(4)))
+        .collect();
+    plan.push(("pair slots", (2 * p as u64 * 4).max(4)));
+    plan
+}
+
 impl Engine {
     /// Uploads the graph and parameters, allocates every buffer and records the epoch.
     pub fn new(
@@ -155,6 +233,26 @@ impl Engine {
                 what: "GCN operator rows vs nodes".into(),
                 expected: n,
                 got: adjacency.row_ptr.len().saturating_sub(1),
+            });
+        }
+        // Refuse a graph the device cannot hold before allocating anything.
+        let plan = buffer_plan(&arch, &cfg, n, features.col.len(), adjacency.col.len());
+        let limit = ctx.max_binding_bytes();
+        let biggest = plan
+            .iter()
+            .fold(None, |best: Option<&(&str, u64)>, b| match best {
+                Some(m) if m.1 >= b.1 => Some(m),
+                _ => Some(b),
+            });
+        if let Some(&(largest, bytes)) = biggest
+            && bytes > limit
+        {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            return Err(GpuError::GraphTooLarge {
+                total_mib: mib(plan.iter().map(|(_, b)| b).sum()),
+                largest,
+                largest_bytes: bytes,
+                limit_bytes: limit,
             });
         }
         let enc_layout = ParamLayout::encoder(&arch);

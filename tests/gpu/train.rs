@@ -474,3 +474,105 @@ fn epoch_launch_counts() {
         }
     }
 }
+
+/// `buffer_plan` lists exactly what `Engine::new` allocates (it is what a too-large graph is
+/// refused with), for every model and both reconstruction losses.
+#[test]
+fn buffer_plan_matches_what_the_engine_allocates() {
+    // A context of its own: the shared one's byte counter moves with other tests.
+    let ctx = GpuContext::new_blocking().unwrap();
+    let (n, f) = (97, 33);
+    let (x, adj, pos, neg) = random_graph(n, f, 0.05, 4);
+    let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+    for kind in KINDS {
+        for recon in [Recon::Sampled, Recon::Dense] {
+            let arch = Arch {
+                kind,
+                features: f,
+                hidden: 10,
+                latent: 6,
+                disc_hidden: 9,
+            };
+            let (enc0, dis0) = init_params(&arch, 1);
+            let cfg = EngineConfig {
+                lr_encoder: 0.01,
+                lr_discriminator: 0.001,
+                disc_steps: 3,
+                num_pos: pos.len(),
+                num_neg: neg.len(),
+                noise: Noise::Gpu { seed: 1 },
+                recon,
+            };
+            let before = ctx.allocated_bytes();
+            let engine =
+                Engine::new(&ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+            let planned: u64 =
+                argva::train::engine::buffer_plan(&arch, &cfg, n, x.val.len(), adj.val.len())
+                    .iter()
+                    .map(|(_, b)| b)
+                    .sum();
+            // Beyond the plan only the 4-byte placeholders some launches bind for an output
+            // they do not write (at most two a launch).
+            let extra = ctx.allocated_bytes() - before - planned;
+            let launches = engine.epoch.dispatch_count() as u64;
+            assert!(
+                extra <= 8 * launches,
+                "{kind:?} {recon:?}: {extra} bytes beyond the plan"
+            );
+            drop(engine);
+        }
+    }
+}
+
+/// A graph whose activations exceed the device's binding limit is refused up front with the
+/// bill, not by a wgpu panic halfway through allocation.
+#[test]
+fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
+    let ctx = ctx();
+    let arch = Arch {
+        kind: ModelKind::Argva,
+        features: 4,
+        hidden: 8,
+        latent: 4,
+        disc_hidden: 64,
+    };
+    // The discriminator's 2N × 64 activations pass the limit at this N.
+    let n = (ctx.max_binding_bytes() / (2 * 64 * 4) + 1) as usize;
+    let row_ptr: Vec<u32> = (0..=n as u32).collect();
+    let x_col: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
+    let a_col: Vec<u32> = (0..n as u32).collect();
+    let val = vec![1.0f32; n];
+    let features = CsrRef {
+        row_ptr: &row_ptr,
+        col: &x_col,
+        val: &val,
+        cols: 4,
+    };
+    let adjacency = CsrRef {
+        row_ptr: &row_ptr,
+        col: &a_col,
+        val: &val,
+        cols: n,
+    };
+    let (enc0, dis0) = init_params(&arch, 1);
+    let cfg = EngineConfig {
+        lr_encoder: 0.01,
+        lr_discriminator: 0.001,
+        disc_steps: 5,
+        num_pos: 10,
+        num_neg: 10,
+        noise: Noise::Gpu { seed: 1 },
+        recon: Recon::Sampled,
+    };
+    let before = ctx.allocated_bytes();
+    let err = match Engine::new(ctx, arch, cfg, features, adjacency, &enc0, &dis0) {
+        Ok(_) => panic!(
+            "{n} nodes fit a {} byte binding limit?",
+            ctx.max_binding_bytes()
+        ),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("`D a") && err.contains("MiB"), "{err}");
+    // Nothing was allocated for it (other tests may allocate meanwhile: allow their share).
+    assert!(ctx.allocated_bytes() - before < ctx.max_binding_bytes());
+}
