@@ -20,9 +20,22 @@ use super::output;
 pub struct PlotArgs {
     /// The folder `argva train --out` wrote.
     pub run_dir: PathBuf,
-    /// Width and height of the PNG images in pixels.
+    /// Width of the PNG images in pixels (height is 2/3 of it).
     #[arg(long, default_value_t = 900)]
     pub size: u32,
+    /// How the embedding is brought to 2-D: PCA (fast, linear) or t-SNE (Barnes–Hut,
+    /// initialised from the PCA; slower, shows cluster structure better).
+    #[arg(long, value_enum, default_value_t = Projection::Pca)]
+    pub projection: Projection,
+    /// t-SNE perplexity (roughly the number of neighbours each point keeps close).
+    #[arg(long, default_value_t = 30.0)]
+    pub perplexity: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Projection {
+    Pca,
+    Tsne,
 }
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -73,7 +86,19 @@ pub fn run(args: PlotArgs) -> Result<()> {
         }
         Err(_) => None,
     };
-    let xy = pca_2d(&emb.data, n, d);
+    let pca = pca_2d(&emb.data, n, d);
+    let (xy, title) = match args.projection {
+        Projection::Pca => (pca, "embedding (PCA of μ), coloured by class"),
+        Projection::Tsne => {
+            if !(args.perplexity > 0.0 && (3.0 * args.perplexity) < n as f32) {
+                bail!("--perplexity must be positive and below N/3 = {}", n / 3);
+            }
+            (
+                tsne_2d(&emb.data, n, d, &pca, args.perplexity),
+                "embedding (t-SNE of μ), coloured by class",
+            )
+        }
+    };
     let history = parse_history(&String::from_utf8_lossy(&read("history.csv")?))?;
 
     let size = (args.size, args.size * 2 / 3);
@@ -82,7 +107,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
     for (stem, svg) in [
         (
             "embedding",
-            svg_string(size, |a| scatter(a, &xy, labels.as_deref()))?,
+            svg_string(size, |a| scatter(a, title, &xy, labels.as_deref()))?,
         ),
         ("curves", svg_string(size, |a| curves(a, &history))?),
     ] {
@@ -96,7 +121,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
     for (stem, png) in [
         (
             "embedding",
-            png_bytes(size, |a| scatter(a, &xy, labels.as_deref()))?,
+            png_bytes(size, |a| scatter(a, title, &xy, labels.as_deref()))?,
         ),
         ("curves", png_bytes(size, |a| curves(a, &history))?),
     ] {
@@ -162,6 +187,42 @@ pub fn pca_2d(data: &[f64], n: usize, d: usize) -> Vec<(f64, f64)> {
     (0..n).map(|i| (a[i], b[i])).collect()
 }
 
+/// Barnes–Hut t-SNE (θ = 0.5) of N×d rows, started from their (shrunk) PCA projection as
+/// scikit-learn does, so the picture does not depend on a random start.
+pub fn tsne_2d(
+    data: &[f64],
+    n: usize,
+    d: usize,
+    pca: &[(f64, f64)],
+    perplexity: f32,
+) -> Vec<(f64, f64)> {
+    let rows: Vec<Vec<f32>> = data
+        .chunks(d)
+        .map(|r| r.iter().map(|&v| v as f32).collect())
+        .collect();
+    let samples: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+    let spread = (pca.iter().map(|p| p.0 * p.0).sum::<f64>() / n.max(1) as f64)
+        .sqrt()
+        .max(1e-12);
+    let init: Vec<f32> = pca
+        .iter()
+        .flat_map(|&(a, b)| [(1e-4 * a / spread) as f32, (1e-4 * b / spread) as f32])
+        .collect();
+    let y = bhtsne::tSNE::<f32, &[f32], 2>::new(&samples)
+        .perplexity(perplexity)
+        .epochs(1000)
+        .initial_embedding(init)
+        .barnes_hut(0.5, |a, b| {
+            a.iter()
+                .zip(b.iter())
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f32>()
+                .sqrt()
+        })
+        .embedding();
+    y.chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect()
+}
+
 fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
         (l.min(x), h.max(x))
@@ -179,6 +240,7 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
 
 fn scatter<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    title: &str,
     xy: &[(f64, f64)],
     labels: Option<&[usize]>,
 ) -> Result<()>
@@ -189,10 +251,7 @@ where
     let (x0, x1) = bounds(xy.iter().map(|p| p.0));
     let (y0, y1) = bounds(xy.iter().map(|p| p.1));
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            "embedding (PCA of μ), coloured by class",
-            ("sans-serif", 22),
-        )
+        .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
@@ -200,8 +259,8 @@ where
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("PC 1")
-        .y_desc("PC 2")
+        .x_desc("component 1")
+        .y_desc("component 2")
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
