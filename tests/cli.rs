@@ -101,6 +101,19 @@ fn train_writes_everything_then_plot_and_embed_read_it() {
         &std::fs::read(out.join("curves.png")).unwrap()[..4],
         b"\x89PNG"
     );
+    let pca_svg = std::fs::read(out.join("embedding.svg")).unwrap();
+    let o = argva(&[
+        "plot",
+        out.to_str().unwrap(),
+        "--projection",
+        "tsne",
+        "--perplexity",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tsne_svg = std::fs::read(out.join("embedding.svg")).unwrap();
+    assert!(tsne_svg.len() > 2000 && tsne_svg != pca_svg);
+    assert!(String::from_utf8_lossy(&tsne_svg).contains("t-SNE"));
 
     let e = tmp.path().join("again.npy");
     let ck = out.join("model.safetensors");
