@@ -17,7 +17,6 @@ use argva::data::{self, Graph, LoadOptions};
 use argva::gpu::{Dispatch, GpuContext};
 use argva::model::ModelKind;
 use argva::train::engine::CsrRef;
-use argva::train::schedule::Step;
 use argva::train::{TrainConfig, TrainInputs, Trainer};
 
 /// Labels of the kernels timed alone, as `argva bench` names them.
@@ -121,10 +120,9 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for &label in KERNELS {
-        let found = trainer.engine.epoch.steps.iter().find_map(|s| match s {
-            Step::Kernel(d, _) if d.label == label => Some(d.clone()),
-            _ => None,
-        });
+        let found = (trainer.engine.epoch.steps.iter())
+            .find(|s| s.dispatch.label == label)
+            .map(|s| s.dispatch.clone());
         match found {
             Some(d) => {
                 group.bench_function(label, |b| b.iter(|| submit_one(&ctx, &d)));

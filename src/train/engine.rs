@@ -354,10 +354,6 @@ impl Engine {
                 ..Default::default()
             }
         }
-        let acc = Epilogue {
-            accumulate: true,
-            ..Default::default()
-        };
         let z = zz.range(0, n * d);
         // Product kernels with their costs (for `argva bench`'s roofline table).
         #[allow(clippy::too_many_arguments)]
@@ -787,7 +783,6 @@ impl Engine {
             )?,
             Cost::adam(enc_layout.len),
         ));
-        let _ = acc;
 
         let keep = vec![
             p1, h1, q, a1, a2, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, pair_loss, pair_grad,

@@ -103,29 +103,27 @@ impl Cost {
     }
 }
 
-/// One step of the schedule.
-pub enum Step {
-    /// A kernel launch and, where known, its cost.
-    Kernel(Dispatch, Option<Cost>),
-    /// `copy_buffer_to_buffer` (ends the current compute pass).
-    Copy {
-        src: wgpu::Buffer,
-        src_offset: u64,
-        dst: wgpu::Buffer,
-        dst_offset: u64,
-        bytes: u64,
-    },
+/// One step of the schedule: a kernel launch and, where known, its cost.
+pub struct Step {
+    pub dispatch: Dispatch,
+    pub cost: Option<Cost>,
 }
 
 impl From<Dispatch> for Step {
-    fn from(d: Dispatch) -> Self {
-        Step::Kernel(d, None)
+    fn from(dispatch: Dispatch) -> Self {
+        Step {
+            dispatch,
+            cost: None,
+        }
     }
 }
 
 impl From<(Dispatch, Cost)> for Step {
-    fn from((d, c): (Dispatch, Cost)) -> Self {
-        Step::Kernel(d, Some(c))
+    fn from((dispatch, cost): (Dispatch, Cost)) -> Self {
+        Step {
+            dispatch,
+            cost: Some(cost),
+        }
     }
 }
 
@@ -148,36 +146,19 @@ impl Schedule {
     pub fn dispatch_count(&self) -> usize {
         self.steps
             .iter()
-            .filter(|s| matches!(s, Step::Kernel(d, _) if d.workgroups.iter().all(|&g| g > 0)))
+            .filter(|s| s.dispatch.workgroups.iter().all(|&g| g > 0))
             .count()
     }
 
-    /// Records the whole schedule: consecutive kernels share one compute pass.
+    /// Records the whole schedule into one compute pass (wgpu orders the launches and inserts
+    /// the barriers between them).
     pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
-        let mut i = 0;
-        while i < self.steps.len() {
-            match &self.steps[i] {
-                Step::Copy {
-                    src,
-                    src_offset,
-                    dst,
-                    dst_offset,
-                    bytes,
-                } => {
-                    encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
-                    i += 1;
-                }
-                Step::Kernel(..) => {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("epoch"),
-                        timestamp_writes: None,
-                    });
-                    while let Some(Step::Kernel(d, _)) = self.steps.get(i) {
-                        d.record(&mut pass);
-                        i += 1;
-                    }
-                }
-            }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("epoch"),
+            timestamp_writes: None,
+        });
+        for step in &self.steps {
+            step.dispatch.record(&mut pass);
         }
     }
 
@@ -192,31 +173,21 @@ impl Schedule {
     ) -> Vec<(&'static str, Option<Cost>)> {
         let mut labels = Vec::new();
         for step in &self.steps {
-            match step {
-                Step::Copy {
-                    src,
-                    src_offset,
-                    dst,
-                    dst_offset,
-                    bytes,
-                } => {
-                    encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
-                }
-                Step::Kernel(d, cost) if d.workgroups.iter().all(|&g| g > 0) => {
-                    let i = labels.len() as u32;
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some(d.label),
-                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                            query_set: queries,
-                            beginning_of_pass_write_index: Some(2 * i),
-                            end_of_pass_write_index: Some(2 * i + 1),
-                        }),
-                    });
-                    d.record(&mut pass);
-                    labels.push((d.label, *cost));
-                }
-                Step::Kernel(..) => {}
+            let d = &step.dispatch;
+            if d.workgroups.contains(&0) {
+                continue; // an empty launch records nothing (see Dispatch::record)
             }
+            let i = labels.len() as u32;
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(d.label),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: queries,
+                    beginning_of_pass_write_index: Some(2 * i),
+                    end_of_pass_write_index: Some(2 * i + 1),
+                }),
+            });
+            d.record(&mut pass);
+            labels.push((d.label, step.cost));
         }
         labels
     }
