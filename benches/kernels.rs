@@ -16,7 +16,6 @@ use argva::data::split::{NegativeSampler, link_split};
 use argva::data::{self, Graph, LoadOptions};
 use argva::gpu::{Dispatch, GpuContext};
 use argva::model::ModelKind;
-use argva::train::engine::CsrRef;
 use argva::train::{TrainConfig, TrainInputs, Trainer};
 
 /// Labels of the kernels timed alone, as `argva bench` names them.
@@ -82,20 +81,9 @@ fn benches(c: &mut Criterion) {
     let adjacency = data::gcn_norm(n, &split.train_pos);
     let sampler = NegativeSampler::new(n, &split.train_pos).expect("negative sampler");
     let sample = |rng: &mut ChaCha8Rng, count: usize| sampler.sample(rng, count);
-    let f = &graph.features;
     let inputs = TrainInputs {
-        features: CsrRef {
-            row_ptr: &f.row_ptr,
-            col: &f.col,
-            val: &f.val,
-            cols: f.cols,
-        },
-        adjacency: CsrRef {
-            row_ptr: &adjacency.row_ptr,
-            col: &adjacency.col,
-            val: &adjacency.val,
-            cols: adjacency.cols,
-        },
+        features: (&graph.features).into(),
+        adjacency: (&adjacency).into(),
         train_pos: &split.train_pos,
         sample_negatives: &sample,
     };

@@ -7,14 +7,14 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
+use argva::data::Graph;
 use argva::data::split::{NegativeSampler, link_split};
-use argva::data::{self, Graph};
 use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use argva::model::ModelKind;
-use argva::train::engine::CsrRef;
 use argva::train::schedule::Cost;
 use argva::train::{TrainConfig, TrainInputs, Trainer};
 
+use super::Prepared;
 use super::data::DataSource;
 
 #[derive(Args, Debug)]
@@ -153,8 +153,7 @@ fn bench_graph(
 ) -> Result<BenchReport> {
     let split = link_split(graph, 0.05, 0.1, 0)?;
     let n = graph.num_nodes;
-    let features = graph.features.clone();
-    let adjacency = data::gcn_norm(n, &split.train_pos);
+    let prepared = Prepared::new(graph, &split.train_pos, false);
     let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let neg_time = std::cell::Cell::new(0.0f64);
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| {
@@ -163,22 +162,7 @@ fn bench_graph(
         neg_time.set(neg_time.get() + t.elapsed().as_secs_f64());
         v
     };
-    let inputs = TrainInputs {
-        features: CsrRef {
-            row_ptr: &features.row_ptr,
-            col: &features.col,
-            val: &features.val,
-            cols: features.cols,
-        },
-        adjacency: CsrRef {
-            row_ptr: &adjacency.row_ptr,
-            col: &adjacency.col,
-            val: &adjacency.val,
-            cols: adjacency.cols,
-        },
-        train_pos: &split.train_pos,
-        sample_negatives: &sample,
-    };
+    let inputs = prepared.inputs(&split.train_pos, &sample);
     let cfg = TrainConfig {
         model: args.model,
         epochs: args.warmup + args.epochs,
