@@ -4,6 +4,7 @@
 //                   rows n..2n real (label 1): loss = softplus(−s)/n, grad = (σ(s) − 1)/n
 //   reg  (n rows, label 1):                    loss = softplus(−s)/n, grad = (σ(s) − 1)/n
 // σ(s) − 1 is computed as −σ(−s) (no cancellation for large s).
+// softplus, sigmoid, log1p_unit: shaders/lib/logistic.wgsl, which the host module prepends.
 
 override WG: u32 = 256u;
 
@@ -18,32 +19,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
-
-// log(1 + y) for y in [0, 1] to f32 relative precision: log1p(y) = 2·atanh(w),
-// w = y/(2 + y) ≤ 1/3, as its odd series. Computing log(1 + y) directly loses y to rounding
-// (and `log` near 1 is only accurate in absolute terms on some drivers), which would round
-// softplus of a confidently-correct logit to garbage in relative terms.
-fn log1p_unit(y: f32) -> f32 {
-    let w = y / (2.0 + y);
-    let w2 = w * w;
-    var series = 1.0 / 19.0;
-    for (var k = 8; k >= 0; k--) {
-        series = series * w2 + 1.0 / f32(2 * k + 1);
-    }
-    return 2.0 * w * series;
-}
-
-fn softplus(x: f32) -> f32 {
-    return max(x, 0.0) + log1p_unit(exp(-abs(x)));
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        return 1.0 / (1.0 + exp(-x));
-    }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
 
 // Row r with label `real`.
 fn row(r: u32, real: bool) {

@@ -4,6 +4,7 @@
 //   positive: loss = softplus(−s)/npos,  grad = (σ(s) − 1)/npos = −σ(−s)/npos
 //   negative: loss = softplus(s)/nneg,   grad = σ(s)/nneg
 // A pair with an id ≥ n (the host rejects these) contributes 0 instead of reading out of bounds.
+// softplus, sigmoid, log1p_unit: shaders/lib/logistic.wgsl, which the host module prepends.
 
 override WG: u32 = 256u;
 
@@ -23,32 +24,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> pairs: array<u32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-
-// log(1 + y) for y in [0, 1] to f32 relative precision: log1p(y) = 2·atanh(w),
-// w = y/(2 + y) ≤ 1/3, as its odd series. Computing log(1 + y) directly loses y to rounding
-// (and `log` near 1 is only accurate in absolute terms on some drivers), which would round
-// softplus of a confidently-correct logit to garbage in relative terms.
-fn log1p_unit(y: f32) -> f32 {
-    let w = y / (2.0 + y);
-    let w2 = w * w;
-    var series = 1.0 / 19.0;
-    for (var k = 8; k >= 0; k--) {
-        series = series * w2 + 1.0 / f32(2 * k + 1);
-    }
-    return 2.0 * w * series;
-}
-
-fn softplus(x: f32) -> f32 {
-    return max(x, 0.0) + log1p_unit(exp(-abs(x)));
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        return 1.0 / (1.0 + exp(-x));
-    }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

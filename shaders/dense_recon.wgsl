@@ -5,6 +5,7 @@
 //   loss_i = c · Σ_j [ pos_weight·y·softplus(−s) + (1 − y)·softplus(s) ],   c = norm / N²
 //   dz_i (+)= Σ_j 2·dS_ij·z_j,  dS_ij = c·[ (1 − y)·σ(s) − pos_weight·y·(1 − σ(s)) ]
 // (dS is symmetric because Y is, so (dS + dSᵀ)·Z = 2·dS·Z.)
+// softplus, sigmoid, log1p_unit: shaders/lib/logistic.wgsl, which the host module prepends.
 
 override WG: u32 = 64u;
 // Largest latent width supported (accumulators live in registers).
@@ -27,18 +28,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> label_col: array<u32>;
 @group(0) @binding(4) var<storage, read_write> dz: array<f32>;
 @group(0) @binding(5) var<storage, read_write> loss_rows: array<f32>;
-
-fn softplus(x: f32) -> f32 {
-    return max(x, 0.0) + log(1.0 + exp(-abs(x)));
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        return 1.0 / (1.0 + exp(-x));
-    }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -10,6 +10,7 @@
 // e = slice·cols + col (cols = dh + 1, the last column standing for db3) sums rows
 // base + slice, base + slice + S, … of the chunk into its own accumulator. Every sum has a
 // fixed order (lanes, slices, then a fixed tree), so results are bit-reproducible.
+// softplus, sigmoid, log1p_unit: shaders/lib/logistic.wgsl, which the host module prepends.
 
 const WG: u32 = 256u;
 // Accumulator entries: cols · slices ≤ ACC (the host checks dh + 1 ≤ ACC).
@@ -38,29 +39,6 @@ struct Params {
 var<workgroup> g_chunk: array<f32, WG>;
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> acc: array<f32, ACC>;
-
-// log(1 + y) for y in [0, 1] to f32 relative precision (as in bce.wgsl).
-fn log1p_unit(y: f32) -> f32 {
-    let w = y / (2.0 + y);
-    let w2 = w * w;
-    var series = 1.0 / 19.0;
-    for (var k = 8; k >= 0; k--) {
-        series = series * w2 + 1.0 / f32(2 * k + 1);
-    }
-    return 2.0 * w * series;
-}
-
-fn softplus(x: f32) -> f32 {
-    return max(x, 0.0) + log1p_unit(exp(-abs(x)));
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        return 1.0 / (1.0 + exp(-x));
-    }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) t: u32) {

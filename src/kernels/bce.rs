@@ -6,7 +6,11 @@
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
-pub const SOURCE: &str = include_str!("../../shaders/bce.wgsl");
+/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/bce.wgsl`.
+pub const SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/bce.wgsl")
+);
 pub const WORKGROUP_SIZE: u32 = 256;
 /// `@binding` order: params, logits, loss, grad.
 pub const BINDINGS: &[Binding] = &[

@@ -12,7 +12,11 @@
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
-pub const LOSS_SOURCE: &str = include_str!("../../shaders/decoder_loss.wgsl");
+/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/decoder_loss.wgsl`.
+pub const LOSS_SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/decoder_loss.wgsl")
+);
 pub const GATHER_SOURCE: &str = include_str!("../../shaders/decoder_gather.wgsl");
 pub const WORKGROUP_SIZE: u32 = 256;
 /// `pair_loss` `@binding` order: params, z, pairs, loss, grad.

@@ -8,7 +8,11 @@
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
-pub const SOURCE: &str = include_str!("../../shaders/dense_recon.wgsl");
+/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/dense_recon.wgsl`.
+pub const SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/dense_recon.wgsl")
+);
 pub const WORKGROUP_SIZE: u32 = 64;
 /// Largest latent width the shader's register accumulator holds (`MAX_D` in the shader).
 pub const MAX_LATENT: usize = 128;

@@ -15,7 +15,11 @@ use super::check_len;
 use crate::gpu::uniform;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 
-pub const SOURCE: &str = include_str!("../../shaders/disc_out.wgsl");
+/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/disc_out.wgsl`.
+pub const SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/disc_out.wgsl")
+);
 /// Lanes of the single workgroup (a `const` in the shader: it sizes workgroup memory).
 pub const WORKGROUP_SIZE: u32 = 256;
 /// Largest hidden width: `dh + 1` accumulators must fit the shader's workgroup array.
