@@ -1,5 +1,5 @@
 //! A float64 CPU implementation of one training epoch of GAE, VGAE, ARGA and ARGVA, exactly
-//! as `argva-math.md` writes it: the oracle for the GPU engine, checked against PyTorch
+//! as `docs/argva-math.md` writes it: the oracle for the GPU engine, checked against PyTorch
 //! Geometric's own epochs (the golden files, see [`golden`]).
 //!
 //! Parameters are the flat vectors of [`crate::model::ParamLayout`] in f64 (same offsets and
