@@ -94,7 +94,9 @@ pub struct Trainer {
     /// epoch), like the GPU's ε and z′, so a resumed run draws what an uninterrupted one would.
     negative_seed: u64,
     next_epoch: u32,
-    pos_flat: Vec<u32>,
+    /// This epoch's pair list, positives first (kept: only the negatives are rewritten).
+    pairs: Vec<u32>,
+    num_pos_flat: usize,
 }
 
 impl Trainer {
@@ -131,7 +133,8 @@ impl Trainer {
             reader,
             negative_seed: cfg.seed ^ 0x6e65_6761_7469_7665,
             next_epoch: 0,
-            pos_flat: inputs.train_pos.iter().flat_map(|p| [p[0], p[1]]).collect(),
+            pairs: inputs.train_pos.iter().flat_map(|p| [p[0], p[1]]).collect(),
+            num_pos_flat: 2 * inputs.train_pos.len(),
         })
     }
 
@@ -146,9 +149,9 @@ impl Trainer {
             let mut rng = ChaCha8Rng::seed_from_u64(self.negative_seed);
             rng.set_stream(self.next_epoch as u64);
             let neg = (inputs.sample_negatives)(&mut rng, inputs.train_pos.len());
-            let mut pairs = self.pos_flat.clone();
-            pairs.extend(neg.iter().flat_map(|p| [p[0], p[1]]));
-            self.engine.set_pairs(ctx, &pairs)?;
+            self.pairs.truncate(self.num_pos_flat);
+            self.pairs.extend(neg.iter().flat_map(|p| [p[0], p[1]]));
+            self.engine.set_pairs(ctx, &self.pairs)?;
         }
         let epoch = self.next_epoch;
         self.engine.write_clock(ctx, epoch)?;
