@@ -206,6 +206,9 @@ fn check_args(args: &TrainArgs) -> Result<()> {
     if args.val_frac + args.test_frac >= 1.0 {
         bail!("--val-frac + --test-frac must leave edges for training");
     }
+    if args.select == Select::Val && args.val_every == 0 {
+        bail!("--select val needs validation during training: give --val-every a positive N");
+    }
     if args.recon == Recon::Dense && args.latent > argva::kernels::dense_recon::MAX_LATENT {
         bail!(
             "--recon dense supports --latent up to {}",
