@@ -6,6 +6,7 @@
 //!
 //! Cost per element: ≈ 12 FLOPs + one sqrt; 16 bytes read, 12 written.
 
+use super::{check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
@@ -63,20 +64,9 @@ pub fn bind(
             got: 0,
         });
     }
-    if len > u32::MAX as usize {
-        return Err(GpuError::Validation {
-            what: "adam".into(),
-            message: format!("{len} parameters exceed the u32 index range"),
-        });
-    }
+    check_u32("adam: parameters", len)?;
     for (what, arg) in [("params", &params), ("grads", &grads), ("m", &m), ("v", &v)] {
-        if arg.len_bytes() < (len * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("adam: `{what}` elements"),
-                expected: len,
-                got: (arg.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(&format!("adam: `{what}` elements"), arg, len)?;
     }
     let uniforms = Params {
         len: len as u32,

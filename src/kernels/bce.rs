@@ -3,7 +3,8 @@
 //!
 //! Cost per row: one exp, one log, ≈ 6 FLOPs; 4 bytes read, 8 written.
 
-use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
+use super::{check_len, check_u32};
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 /// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/bce.wgsl`.
@@ -37,20 +38,9 @@ fn bind(
     n: usize,
     rows: usize,
 ) -> GpuResult<Dispatch> {
-    if rows > u32::MAX as usize {
-        return Err(GpuError::Validation {
-            what: format!("bce {entry}"),
-            message: format!("{rows} rows exceed the u32 index range"),
-        });
-    }
+    check_u32(&format!("bce {entry}: rows"), rows)?;
     for (what, arg) in [("logits", &logits), ("loss", &loss), ("grad", &grad)] {
-        if arg.len_bytes() < (rows * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("bce {entry}: `{what}` elements"),
-                expected: rows,
-                got: (arg.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(&format!("bce {entry}: `{what}` elements"), arg, rows)?;
     }
     let params = Params {
         n: n as u32,

@@ -9,6 +9,7 @@
 //! 16·P bytes; `gather` 4·P·d FLOPs (each pair seen from both ends), 8·P·d bytes of z reads +
 //! 4·N·d written (+4·N·d read with `accumulate`).
 
+use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
@@ -65,13 +66,7 @@ fn elems(arg: &Arg<'_>) -> usize {
 
 fn check_sizes(what: &str, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
     for (name, arg, need) in args {
-        if elems(arg) < *need {
-            return Err(GpuError::SizeMismatch {
-                what: format!("decoder {what}: `{name}` elements"),
-                expected: *need,
-                got: elems(arg),
-            });
-        }
+        check_len(&format!("decoder {what}: `{name}` elements"), arg, *need)?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! (from cache in practice), no N×N storage. The labels Y = A_train + I come as a CSR with
 //! sorted columns.
 
+use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
@@ -73,13 +74,11 @@ pub fn bind(
         ("dz", &dz, n * d),
         ("loss_rows", &loss_rows, n),
     ] {
-        if arg.len_bytes() < (need * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("dense reconstruction `{what}` elements"),
-                expected: need,
-                got: (arg.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(
+            &format!("dense reconstruction `{what}` elements"),
+            arg,
+            need,
+        )?;
     }
     let (pos_weight, norm) = weights(n, num_edges_directed);
     let params = Params {

@@ -6,6 +6,7 @@
 //! Cost: len FLOPs, 4·len bytes read. A single workgroup keeps it simple and deterministic;
 //! it is meant for loss vectors (≤ 10⁷ elements), not bulk reductions.
 
+use super::check_len;
 use crate::gpu::uniform;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 
@@ -87,20 +88,12 @@ fn bind_sums(
                 message: format!("length {} exceeds the u32 index range", sum.len),
             });
         }
-        if sum.x.len_bytes() < (sum.len * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("reduce: `{x}` elements"),
-                expected: sum.len,
-                got: (sum.x.len_bytes() / 4) as usize,
-            });
-        }
-        if (out.len_bytes() / 4) as usize <= sum.slot {
-            return Err(GpuError::SizeMismatch {
-                what: format!("reduce: `out` elements (slot {})", sum.slot),
-                expected: sum.slot + 1,
-                got: (out.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(&format!("reduce: `{x}` elements"), &sum.x, sum.len)?;
+        check_len(
+            &format!("reduce: `out` elements (slot {})", sum.slot),
+            &out,
+            sum.slot + 1,
+        )?;
     }
     let params = Params {
         len: first.len as u32,

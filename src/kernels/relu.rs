@@ -4,6 +4,7 @@
 //! binding list, the workgroup size) is declared here once, next to the CPU twin that tests
 //! use as the oracle. Cost: n reads + n writes, no FLOPs worth counting.
 
+use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
@@ -37,13 +38,7 @@ fn bind(
     n: usize,
 ) -> GpuResult<Dispatch> {
     for (what, arg) in [("input", &input), ("out", &out)] {
-        if arg.len_bytes() < (n * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("relu {entry}: `{what}` elements"),
-                expected: n,
-                got: (arg.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(&format!("relu {entry}: `{what}` elements"), arg, n)?;
     }
     let params = uniform(
         ctx,

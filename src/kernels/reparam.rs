@@ -5,7 +5,8 @@
 //! Cost: forward 3·N·d FLOPs + N·d exp, 16·N·d bytes; backward ≈ 12·N·d FLOPs + N·d exp,
 //! 28·N·d bytes + 4·N for the KL terms.
 
-use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
+use super::{check_len, check_u32};
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/reparam.wgsl");
@@ -39,20 +40,12 @@ struct Params {
 }
 
 fn check(entry: &str, n: usize, d: usize, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
-    if n.checked_mul(2 * d).is_none_or(|e| e > u32::MAX as usize) {
-        return Err(GpuError::Validation {
-            what: format!("reparam {entry}"),
-            message: format!("{n} × 2·{d} elements exceed the u32 index range"),
-        });
-    }
+    check_u32(
+        &format!("reparam {entry}: [n × 2d]"),
+        n.saturating_mul(2 * d),
+    )?;
     for (what, arg, need) in args {
-        if arg.len_bytes() < (need * 4) as u64 {
-            return Err(GpuError::SizeMismatch {
-                what: format!("reparam {entry}: `{what}` elements"),
-                expected: *need,
-                got: (arg.len_bytes() / 4) as usize,
-            });
-        }
+        check_len(&format!("reparam {entry}: `{what}` elements"), arg, *need)?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! Cost per element: 10 Philox rounds (≈ 60 integer ops with the 16-bit mulhilo), one log,
 //! sqrt and cos; 4 bytes written.
 
+use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
@@ -109,13 +110,11 @@ fn bind_entry(
             what: format!("rng {entry}"),
             message: format!("offset {elem_offset} + length {len} exceeds the u32 index range"),
         })?;
-    if out.len_bytes() < (need * 4) as u64 {
-        return Err(GpuError::SizeMismatch {
-            what: format!("rng {entry}: `out` elements (offset {elem_offset} + length {len})"),
-            expected: need,
-            got: (out.len_bytes() / 4) as usize,
-        });
-    }
+    check_len(
+        &format!("rng {entry}: `out` elements (offset {elem_offset} + length {len})"),
+        &out,
+        need,
+    )?;
     let unused;
     let (low, low_len) = match low {
         Some((arg, low_len)) => {
@@ -125,7 +124,7 @@ fn bind_entry(
                     message: format!("{low_len} low elements of a {len}-element draw"),
                 });
             }
-            super::check_len(&format!("rng {entry}: `low`"), &arg, low_len)?;
+            check_len(&format!("rng {entry}: `low`"), &arg, low_len)?;
             (arg, low_len)
         }
         None => {
