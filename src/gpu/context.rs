@@ -74,6 +74,9 @@ pub struct GpuContext {
     /// Bytes of every storage buffer created through [`super::GpuBuffer`] (never decreases:
     /// argva allocates up front and keeps buffers for the run). Reported by `argva bench`.
     pub(crate) allocated: std::sync::atomic::AtomicU64,
+    /// Backing for read-write bindings a launch declares but does not write (see
+    /// [`GpuContext::unused_output`]): two slots, one storage-offset alignment apart.
+    unused: wgpu::Buffer,
 }
 
 impl GpuContext {
@@ -85,6 +88,19 @@ impl GpuContext {
         let adapters = instance.enumerate_adapters(backends).await;
         let adapter = pick_adapter(adapters, std::env::var("WGPU_ADAPTER_NAME").ok())?;
         Self::from_adapter(adapter).await
+    }
+
+    /// A 4-byte read-write binding for an output a launch declares but, with its current
+    /// options, never writes: a binding cannot be empty, and a real output may not be bound
+    /// twice. `slot` 0 or 1 gives non-overlapping ranges for launches that need two. Shared by
+    /// every such launch instead of a buffer each.
+    pub fn unused_output(&self, slot: u64) -> super::Arg<'_> {
+        debug_assert!(slot < 2, "two unused-output slots");
+        super::Arg {
+            buffer: &self.unused,
+            offset: slot.min(1) * self.limits.min_storage_buffer_offset_alignment as u64,
+            size: std::num::NonZeroU64::new(4),
+        }
     }
 
     /// Bytes allocated in storage buffers so far.
@@ -141,12 +157,19 @@ impl GpuContext {
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         };
+        let unused = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("unused outputs"),
+            size: 2 * limits.min_storage_buffer_offset_alignment as u64,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         Ok(Self {
             adapter,
             device,
             queue,
             limits,
             allocated: std::sync::atomic::AtomicU64::new(0),
+            unused,
             features,
             summary,
             kernels: Mutex::new(HashMap::new()),

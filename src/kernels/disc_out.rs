@@ -13,7 +13,7 @@
 
 use super::check_len;
 use crate::gpu::uniform;
-use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 
 /// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/disc_out.wgsl`.
 pub const SOURCE: &str = concat!(
@@ -113,19 +113,13 @@ pub fn bind(
         &losses,
         slot + 1,
     )?;
-    // Unused read-write bindings still need buffers of their own.
-    let (unused_w, unused_b);
     let (dw3, db3, flags) = match grads {
         Some(g) => {
             check_len("disc_out: `dw3` ([dh])", &g.dw3, dh)?;
             check_len("disc_out: `db3` ([1])", &g.db3, 1)?;
             (g.dw3, g.db3, 1)
         }
-        None => {
-            unused_w = GpuBuffer::<f32>::zeros(ctx, "disc_out dw3 (unused)", 1)?;
-            unused_b = GpuBuffer::<f32>::zeros(ctx, "disc_out db3 (unused)", 1)?;
-            ((&unused_w).into(), (&unused_b).into(), 0)
-        }
+        None => (ctx.unused_output(0), ctx.unused_output(1), 0),
     };
     let params = Params {
         rows: rows as u32,

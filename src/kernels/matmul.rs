@@ -11,7 +11,7 @@
 //! are costly, so every form loops over k in one invocation.
 
 use super::{Epilogue, check_len, check_u32};
-use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
+use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
 pub const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
@@ -183,9 +183,6 @@ pub fn bind_ext(
         }
         None => a,
     };
-    // An unused read-write binding still needs a buffer of its own (a binding cannot be
-    // empty, and `out` may not be bound twice as writable).
-    let unused;
     let colsum = match extra.colsum {
         Some(cs) => {
             if form != Form::TN {
@@ -205,10 +202,7 @@ pub fn bind_ext(
             flags |= FLAG_COLSUM;
             cs
         }
-        None => {
-            unused = GpuBuffer::<f32>::zeros(ctx, "matmul colsum (unused)", 1)?;
-            (&unused).into()
-        }
+        None => ctx.unused_output(0),
     };
     let split = gap.split.min(u32::MAX as usize) as u32;
     let gap_rows = if gap.split == usize::MAX { 0 } else { gap.gap };

@@ -115,7 +115,6 @@ fn bind_entry(
         &out,
         need,
     )?;
-    let unused;
     let (low, low_len) = match low {
         Some((arg, low_len)) => {
             if low_len > len {
@@ -127,11 +126,7 @@ fn bind_entry(
             check_len(&format!("rng {entry}: `low`"), &arg, low_len)?;
             (arg, low_len)
         }
-        None => {
-            // An unused read-write binding still needs a buffer of its own.
-            unused = GpuBuffer::<f32>::zeros(ctx, "rng low (unused)", 1)?;
-            ((&unused).into(), 0)
-        }
+        None => (ctx.unused_output(0), 0),
     };
     let [seed_lo, seed_hi] = key(seed);
     let params = Params {

@@ -511,13 +511,10 @@ fn buffer_plan_matches_what_the_engine_allocates() {
                     .iter()
                     .map(|(_, b)| b)
                     .sum();
-            // Beyond the plan only the 4-byte placeholders some launches bind for an output
-            // they do not write (at most two a launch).
-            let extra = ctx.allocated_bytes() - before - planned;
-            let launches = engine.epoch.dispatch_count() as u64;
-            assert!(
-                extra <= 8 * launches,
-                "{kind:?} {recon:?}: {extra} bytes beyond the plan"
+            assert_eq!(
+                ctx.allocated_bytes() - before,
+                planned,
+                "{kind:?} {recon:?}"
             );
             drop(engine);
         }
