@@ -186,6 +186,17 @@ fn bad_input_fails_clearly_and_writes_nothing() {
             ],
             "ind.cora",
         ),
+        // The dense N² loss is refused on graphs where an epoch would take hours.
+        (
+            vec![
+                "sbm:nodes=50001,degree=4",
+                "--recon",
+                "dense",
+                "--out",
+                o_arg,
+            ],
+            "--recon sampled",
+        ),
         // Divergence stops training with the epoch and the loss named, and saves nothing.
         (
             vec![GRAPH, "--lr", "1e30", "--epochs", "30", "--out", o_arg],

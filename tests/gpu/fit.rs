@@ -37,6 +37,7 @@ fn prepare(g: &Graph, split: &LinkSplit) -> Prepared {
 
 fn run(
     cfg: &TrainConfig,
+    select_best: bool,
     p: &Prepared,
     split: &LinkSplit,
     resume: &Resume<'_>,
@@ -52,8 +53,8 @@ fn run(
     let val = Validation {
         pos: &split.val_pos,
         neg: &split.val_neg,
-        every: 10,
-        select_best: false,
+        every: 5,
+        select_best,
     };
     let mut observer = |e: Event<'_>| {
         if let Event::Checkpoint { epochs_done, state } = e {
@@ -90,6 +91,7 @@ fn every_model_learns_a_planted_partition() {
     for (model, recon) in cases {
         let r = run(
             &config(model, recon, 40),
+            false,
             &p,
             &split,
             &Resume::default(),
@@ -114,8 +116,8 @@ fn same_seed_gives_bit_identical_runs() {
     let (g, split) = sbm();
     let p = prepare(&g, &split);
     let cfg = config(ModelKind::Argva, Recon::Sampled, 12);
-    let a = run(&cfg, &p, &split, &Resume::default(), &mut Vec::new());
-    let b = run(&cfg, &p, &split, &Resume::default(), &mut Vec::new());
+    let a = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
+    let b = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
     let bits = |r: &FitResult| -> Vec<u32> {
         r.history
             .iter()
@@ -132,6 +134,7 @@ fn same_seed_gives_bit_identical_runs() {
     // A different seed is a different run.
     let c = run(
         &TrainConfig { seed: 9, ..cfg },
+        false,
         &p,
         &split,
         &Resume::default(),
@@ -149,6 +152,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
         let mut saved = Vec::new();
         let whole = run(
             &cfg,
+            false,
             &p,
             &split,
             &Resume {
@@ -185,6 +189,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
 
         let resumed = run(
             &cfg,
+            false,
             &p,
             &split,
             &Resume {
@@ -208,4 +213,29 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
         let again: Vec<u32> = resumed.history.iter().map(|l| l.recon.to_bits()).collect();
         assert_eq!(tail, again, "{model:?}: losses after resuming");
     }
+}
+
+/// `--select val`: the kept embedding is the one of the epoch with the best validation AUC
+/// (the first, on ties), not the last one.
+#[test]
+fn select_best_keeps_the_best_validated_epoch() {
+    let (g, split) = sbm();
+    let p = prepare(&g, &split);
+    let cfg = config(ModelKind::Arga, Recon::Sampled, 40);
+    let r = run(&cfg, true, &p, &split, &Resume::default(), &mut Vec::new());
+    let (best_epoch, best) = r
+        .validation
+        .iter()
+        .fold(None, |acc: Option<(u32, f64)>, (e, s)| match acc {
+            Some((_, a)) if a >= s.auc => acc,
+            _ => Some((*e, s.auc)),
+        })
+        .unwrap();
+    assert_eq!(r.selected_epoch, best_epoch);
+    // The kept embedding is that epoch's: it scores exactly the recorded validation AUC.
+    let again =
+        argva::train::fit::link_scores(&r.embedding, cfg.latent, &split.val_pos, &split.val_neg);
+    assert_eq!(again.auc, best);
+    let last = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
+    assert_eq!(last.selected_epoch, cfg.epochs);
 }
