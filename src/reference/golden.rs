@@ -41,20 +41,11 @@ pub struct Hyper {
     pub adam_eps: f64,
 }
 
-/// What PyG computed during the epoch. Parameter vectors are in our flat layouts.
+/// What PyG computed during the epoch: what [`super::epoch`] returns, plus the parameters
+/// after the epoch. Parameter vectors are in our flat layouts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GoldenOutputs {
-    /// `N × d` each; `mu`/`logstd` only for variational models.
-    pub z: Vec<f64>,
-    pub mu: Option<Vec<f64>>,
-    pub logstd: Option<Vec<f64>>,
-    pub disc_losses: Vec<f64>,
-    pub reg_loss: f64,
-    pub recon_loss: f64,
-    pub kl_loss: f64,
-    pub total_loss: f64,
-    /// Encoder gradient before its Adam step (flat encoder layout).
-    pub encoder_grads: Vec<f64>,
+    pub epoch: super::EpochOutputs,
     pub after_enc: Vec<f64>,
     /// Adversarial models only.
     pub after_dis: Option<Vec<f64>>,
@@ -265,7 +256,7 @@ fn parse(raw: RawFile) -> Result<Golden, String> {
         (None, None)
     };
     let after = state_dict(&out.after, "");
-    let outputs = GoldenOutputs {
+    let epoch = super::EpochOutputs {
         z: tensor(&out.z, "outputs.z", &nd)?,
         mu,
         logstd,
@@ -280,6 +271,9 @@ fn parse(raw: RawFile) -> Result<Golden, String> {
             &state_dict(&out.encoder_grads, "encoder."),
         )
         .map_err(|e| format!("outputs.encoder_grads: {e}"))?,
+    };
+    let outputs = GoldenOutputs {
+        epoch,
         after_enc: Params::encoder_from_state_dict_f64(&arch, &after)
             .map_err(|e| format!("outputs.after: {e}"))?,
         after_dis: if kind.adversarial() {

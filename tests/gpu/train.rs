@@ -171,7 +171,7 @@ fn replays_pyg_golden_epochs() {
             &init_dis,
             (g.hyper.encoder_lr, g.hyper.discriminator_lr),
         );
-        let o = &g.outputs;
+        let o = &g.outputs.epoch;
         let name = kind.name();
         check(&format!("{name} z"), &out.z, &o.z, 1e-4);
         check(
@@ -205,7 +205,7 @@ fn replays_pyg_golden_epochs() {
             check(
                 &format!("{name} discriminator after"),
                 &out.dis,
-                o.after_dis.as_ref().unwrap(),
+                g.outputs.after_dis.as_ref().unwrap(),
                 EPOCH_RTOL,
             );
         }
@@ -218,7 +218,7 @@ fn replays_pyg_golden_epochs() {
         check(
             &format!("{name} encoder after"),
             &out.enc,
-            &o.after_enc,
+            &g.outputs.after_enc,
             EPOCH_RTOL,
         );
     }
