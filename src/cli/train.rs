@@ -86,7 +86,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Select::Last)]
     pub select: Select,
     /// Row-normalise the node features first (PyG's NormalizeFeatures). Off by default: on
-    /// Cora the adversarial models lose ~0.2 test AUC with it (PyTorch Geometric too).
+    /// Cora ARGVA loses ~0.25 test AUC with it (PyTorch Geometric too).
     #[arg(long)]
     pub normalize_features: bool,
     /// k-means restarts for the clustering metrics.
