@@ -130,6 +130,22 @@ fn train_writes_everything_then_plot_and_embed_read_it() {
         npy_read(&std::fs::read(&e).unwrap()).unwrap().shape,
         vec![300, 8]
     );
+    // The same embedding as CSV: a header and one row per node, id first.
+    let c = tmp.path().join("again.csv");
+    let o = argva(&[
+        "embed",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        GRAPH,
+        "--out",
+        c.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(&c).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "node,z0,z1,z2,z3,z4,z5,z6,z7");
+    assert_eq!(lines.len(), 301);
+    assert!(lines[300].starts_with("299,") && lines[300].split(',').count() == 9);
 
     // Resuming the 5-epoch checkpoint to 12 epochs reproduces the uninterrupted run.
     let resumed = tmp.path().join("resumed");
