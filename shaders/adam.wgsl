@@ -20,14 +20,36 @@ struct Params {
     one_minus_beta2: f32,
     ln_beta1: f32,
     ln_beta2: f32,
+    // partial sums (kernels::adam::FromPartials): bit 0 the loss into losses[slot], bit 1 the
+    // gradients of w3 (dh values from index w3) and b3 (index b3)
+    flags: u32,
+    count: u32,
+    stride: u32,
+    dh: u32,
+    w3: u32,
+    b3: u32,
+    slot: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> clock: array<u32>;
 @group(0) @binding(2) var<storage, read_write> theta: array<f32>;
-@group(0) @binding(3) var<storage, read> grads: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grads: array<f32>;
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
+@group(0) @binding(6) var<storage, read> partials: array<f32>;
+@group(0) @binding(7) var<storage, read_write> losses: array<f32>;
+
+// Column `c` of the partials table (disc_out.wgsl) summed over its rows in order.
+fn column_total(c: u32) -> f32 {
+    var sum = 0.0;
+    let o = c * params.stride;
+    for (var w = 0u; w < params.count; w++) {
+        sum += partials[o + w];
+    }
+    return sum;
+}
 
 // 1 − e^x for x ≤ 0.
 fn one_minus_exp(x: f32) -> f32 {
@@ -52,7 +74,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let t = f32(clock[0] * params.steps_per_epoch + params.step_in_epoch + 1u);
     let bc1 = one_minus_exp(t * params.ln_beta1);
     let bc2 = one_minus_exp(t * params.ln_beta2);
-    let g = grads[e];
+    var g = grads[e];
+    if (params.flags & 1u) != 0u && e == 0u {
+        losses[params.slot] = column_total(0u);
+    }
+    if (params.flags & 2u) != 0u {
+        if e >= params.w3 && e < params.w3 + params.dh {
+            g = column_total(2u + e - params.w3);
+            grads[e] = g;
+        } else if e == params.b3 {
+            g = column_total(1u);
+            grads[e] = g;
+        }
+    }
     let m1 = params.beta1 * m[e] + params.one_minus_beta1 * g;
     let v1 = params.beta2 * v[e] + params.one_minus_beta2 * g * g;
     m[e] = m1;

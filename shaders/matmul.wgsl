@@ -6,7 +6,8 @@
 // Options (flags): bias, relu, mask (out = … · [mask > 0], the ReLU backward fused into the
 // product that makes the gradient), accumulate; for tn also colsum (colsum[i] = Σ_kk A[kk, i],
 // the bias gradient that goes with the weight gradient Aᵀ·B, summed by the blocks of column 0
-// in the same sequential order as their products). Row gap: the batch operand (A in nn/nt, B in
+// in the same sequential order as their products; with accumulate they add to colsum too, so a
+// weight gradient and its bias gradient can be summed over row chunks). Row gap: the batch operand (A in nn/nt, B in
 // tn) reads its rows r ≥ split from row r + gap, so a batch [z ; z′_k] can be read out of one
 // buffer [z ; z′_0 ; … ; z′_K−1] without a copy.
 //
@@ -185,7 +186,11 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
     if (params.flags & 16u) != 0u && blk.c0 == 0u {
         for (var t = 0u; t < TM; t++) {
             if blk.r0 + t < m {
-                colsum[blk.r0 + t] = cs[t];
+                var v = cs[t];
+                if (params.flags & 4u) != 0u {
+                    v += colsum[blk.r0 + t];
+                }
+                colsum[blk.r0 + t] = v;
             }
         }
     }

@@ -213,7 +213,8 @@ fn bench_graph(
     let peak_rss = peak_rss_mib();
     let (kernel_timing, kernels, calibration) = if detailed {
         let calibration = calibrate(ctx)?;
-        let (how, rows) = kernel_table(ctx, &trainer, calibration.as_ref())?;
+        // (7 profiled epochs, fewer when fewer were asked for: a large graph's epoch is long)
+        let (how, rows) = kernel_table(ctx, &trainer, calibration.as_ref(), args.epochs.min(7))?;
         (how, rows, calibration)
     } else {
         ("skipped", Vec::new(), None)
@@ -342,6 +343,7 @@ fn kernel_table(
     ctx: &GpuContext,
     trainer: &Trainer,
     cal: Option<&Calibration>,
+    reps: u32,
 ) -> Result<(&'static str, Vec<KernelRow>)> {
     if !ctx.summary.timestamp_queries {
         return Ok(("unavailable (adapter has no timestamp queries)", Vec::new()));
@@ -350,7 +352,7 @@ fn kernel_table(
     let launched = schedule.dispatch_count() as u32;
     // Each launch's time is the median over `reps` profiled epochs: on a shared CPU adapter
     // one preempted launch would otherwise dominate a mean.
-    let reps = 7;
+    let reps = reps.max(1);
     let mut timed: Vec<(&'static str, Option<Cost>)> = Vec::new();
     let mut samples: Vec<Vec<f64>> = Vec::new();
     for _ in 0..reps {
@@ -397,7 +399,11 @@ fn kernel_table(
     }
     rows.sort_by(|a, b| b.ms_per_epoch.total_cmp(&a.ms_per_epoch));
     Ok((
-        "GPU timestamps, one pass per launch, median of 7 epochs",
+        if reps == 7 {
+            "GPU timestamps, one pass per launch, median of 7 epochs"
+        } else {
+            "GPU timestamps, one pass per launch, median of fewer than 7 epochs (--epochs)"
+        },
         rows,
     ))
 }
@@ -587,7 +593,9 @@ fn run_scale(args: &BenchArgs) -> Result<()> {
         let (epoch_ms, error) = match result {
             Ok(r) => (Some(r.epoch.median_ms), None),
             Err(e) => match e.downcast_ref::<GpuError>() {
-                Some(GpuError::BufferTooLarge { .. }) => (None, Some(format!("{e:#}"))),
+                Some(GpuError::BufferTooLarge { .. } | GpuError::GraphTooLarge { .. }) => {
+                    (None, Some(format!("{e:#}")))
+                }
                 _ => return Err(e).with_context(|| format!("training on {spec}")),
             },
         };

@@ -26,13 +26,13 @@ pub struct GpuBuffer<T: bytemuck::Pod> {
 }
 
 fn check_size(ctx: &GpuContext, label: &str, bytes: u64) -> GpuResult<()> {
-    let limit = ctx.max_binding_bytes();
+    let limit = ctx.max_buffer_bytes();
     if bytes > limit {
         return Err(GpuError::BufferTooLarge {
             what: format!("buffer `{label}`"),
             bytes,
             limit,
-            limit_name: "max_storage_buffer_binding_size",
+            limit_name: "max_buffer_size",
         });
     }
     Ok(())

@@ -77,6 +77,8 @@ pub struct GpuContext {
     /// Backing for read-write bindings a launch declares but does not write (see
     /// [`GpuContext::unused_output`]): two slots, one storage-offset alignment apart.
     unused: wgpu::Buffer,
+    /// A binding limit below the device's (see [`GpuContext::limit_bindings`]).
+    binding_limit: Option<u64>,
 }
 
 impl GpuContext {
@@ -170,6 +172,7 @@ impl GpuContext {
             limits,
             allocated: std::sync::atomic::AtomicU64::new(0),
             unused,
+            binding_limit: None,
             features,
             summary,
             kernels: Mutex::new(HashMap::new()),
@@ -211,9 +214,25 @@ impl GpuContext {
 
     /// Largest buffer we may bind as one storage binding.
     pub fn max_binding_bytes(&self) -> u64 {
-        self.limits
+        let device = self
+            .limits
             .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size)
+            .min(self.limits.max_buffer_size);
+        self.binding_limit.map_or(device, |l| l.min(device))
+    }
+
+    /// Largest buffer we may create (arrays past one binding are bound in pieces, see
+    /// [`super::window`]).
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.limits.max_buffer_size
+    }
+
+    /// Treats bindings as if the device allowed at most `bytes` (rounded down to the storage
+    /// offset alignment, and at least one alignment step): tests use it to make a small graph
+    /// take the split-buffer paths that only graphs of hundreds of MiB take on real devices.
+    pub fn limit_bindings(&mut self, bytes: u64) {
+        let align = self.limits.min_storage_buffer_offset_alignment as u64;
+        self.binding_limit = Some((bytes / align).max(1) * align);
     }
 }
 

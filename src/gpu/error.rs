@@ -26,16 +26,14 @@ pub enum GpuError {
     },
 
     #[error(
-        "this model on this graph needs {total_mib:.1} MiB of GPU buffers; the largest, `{largest}` \
-         ({largest_bytes} bytes), is over this device's per-binding limit of {limit_bytes} bytes \
-         (max_storage_buffer_binding_size). Use a smaller --latent / --hidden / --disc-hidden or a \
-         smaller graph (argva does not split buffers yet)"
+        "this model on this graph needs {total_mib:.1} MiB of GPU buffers; `{buffer}` ({bytes} \
+         bytes) {reason}. Use a smaller --latent / --hidden / --disc-hidden or a smaller graph"
     )]
     GraphTooLarge {
         total_mib: f64,
-        largest: &'static str,
-        largest_bytes: u64,
-        limit_bytes: u64,
+        buffer: &'static str,
+        bytes: u64,
+        reason: String,
     },
 
     #[error(

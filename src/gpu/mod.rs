@@ -4,6 +4,7 @@ pub mod buffer;
 pub mod context;
 pub mod error;
 pub mod kernel;
+pub mod window;
 
 pub use buffer::GpuBuffer;
 pub use context::{AdapterSummary, GpuContext};
@@ -11,3 +12,4 @@ pub use error::{GpuError, GpuResult};
 pub use kernel::{
     Arg, Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };
+pub use window::{MAX_WINDOWS, Windows, row_chunks, rows_per_binding};

@@ -4,7 +4,9 @@
 //! The step count `t = clock[0]·steps_per_epoch + step_in_epoch + 1` is computed on the GPU
 //! from the epoch clock, so one recorded dispatch is reused every epoch.
 //!
-//! Cost per element: ≈ 12 FLOPs + one sqrt; 16 bytes read, 12 written.
+//! Cost per element: ≈ 12 FLOPs + one sqrt; 16 bytes read, 12 written. With
+//! [`FromPartials`], the invocations of w3, b3 and parameter 0 first sum a column of the
+//! discriminator output layer's partial sums (one value per 64 batch rows) in order.
 
 use super::{check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
@@ -15,15 +17,33 @@ pub const WORKGROUP_SIZE: u32 = 256;
 pub const BETA1: f64 = 0.9;
 pub const BETA2: f64 = 0.999;
 pub const EPS: f64 = 1e-8;
-/// `@binding` order: params, clock, theta, grads, m, v.
+/// `@binding` order: params, clock, theta, grads, m, v, partials, losses.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,
     Binding::Read,
     Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
     Binding::Read,
     Binding::ReadWrite,
-    Binding::ReadWrite,
 ];
+
+/// Sums the step finishes before updating: the partial sums the discriminator's output layer
+/// left per workgroup ([`disc_out::Partials`](super::disc_out::Partials), rows `0..count`).
+/// The loss total goes to `losses[slot]`; with `w3_b3` the gradients of w3 (dh values at that
+/// offset of the parameter vector) and b3 (one value at the second offset) are the column
+/// totals, written back into `grads` too.
+#[derive(Clone, Copy, Debug)]
+pub struct FromPartials<'a> {
+    pub table: Arg<'a>,
+    pub stride: usize,
+    pub count: usize,
+    pub dh: usize,
+    pub w3_b3: Option<(usize, usize)>,
+    pub losses: Arg<'a>,
+    pub slot: usize,
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -41,6 +61,15 @@ struct Params {
     one_minus_beta2: f32,
     ln_beta1: f32,
     ln_beta2: f32,
+    // partial sums (see FromPartials): bit 0 loss, bit 1 w3/b3 gradients
+    flags: u32,
+    count: u32,
+    stride: u32,
+    dh: u32,
+    w3: u32,
+    b3: u32,
+    slot: u32,
+    _pad1: u32,
 }
 
 /// Updates `params`, `m`, `v` (each `len` elements) in place from `grads`.
@@ -57,6 +86,36 @@ pub fn bind(
     steps_per_epoch: u32,
     step_in_epoch: u32,
 ) -> GpuResult<Dispatch> {
+    bind_ext(
+        ctx,
+        clock,
+        params,
+        grads,
+        m,
+        v,
+        len,
+        lr,
+        steps_per_epoch,
+        step_in_epoch,
+        None,
+    )
+}
+
+/// [`bind`] that first finishes the sums in `partials` (see [`FromPartials`]).
+#[allow(clippy::too_many_arguments)]
+pub fn bind_ext(
+    ctx: &GpuContext,
+    clock: &GpuBuffer<u32>,
+    params: Arg<'_>,
+    grads: Arg<'_>,
+    m: Arg<'_>,
+    v: Arg<'_>,
+    len: usize,
+    lr: f32,
+    steps_per_epoch: u32,
+    step_in_epoch: u32,
+    partials: Option<FromPartials<'_>>,
+) -> GpuResult<Dispatch> {
     if clock.is_empty() {
         return Err(GpuError::SizeMismatch {
             what: format!("adam: clock `{}` elements", clock.label()),
@@ -68,6 +127,38 @@ pub fn bind(
     for (what, arg) in [("params", &params), ("grads", &grads), ("m", &m), ("v", &v)] {
         check_len(&format!("adam: `{what}` elements"), arg, len)?;
     }
+    let (table, losses) = match &partials {
+        Some(p) => {
+            let columns = if p.w3_b3.is_some() { p.dh + 2 } else { 1 };
+            if p.count > p.stride || columns * p.stride > u32::MAX as usize {
+                return Err(GpuError::Validation {
+                    what: "adam partials".into(),
+                    message: format!("{} rows of a table with {} rows", p.count, p.stride),
+                });
+            }
+            check_len(
+                "adam: `partials` elements",
+                &p.table,
+                (columns - 1) * p.stride + p.count,
+            )?;
+            check_len("adam: `losses` elements", &p.losses, p.slot + 1)?;
+            if let Some((w3, b3)) = p.w3_b3
+                && (w3 + p.dh > len || b3 >= len || len == 0)
+            {
+                return Err(GpuError::Validation {
+                    what: "adam partials".into(),
+                    message: format!(
+                        "w3 at {w3} (+{}) or b3 at {b3} outside {len} parameters",
+                        p.dh
+                    ),
+                });
+            }
+            (p.table, p.losses)
+        }
+        // (never read: the clock stands in for the table, already bound read-only)
+        None => ((&clock.buffer).into(), ctx.unused_output(0)),
+    };
+    let (w3, b3) = partials.and_then(|p| p.w3_b3).unwrap_or((0, 0));
     let uniforms = Params {
         len: len as u32,
         steps_per_epoch,
@@ -81,6 +172,14 @@ pub fn bind(
         one_minus_beta2: (1.0 - BETA2) as f32,
         ln_beta1: BETA1.ln() as f32,
         ln_beta2: BETA2.ln() as f32,
+        flags: partials.map_or(0, |p| 1 | if p.w3_b3.is_some() { 2 } else { 0 }),
+        count: partials.map_or(0, |p| p.count as u32),
+        stride: partials.map_or(0, |p| p.stride as u32),
+        dh: partials.map_or(0, |p| p.dh as u32),
+        w3: w3 as u32,
+        b3: b3 as u32,
+        slot: partials.map_or(0, |p| p.slot as u32),
+        _pad1: 0,
     };
     let uniforms = uniform(ctx, "adam params", &uniforms);
     let spec = KernelSpec {
@@ -100,6 +199,8 @@ pub fn bind(
             grads,
             m,
             v,
+            table,
+            losses,
         ],
         grid,
     )

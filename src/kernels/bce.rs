@@ -109,6 +109,16 @@ pub fn disc_cpu(logits: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
         .unzip()
 }
 
+/// Loss terms and gradients of `logits` whose first `fake` rows are labelled 0 and the rest
+/// 1, each weighted 1/n (a row chunk of a discriminator batch).
+pub fn rows_cpu(logits: &[f64], fake: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+    logits
+        .iter()
+        .enumerate()
+        .map(|(r, &s)| row_cpu(s, r >= fake, n))
+        .unzip()
+}
+
 /// CPU twin of [`reg`].
 pub fn reg_cpu(logits: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = logits.len();

@@ -11,7 +11,7 @@
 
 use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
-use crate::gpu::{grid_1d, uniform};
+use crate::gpu::{Windows, grid_1d, uniform};
 
 /// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/decoder_loss.wgsl`.
 pub const LOSS_SOURCE: &str = concat!(
@@ -20,6 +20,8 @@ pub const LOSS_SOURCE: &str = concat!(
 );
 pub const GATHER_SOURCE: &str = include_str!("../../shaders/decoder_gather.wgsl");
 pub const WORKGROUP_SIZE: u32 = 256;
+/// Columns of dz one `gather` invocation owns (`CPI` in the shader).
+pub const GATHER_COLS: usize = 8;
 /// `pair_loss` `@binding` order: params, z, pairs, loss, grad.
 pub const LOSS_BINDINGS: &[Binding] = &[
     Binding::Uniform,
@@ -27,6 +29,16 @@ pub const LOSS_BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
     Binding::ReadWrite,
+];
+/// `pair_loss` entry `windowed` (a pair list past one binding): [`LOSS_BINDINGS`], then
+/// pairs_hi, the list's second window.
+pub const LOSS_BINDINGS_WINDOWED: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::Read,
 ];
 /// `gather` `@binding` order: params, z, pairs, slot_ptr, slots, grad, dz.
 pub const GATHER_BINDINGS: &[Binding] = &[
@@ -38,6 +50,19 @@ pub const GATHER_BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
 ];
+/// `gather` entry `windowed` (pair or slot list past one binding): [`GATHER_BINDINGS`],
+/// then pairs_hi and slots_hi, the lists' second windows.
+pub const GATHER_BINDINGS_WINDOWED: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::Read,
+    Binding::Read,
+];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -48,7 +73,8 @@ struct LossParams {
     nneg: u32,
     inv_pos: f32,
     inv_neg: f32,
-    _pad: [u32; 2],
+    split: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -58,6 +84,10 @@ struct GatherParams {
     d: u32,
     accumulate: u32,
     num_pairs: u32,
+    pairs_split: u32,
+    slots_split: u32,
+    num_slots: u32,
+    nq: u32,
 }
 
 fn elems(arg: &Arg<'_>) -> usize {
@@ -106,6 +136,7 @@ pub fn pair_loss(
             ("grad", &grad, p),
         ],
     )?;
+    let windows = Windows::of(ctx, "decoder pair_loss: `pairs`", pairs, 2)?;
     let params = LossParams {
         n: n as u32,
         d: d as u32,
@@ -113,19 +144,37 @@ pub fn pair_loss(
         nneg: nneg as u32,
         inv_pos: (1.0 / npos.max(1) as f64) as f32,
         inv_neg: (1.0 / nneg.max(1) as f64) as f32,
-        _pad: [0; 2],
+        split: windows.map_or(0, |w| w.split as u32),
+        _pad: 0,
     };
     let params = uniform(ctx, "decoder loss params", &params);
     let spec = KernelSpec {
         label: "decoder_loss",
         source: LOSS_SOURCE,
-        entry: "main",
-        bindings: LOSS_BINDINGS,
+        entry: if windows.is_some() {
+            "windowed"
+        } else {
+            "main"
+        },
+        bindings: if windows.is_some() {
+            LOSS_BINDINGS_WINDOWED
+        } else {
+            LOSS_BINDINGS
+        },
         constants: vec![("WG", WORKGROUP_SIZE as f64)],
     };
     let grid = grid_1d(ctx, "decoder pair_loss", p as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec)?
-        .dispatch(ctx, &[(&params).into(), z, pairs, loss, grad], grid)
+    let mut args = vec![
+        (&params).into(),
+        z,
+        windows.map_or(pairs, |w| w.lo),
+        loss,
+        grad,
+    ];
+    if let Some(w) = windows {
+        args.push(w.hi);
+    }
+    ctx.kernel(&spec)?.dispatch(ctx, &args, grid)
 }
 
 /// The node-major CSR of pair endpoints that [`gather`] walks: `slot_ptr` (n + 1 entries) and
@@ -175,14 +224,14 @@ pub fn pair_slots(n: usize, pairs: &[u32]) -> Result<(Vec<u32>, Vec<u32>), GpuEr
 /// `dz_i (+)= Σ_{slots of i} grad_p · z_other`, i.e. dz = d(Σ loss)/dz given
 /// `grad = dL/ds` from [`pair_loss`] and the CSR from [`pair_slots`]. Deterministic.
 #[allow(clippy::too_many_arguments)]
-pub fn gather(
+pub fn gather<'a>(
     ctx: &GpuContext,
-    z: Arg<'_>,
-    pairs: Arg<'_>,
-    slot_ptr: Arg<'_>,
-    slots: Arg<'_>,
-    grad: Arg<'_>,
-    dz: Arg<'_>,
+    z: Arg<'a>,
+    pairs: Arg<'a>,
+    slot_ptr: Arg<'a>,
+    slots: Arg<'a>,
+    grad: Arg<'a>,
+    dz: Arg<'a>,
     n: usize,
     d: usize,
     accumulate: bool,
@@ -198,26 +247,50 @@ pub fn gather(
             ("dz", &dz, n * d),
         ],
     )?;
+    // Lists past one binding: both are then read through two windows (one entry point).
+    let pair_windows = Windows::of(ctx, "decoder gather: `pairs`", pairs, 2)?;
+    let slot_windows = Windows::of(ctx, "decoder gather: `slots`", slots, 1)?;
+    let windowed = pair_windows.is_some() || slot_windows.is_some();
+    // A list that fits is its own first window, with an empty (never read) second one.
+    let split = |arg: Arg<'a>, w: Option<Windows<'a>>| match w {
+        Some(w) => (w.lo, w.hi, w.split),
+        None => (arg, arg, elems(&arg)),
+    };
+    let (pairs_lo, pairs_hi, pairs_split) = split(pairs, pair_windows);
+    let (slots_lo, slots_hi, slots_split) = split(slots, slot_windows);
     let params = GatherParams {
         n: n as u32,
         d: d as u32,
         accumulate: accumulate as u32,
         num_pairs: num_pairs as u32,
+        pairs_split: pairs_split as u32,
+        slots_split: slots_split as u32,
+        num_slots: elems(&slots).min(u32::MAX as usize) as u32,
+        nq: d.div_ceil(GATHER_COLS).max(1) as u32,
     };
     let params = uniform(ctx, "decoder gather params", &params);
     let spec = KernelSpec {
         label: "decoder_gather",
         source: GATHER_SOURCE,
-        entry: "main",
-        bindings: GATHER_BINDINGS,
+        entry: if windowed { "windowed" } else { "main" },
+        bindings: if windowed {
+            GATHER_BINDINGS_WINDOWED
+        } else {
+            GATHER_BINDINGS
+        },
         constants: vec![("WG", WORKGROUP_SIZE as f64)],
     };
-    let grid = grid_1d(ctx, "decoder gather", (n * d) as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec)?.dispatch(
+    let grid = grid_1d(
         ctx,
-        &[(&params).into(), z, pairs, slot_ptr, slots, grad, dz],
-        grid,
-    )
+        "decoder gather",
+        (n * d.div_ceil(GATHER_COLS)) as u64,
+        WORKGROUP_SIZE,
+    )?;
+    let mut args = vec![(&params).into(), z, pairs_lo, slot_ptr, slots_lo, grad, dz];
+    if windowed {
+        args.extend([pairs_hi, slots_hi]);
+    }
+    ctx.kernel(&spec)?.dispatch(ctx, &args, grid)
 }
 
 fn softplus(x: f64) -> f64 {
@@ -266,6 +339,16 @@ pub fn gather_cpu(z: &[f64], pairs: &[u32], grad: &[f64], n: usize, d: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The gather's column block must match the host's grid arithmetic.
+    #[test]
+    fn gather_shader_constant_matches_host() {
+        let want = format!("const CPI: u32 = {GATHER_COLS}u;");
+        assert!(
+            GATHER_SOURCE.contains(&want),
+            "decoder_gather.wgsl lacks `{want}`"
+        );
+    }
 
     #[test]
     fn slots_list_each_pair_under_both_endpoints_in_order() {

@@ -2,14 +2,17 @@
 //! Shader: `shaders/disc_out.wgsl`.
 //!
 //! From the last hidden activation `a2` `[rows × dh]` it computes the logits
-//! `s = a2·w3ᵀ + b3`, the loss `Σ_r loss_r` into one slot of the loss buffer (each row carries
-//! 1/n, as in [`bce`](super::bce)), the ReLU-masked gradient of `a2`, and optionally the
-//! gradients of `w3` and `b3`. That is seven launches of the unfused step (output matmul, bce,
-//! reduce, the weight and bias gradients, the gradient matmul, ReLU backward) in one.
+//! `s = a2·w3ᵀ + b3`, the ReLU-masked gradient of `a2`, and — as per-workgroup partial sums
+//! in a [`Partials`] table — the loss `Σ_r loss_r` (each row carries 1/n, as in
+//! [`bce`](super::bce)) and optionally the gradients of `w3` and `b3`. That is seven launches
+//! of the unfused step (output matmul, bce, reduce, the weight and bias gradients, the gradient
+//! matmul, ReLU backward) in one; the partial sums are added up by the launch that needs them
+//! (the optimizer step: [`adam::FromPartials`](super::adam::FromPartials)), in a fixed order,
+//! so no launch is spent on the reduction and results are bit-reproducible.
 //!
-//! One workgroup of 256 lanes: the loss and the output layer's gradients are sums over every
-//! row, and one workgroup sums them in a fixed order without atomics (bit-reproducible).
-//! It is meant for discriminator batches (2N rows); cost per row ≈ 6·dh FLOPs.
+//! One invocation per row, [`ROWS_PER_WORKGROUP`] rows per workgroup (it ran as a single
+//! workgroup before: 4 ms a call on Cora's 5 416 rows on lavapipe, one thread's worth of work).
+//! Cost per row ≈ 6·dh FLOPs.
 
 use super::check_len;
 use crate::gpu::uniform;
@@ -20,11 +23,10 @@ pub const SOURCE: &str = concat!(
     include_str!("../../shaders/lib/logistic.wgsl"),
     include_str!("../../shaders/disc_out.wgsl")
 );
-/// Lanes of the single workgroup (a `const` in the shader: it sizes workgroup memory).
-pub const WORKGROUP_SIZE: u32 = 256;
-/// Largest hidden width: `dh + 1` accumulators must fit the shader's workgroup array.
-pub const MAX_HIDDEN: usize = 2047;
-/// `@binding` order: params, a2, w3, b3, da2, dw3, db3, losses.
+/// Rows per workgroup, one invocation each (a `const` in the shader: it sizes workgroup
+/// memory); also the rows behind one row of the partials table.
+pub const ROWS_PER_WORKGROUP: usize = 64;
+/// `@binding` order: params, a2, w3, b3, da2, partials.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,
     Binding::Read,
@@ -32,9 +34,12 @@ pub const BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
     Binding::ReadWrite,
-    Binding::ReadWrite,
-    Binding::ReadWrite,
 ];
+
+/// Partials columns: the loss, Σg (db3), then dw3[j] at column 2 + j.
+pub const LOSS_COLUMN: usize = 0;
+pub const DB3_COLUMN: usize = 1;
+pub const DW3_COLUMN: usize = 2;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -42,18 +47,37 @@ struct Params {
     rows: u32,
     fake: u32,
     dh: u32,
-    slot: u32,
+    base: u32,
+    stride: u32,
     inv_n: f32,
     flags: u32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
-/// The batch and its labels: the discriminator's loss (`n` fake rows then `n` real rows) or
-/// the encoder's regulariser (`n` rows, all labelled real).
+/// The table of per-workgroup partial sums a launch writes into: column c of row w at
+/// `c·stride + w` (columns [`LOSS_COLUMN`], [`DB3_COLUMN`], [`DW3_COLUMN`] + j; `dh + 2`
+/// columns, so the binding holds `(dh + 2)·stride` values). A launch writes rows
+/// `base .. base + workgroups(rows)`: the row chunks of one batch take consecutive rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Partials<'a> {
+    pub table: Arg<'a>,
+    pub base: usize,
+    pub stride: usize,
+}
+
+/// Rows of the partials table a launch over `rows` rows writes.
+pub fn workgroups(rows: usize) -> usize {
+    rows.div_ceil(ROWS_PER_WORKGROUP)
+}
+
+/// The batch and its labels: the discriminator's loss (`n` fake rows then `n` real rows),
+/// the encoder's regulariser (`n` rows, all labelled real), or a run of `rows` rows of either
+/// whose first `fake` rows are fake, each row weighted 1/n (a row chunk of a larger batch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Labels {
     Disc { n: usize },
     Reg { n: usize },
+    Rows { rows: usize, fake: usize, n: usize },
 }
 
 impl Labels {
@@ -62,19 +86,19 @@ impl Labels {
         match self {
             Labels::Disc { n } => (2 * n, n, n),
             Labels::Reg { n } => (n, 0, n),
+            Labels::Rows { rows, fake, n } => (rows, fake.min(rows), n),
         }
+    }
+
+    /// Rows of the batch.
+    pub fn rows(self) -> usize {
+        self.shape().0
     }
 }
 
-/// Where the layer's parameter gradients go (`dw3`: dh values, `db3`: one).
-#[derive(Clone, Copy, Debug)]
-pub struct ParamGrads<'a> {
-    pub dw3: Arg<'a>,
-    pub db3: Arg<'a>,
-}
-
 /// Binds the fused output layer: reads `a2` (`[rows × dh]`), `w3` (dh), `b3` (1); writes
-/// `losses[slot]`, `da2` (`[rows × dh]`) and, if given, the parameter gradients.
+/// `da2` (`[rows × dh]`) and the partial sums of the loss and, with `grads`, of the
+/// parameter gradients (see [`Partials`]).
 #[allow(clippy::too_many_arguments)]
 pub fn bind(
     ctx: &GpuContext,
@@ -83,18 +107,11 @@ pub fn bind(
     w3: Arg<'_>,
     b3: Arg<'_>,
     da2: Arg<'_>,
-    grads: Option<ParamGrads<'_>>,
-    losses: Arg<'_>,
-    slot: usize,
+    partials: Partials<'_>,
+    grads: bool,
     dh: usize,
 ) -> GpuResult<Dispatch> {
     let (rows, fake, n) = labels.shape();
-    if dh > MAX_HIDDEN {
-        return Err(GpuError::Validation {
-            what: "disc_out".into(),
-            message: format!("hidden width {dh} exceeds {MAX_HIDDEN}"),
-        });
-    }
     let elements = rows
         .checked_mul(dh)
         .filter(|&e| e < u32::MAX as usize - 256);
@@ -108,27 +125,42 @@ pub fn bind(
     check_len("disc_out: `w3` ([dh])", &w3, dh)?;
     check_len("disc_out: `b3` ([1])", &b3, 1)?;
     check_len("disc_out: `da2` ([rows × dh])", &da2, elements)?;
+    let groups = workgroups(rows);
+    if partials.base + groups > partials.stride {
+        return Err(GpuError::Validation {
+            what: "disc_out partials".into(),
+            message: format!(
+                "rows {}..{} of a table with {} rows",
+                partials.base,
+                partials.base + groups,
+                partials.stride
+            ),
+        });
+    }
+    let columns = if grads { dh + 2 } else { 1 };
     check_len(
-        &format!("disc_out: `losses` (slot {slot})"),
-        &losses,
-        slot + 1,
+        &format!(
+            "disc_out: `partials` ({columns} columns × stride {})",
+            partials.stride
+        ),
+        &partials.table,
+        (columns - 1) * partials.stride + partials.base + groups,
     )?;
-    let (dw3, db3, flags) = match grads {
-        Some(g) => {
-            check_len("disc_out: `dw3` ([dh])", &g.dw3, dh)?;
-            check_len("disc_out: `db3` ([1])", &g.db3, 1)?;
-            (g.dw3, g.db3, 1)
-        }
-        None => (ctx.unused_output(0), ctx.unused_output(1), 0),
-    };
+    if (dh + 2) * partials.stride > u32::MAX as usize {
+        return Err(GpuError::Validation {
+            what: "disc_out partials".into(),
+            message: "table exceeds the u32 index range".into(),
+        });
+    }
     let params = Params {
         rows: rows as u32,
         fake: fake as u32,
         dh: dh as u32,
-        slot: slot as u32,
+        base: partials.base as u32,
+        stride: partials.stride as u32,
         inv_n: (1.0 / n.max(1) as f64) as f32,
-        flags,
-        _pad: [0; 2],
+        flags: grads as u32,
+        _pad: 0,
     };
     let params = uniform(ctx, "disc_out params", &params);
     let spec = KernelSpec {
@@ -138,11 +170,36 @@ pub fn bind(
         bindings: BINDINGS,
         constants: vec![],
     };
+    // One workgroup per ROWS_PER_WORKGROUP rows, folded into 2-D past the per-dimension limit.
+    let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let grid = if groups <= max {
+        [groups as u32, 1, 1]
+    } else {
+        let y = groups.div_ceil(max);
+        if y > max {
+            return Err(GpuError::DispatchTooLarge {
+                what: "disc_out".into(),
+                groups: groups as u64,
+                limit: max as u32,
+            });
+        }
+        [max as u32, y as u32, 1]
+    };
     ctx.kernel(&spec)?.dispatch(
         ctx,
-        &[(&params).into(), a2, w3, b3, da2, dw3, db3, losses],
-        [1, 1, 1],
+        &[(&params).into(), a2, w3, b3, da2, partials.table],
+        grid,
     )
+}
+
+/// Column `column` of the partials table summed over rows `0..count` in order (the GPU's
+/// order), in f64: the totals [`bind`]'s partial sums stand for (tests; the optimizer step
+/// does this on the GPU).
+pub fn sum_column(table: &[f32], stride: usize, count: usize, column: usize) -> f64 {
+    table[column * stride..][..count]
+        .iter()
+        .map(|&v| v as f64)
+        .sum()
 }
 
 /// Result of [`disc_out_cpu`].
@@ -158,11 +215,12 @@ pub struct DiscOut {
 /// weight and bias gradients, the gradient matmul and the ReLU mask).
 pub fn disc_out_cpu(labels: Labels, a2: &[f64], w3: &[f64], b3: f64, dh: usize) -> DiscOut {
     use super::matmul::{Form, matmul_cpu};
-    let (rows, _, n) = labels.shape();
+    let (rows, fake, n) = labels.shape();
     let logits = matmul_cpu(Form::NT, a2, w3, rows, 1, dh, Some(&[b3]), false, None);
     let (loss, g) = match labels {
         Labels::Disc { .. } => super::bce::disc_cpu(&logits, n),
         Labels::Reg { .. } => super::bce::reg_cpu(&logits),
+        Labels::Rows { .. } => super::bce::rows_cpu(&logits, fake, n),
     };
     let dw3 = matmul_cpu(Form::TN, &g, a2, 1, dh, rows, None, false, None);
     let da2 = matmul_cpu(Form::NN, &g, w3, rows, dh, 1, None, false, None)

@@ -72,7 +72,9 @@ pub struct Extra<'a> {
     /// Row layout of the batch operand.
     pub row_gap: RowGap,
     /// TN only: also write `colsum[i] = Σ_kk A[kk, i]` (m values) — the bias gradient that
-    /// goes with the weight gradient `Aᵀ·B` when A is the layer's output gradient.
+    /// goes with the weight gradient `Aᵀ·B` when A is the layer's output gradient. With the
+    /// accumulate epilogue the sums are added to `colsum` as the product is to `out` (a
+    /// gradient summed over row chunks of a batch too large for one binding).
     pub colsum: Option<Arg<'a>>,
 }
 

@@ -6,7 +6,8 @@
 
 use super::{Epilogue, check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
-use crate::gpu::{grid_1d, uniform};
+use crate::gpu::{Windows, grid_1d, uniform};
+use std::ops::Range;
 
 pub const SOURCE: &str = include_str!("../../shaders/spmm.wgsl");
 pub const WORKGROUP_SIZE: u32 = 64;
@@ -22,6 +23,17 @@ pub const BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
 ];
+/// Entry `windowed` (B past one binding): [`BINDINGS`], then b_hi, B's second window.
+pub const BINDINGS_WINDOWED: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::Read,
+];
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -30,14 +42,20 @@ struct Params {
     c: u32,
     nq: u32,
     flags: u32,
+    win_rows: u32,
+    _pad: [u32; 3],
 }
 
-fn spec() -> KernelSpec {
+fn spec(windowed: bool) -> KernelSpec {
     KernelSpec {
         label: "spmm",
         source: SOURCE,
-        entry: "main",
-        bindings: BINDINGS,
+        entry: if windowed { "windowed" } else { "main" },
+        bindings: if windowed {
+            BINDINGS_WINDOWED
+        } else {
+            BINDINGS
+        },
         constants: vec![("WG", WORKGROUP_SIZE as f64)],
     }
 }
@@ -127,7 +145,8 @@ pub fn validate(
 }
 
 /// Binds `out[a.rows × c] = epilogue(A · B)` with `B` dense `[a.cols × c]` row-major.
-/// The bias (if any) has `c` values. Every binding's size is checked.
+/// The bias (if any) has `c` values. Every binding's size is checked; a `B` past one
+/// binding is read through two windows (see [`crate::gpu::window`]).
 pub fn bind(
     ctx: &GpuContext,
     a: &CsrBuffers,
@@ -136,42 +155,71 @@ pub fn bind(
     c: usize,
     epi: Epilogue<'_>,
 ) -> GpuResult<Dispatch> {
+    bind_rows(ctx, a, 0..a.rows, b, out, c, epi)
+}
+
+/// [`bind`] for output rows `rows` of A only: `out` holds `rows.len() × c` values. Used in
+/// row chunks when the output is past one binding; `rows.start` must keep the row pointers'
+/// byte offset on the storage alignment (a multiple of 64 rows at 256 bytes).
+pub fn bind_rows(
+    ctx: &GpuContext,
+    a: &CsrBuffers,
+    rows: Range<usize>,
+    b: Arg<'_>,
+    out: Arg<'_>,
+    c: usize,
+    epi: Epilogue<'_>,
+) -> GpuResult<Dispatch> {
+    if rows.start > rows.end || rows.end > a.rows {
+        return Err(GpuError::Validation {
+            what: "spmm rows".into(),
+            message: format!("rows {rows:?} of a {}-row matrix", a.rows),
+        });
+    }
+    let n_rows = rows.len();
     check_len("spmm: `b` ([cols × c])", &b, a.cols * c)?;
-    check_len("spmm: `out` ([rows × c])", &out, a.rows * c)?;
+    check_len("spmm: `out` ([rows × c])", &out, n_rows * c)?;
     check_u32("spmm: `b`", a.cols * c)?;
-    check_u32("spmm: `out`", a.rows * c)?;
+    check_u32("spmm: `out`", n_rows * c)?;
     if epi.mask.is_some() {
         return Err(crate::gpu::GpuError::Validation {
             what: "spmm epilogue".into(),
             message: "a ReLU mask is only fused into matmul".into(),
         });
     }
+    let windows = Windows::of(ctx, "spmm: `b`", b, c)?;
+    let b = windows.map_or(b, |w| w.lo);
+    // (an absent bias binds b's first window in its place)
     let (bias, flags) = epi.resolve("spmm epilogue", c, b)?;
     let nq = c.div_ceil(COLS_PER_INVOCATION);
     let params = uniform(
         ctx,
         "spmm params",
         &Params {
-            rows: a.rows as u32,
+            rows: n_rows as u32,
             c: c as u32,
             nq: nq.max(1) as u32,
             flags,
+            win_rows: windows.map_or(0, |w| (w.split / c.max(1)) as u32),
+            _pad: [0; 3],
         },
     );
-    let grid = grid_1d(ctx, "spmm", (a.rows * nq) as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec())?.dispatch(
-        ctx,
-        &[
-            (&params).into(),
-            (&a.row_ptr).into(),
-            (&a.col).into(),
-            (&a.val).into(),
-            b,
-            bias,
-            out,
-        ],
-        grid,
-    )
+    let grid = grid_1d(ctx, "spmm", (n_rows * nq) as u64, WORKGROUP_SIZE)?;
+    let row_ptr = a.row_ptr.range(rows.start, n_rows + 1);
+    let mut args = vec![
+        (&params).into(),
+        row_ptr,
+        (&a.col).into(),
+        (&a.val).into(),
+        b,
+        bias,
+        out,
+    ];
+    if let Some(w) = windows {
+        args.push(w.hi);
+    }
+    ctx.kernel(&spec(windows.is_some()))?
+        .dispatch(ctx, &args, grid)
 }
 
 /// The CSR of Aᵀ (`[cols × rows]`) for A `[rows × cols]`, with each row's columns in

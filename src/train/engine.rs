@@ -12,9 +12,10 @@
 //! ReLU backward rides on the matmul that makes the gradient, bias gradients on the TN weight
 //! gradient, and the discriminator's output layer, loss and their backward are one kernel.
 
-use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult};
+use crate::gpu::window::rows_per_limit;
+use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult, MAX_WINDOWS, row_chunks};
 use crate::kernels::Epilogue;
-use crate::kernels::disc_out::{self, Labels, ParamGrads};
+use crate::kernels::disc_out::{self, Partials};
 use crate::kernels::matmul::{Extra, Form, RowGap};
 use crate::kernels::spmm::CsrBuffers;
 use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, rng, spmm};
@@ -124,17 +125,45 @@ pub struct Engine {
     _keep_csr: Vec<CsrBuffers>,
 }
 
-/// Every storage buffer [`Engine::new`] allocates, by label, in bytes (f32 and u32 alike; an
-/// empty buffer still takes one 4-byte element). Checked against the device before anything is
-/// allocated, so a graph that cannot fit is refused with the whole bill; a test keeps this
-/// list equal to what `Engine::new` really allocates.
+/// How the engine binds a buffer, which decides what the device must allow of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// One binding: must fit the per-binding limit.
+    Whole,
+    /// Row chunks, each bound at an offset: only the buffer-size limit applies.
+    Rows,
+    /// Rows of `row` values gathered from anywhere (Â·H, the decoder's lookups): read through
+    /// at most [`MAX_WINDOWS`] bindings.
+    Gather { row: usize },
+    /// Blocks of `block` values bound whole (z and each step's z′ in `zz`), otherwise rows.
+    Blocks { block: usize },
+}
+
+/// One storage buffer of the engine: its label, bytes and how it is bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub label: &'static str,
+    pub bytes: u64,
+    pub access: Access,
+}
+
+/// Rows between the fake and real halves of discriminator batches, and between the draws
+/// in `zz`, are padded to a multiple of this, so that every row chunk's byte offset meets the
+/// storage alignment (≤ 256 bytes on every device: 64 rows of 4 bytes).
+const ROW_ALIGN: usize = 64;
+
+/// Every storage buffer [`Engine::new`] allocates, in bytes (f32 and u32 alike; an empty
+/// buffer still takes one 4-byte element), with how it is bound. Checked against the device
+/// by [`check_plan`] before anything is allocated, so a graph that cannot fit is refused with
+/// the whole bill; a test keeps this list equal to what `Engine::new` really allocates.
 pub fn buffer_plan(
     arch: &Arch,
     cfg: &EngineConfig,
     nodes: usize,
     feature_nnz: usize,
     adjacency_nnz: usize,
-) -> Vec<(&'static str, u64)> {
+) -> Vec<Planned> {
+    use Access::*;
     let (n, f, h, d, w, dh) = (
         nodes,
         arch.features,
@@ -143,6 +172,7 @@ pub fn buffer_plan(
         arch.head_width(),
         arch.disc_hidden,
     );
+    let np = n.next_multiple_of(ROW_ALIGN);
     let (enc, dis) = (
         ParamLayout::encoder(arch).len,
         ParamLayout::discriminator(arch).len,
@@ -151,55 +181,132 @@ pub fn buffer_plan(
     let var = arch.kind.variational();
     let k = if adv { cfg.disc_steps } else { 0 };
     let p = cfg.num_pos + cfg.num_neg;
-    let rows_d = if adv { 2 * n } else { n };
+    let rows_d = if adv { 2 * np } else { 0 };
     let dense = cfg.recon == Recon::Dense;
-    let elems: [(&'static str, usize); 39] = [
-        ("X.row_ptr", n + 1),
-        ("X.col", feature_nnz),
-        ("X.val", feature_nnz),
-        ("Xt.row_ptr", f + 1),
-        ("Xt.col", feature_nnz),
-        ("Xt.val", feature_nnz),
-        ("A_hat.row_ptr", n + 1),
-        ("A_hat.col", adjacency_nnz),
-        ("A_hat.val", adjacency_nnz),
-        ("encoder params", enc),
-        ("discriminator params", dis),
-        ("encoder grads", enc),
-        ("encoder adam m", enc),
-        ("encoder adam v", enc),
-        ("disc grads", dis),
-        ("disc adam m", dis),
-        ("disc adam v", dis),
-        ("clock", 4),
-        ("losses", slot::DISC + k.max(1)),
-        ("P1", n * h),
-        ("H1", n * h),
-        ("Q", n * w),
-        ("head", if var { n * w } else { 0 }),
-        ("zz", (1 + k) * n * d),
-        ("eps", n * d),
-        ("D a1", rows_d * dh),
-        ("D a2", rows_d * dh),
-        ("D da1", rows_d * dh),
-        ("D da2", rows_d * dh),
-        ("dz", n * d),
-        ("dhead", n * w),
-        ("G2", n * w),
-        ("dH1", n * h),
-        ("G1", n * h),
-        ("KL terms", n),
-        ("pair loss", if dense { n } else { p }),
-        ("pair grad", p),
-        ("pairs", 2 * p),
-        ("pair slot ptr", n + 1),
+    let elems: [(&'static str, usize, Access); 41] = [
+        ("X.row_ptr", n + 1, Rows),
+        ("X.col", feature_nnz, Whole),
+        ("X.val", feature_nnz, Whole),
+        ("Xt.row_ptr", f + 1, Whole),
+        ("Xt.col", feature_nnz, Whole),
+        ("Xt.val", feature_nnz, Whole),
+        ("A_hat.row_ptr", n + 1, Rows),
+        ("A_hat.col", adjacency_nnz, Whole),
+        ("A_hat.val", adjacency_nnz, Whole),
+        ("encoder params", enc, Whole),
+        ("discriminator params", dis, Whole),
+        ("encoder grads", enc, Whole),
+        ("encoder adam m", enc, Whole),
+        ("encoder adam v", enc, Whole),
+        ("disc grads", dis, Whole),
+        ("disc adam m", dis, Whole),
+        ("disc adam v", dis, Whole),
+        ("clock", 4, Whole),
+        ("losses", slot::DISC + k.max(1), Whole),
+        ("P1", n * h, Gather { row: h }),
+        ("H1", n * h, Rows),
+        ("Q", n * w, Gather { row: w }),
+        ("head", if var { n * w } else { 0 }, Rows),
+        (
+            "zz",
+            if adv { (1 + k) * np * d } else { n * d },
+            Blocks { block: n * d },
+        ),
+        ("eps", if var { np * d } else { 0 }, Rows),
+        ("D a1", rows_d * dh, Rows),
+        ("D a2", rows_d * dh, Rows),
+        ("D da1", rows_d * dh, Rows),
+        ("D da2", rows_d * dh, Rows),
+        ("dz", n * d, Whole),
+        ("dhead", if var { n * w } else { 0 }, Gather { row: w }),
+        ("G2", n * w, Rows),
+        ("dH1", n * h, Gather { row: h }),
+        ("G1", n * h, Gather { row: h }),
+        ("KL terms", n, Whole),
+        ("D partials", (dh + 2) * partial_rows(adv, n), Whole),
+        ("pair loss", if dense { n } else { p }, Whole),
+        ("pair grad", p, Whole),
+        ("pairs", 2 * p, Gather { row: 2 }),
+        ("pair slot ptr", n + 1, Whole),
+        ("pair slots", 2 * p, Gather { row: 1 }),
     ];
-    let mut plan: Vec<(&'static str, u64)> = elems
+    elems
         .iter()
-        .map(|&(label, len)| (label, (len as u64 * 4).max(4)))
-        .collect();
-    plan.push(("pair slots", (2 * p as u64 * 4).max(4)));
-    plan
+        .map(|&(label, len, access)| Planned {
+            label,
+            bytes: (len as u64 * 4).max(4),
+            access,
+        })
+        .collect()
+}
+
+/// The first buffer of `plan` this device cannot hold or bind the way the engine binds it,
+/// as `GraphTooLarge` with the plan's total. `binding`, `align` and `max_buffer` are the
+/// device's per-binding limit, storage offset alignment and buffer-size limit.
+pub fn check_plan(plan: &[Planned], binding: u64, align: u64, max_buffer: u64) -> GpuResult<()> {
+    let total: u64 = plan.iter().map(|b| b.bytes).sum();
+    let per_binding = format!("this device's per-binding limit of {binding} bytes");
+    for b in plan {
+        let reason = if b.bytes > max_buffer {
+            Some(format!(
+                "is over this device's buffer-size limit of {max_buffer} bytes"
+            ))
+        } else {
+            match b.access {
+                Access::Whole if b.bytes > binding => {
+                    Some(format!("is bound whole, over {per_binding}"))
+                }
+                Access::Blocks { block } if block as u64 * 4 > binding => Some(format!(
+                    "holds blocks of {} bytes (z and each step's z′) that are bound whole, over \
+                     {per_binding}",
+                    block as u64 * 4
+                )),
+                Access::Gather { row } => {
+                    let row_bytes = row.max(1) as u64 * 4;
+                    let first = rows_per_limit(binding, align, row_bytes) as u64 * row_bytes;
+                    (b.bytes > first + binding * (MAX_WINDOWS as u64 - 1)).then(|| {
+                        format!(
+                            "is gathered from through at most {MAX_WINDOWS} bindings of \
+                             {per_binding}"
+                        )
+                    })
+                }
+                _ => None,
+            }
+        };
+        if let Some(reason) = reason {
+            return Err(GpuError::GraphTooLarge {
+                total_mib: total as f64 / (1024.0 * 1024.0),
+                buffer: b.label,
+                bytes: b.bytes,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rows of the discriminator output layer's partial-sums table: one per 64 rows of each half
+/// of a batch, chunked or not (0 without a discriminator).
+fn partial_rows(adversarial: bool, n: usize) -> usize {
+    if adversarial {
+        2 * disc_out::workgroups(n)
+    } else {
+        0
+    }
+}
+
+/// A run of discriminator-batch rows (see `pieces` in [`Engine::new`]): `rows` rows whose
+/// activations start at row `act` of a1/a2/da1/da2 and whose input starts at row `src` of
+/// `zz` (read through `gap`; `whole_src`: bind all of `zz`), the first `fake` of them fake.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    act: usize,
+    src: usize,
+    rows: usize,
+    fake: usize,
+    gap: RowGap,
+    whole_src: bool,
 }
 
 impl Engine {
@@ -236,25 +343,12 @@ impl Engine {
             });
         }
         // Refuse a graph the device cannot hold before allocating anything.
-        let plan = buffer_plan(&arch, &cfg, n, features.col.len(), adjacency.col.len());
-        let limit = ctx.max_binding_bytes();
-        let biggest = plan
-            .iter()
-            .fold(None, |best: Option<&(&str, u64)>, b| match best {
-                Some(m) if m.1 >= b.1 => Some(m),
-                _ => Some(b),
-            });
-        if let Some(&(largest, bytes)) = biggest
-            && bytes > limit
-        {
-            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-            return Err(GpuError::GraphTooLarge {
-                total_mib: mib(plan.iter().map(|(_, b)| b).sum()),
-                largest,
-                largest_bytes: bytes,
-                limit_bytes: limit,
-            });
-        }
+        check_plan(
+            &buffer_plan(&arch, &cfg, n, features.col.len(), adjacency.col.len()),
+            ctx.max_binding_bytes(),
+            ctx.limits.min_storage_buffer_offset_alignment as u64,
+            ctx.max_buffer_bytes(),
+        )?;
         let enc_layout = ParamLayout::encoder(&arch);
         let dis_layout = ParamLayout::discriminator(&arch);
         let adv = arch.kind.adversarial();
@@ -295,19 +389,26 @@ impl Engine {
         let q = buf("Q", n * w)?;
         // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
         let head = buf("head", if var { n * w } else { 0 })?;
-        let rows_d = if adv { 2 * n } else { n };
-        let zz = buf("zz", (1 + k_steps) * n * d)?;
-        let eps = buf("eps", n * d)?;
+        // Discriminator batches keep their real rows from row Np (see `pieces`), and `zz`
+        // keeps z′_k at rows (1 + k)·Np (GAE/VGAE: z alone).
+        let np = n.next_multiple_of(ROW_ALIGN);
+        let rows_d = if adv { 2 * np } else { 0 };
+        let zz = buf("zz", if adv { (1 + k_steps) * np * d } else { n * d })?;
+        let eps = buf("eps", if var { np * d } else { 0 })?;
         let a1 = buf("D a1", rows_d * dh)?;
         let a2 = buf("D a2", rows_d * dh)?;
         let da1 = buf("D da1", rows_d * dh)?;
         let da2 = buf("D da2", rows_d * dh)?;
         let dz = buf("dz", n * d)?;
-        let dhead = buf("dhead", n * w)?;
+        let dhead = buf("dhead", if var { n * w } else { 0 })?;
         let g2 = buf("G2", n * w)?;
         let dh1 = buf("dH1", n * h)?;
         let g1 = buf("G1", n * h)?;
         let kl_terms = buf("KL terms", n)?;
+        // The output layer's partial sums (see kernels::disc_out::Partials): a row per 64
+        // batch rows of either half, dh + 2 columns.
+        let partial_rows = partial_rows(adv, n);
+        let partials = buf("D partials", (dh + 2) * partial_rows)?;
         let dense = cfg.recon == Recon::Dense;
         let pair_loss = buf("pair loss", if dense { n } else { p })?;
         let pair_grad = buf("pair grad", p)?;
@@ -355,25 +456,20 @@ impl Engine {
             }
         }
         let z = zz.range(0, n * d);
+        // Rows one binding holds at the widest activation: the chunk every row-local launch
+        // is split into when its arrays are past one binding (one chunk on most devices and
+        // graphs: the schedule is then exactly the unsplit one).
+        // (a multiple of ROW_ALIGN rows, so that every width's chunk offsets stay aligned)
+        let widest = (h.max(w).max(d).max(dh) * 4) as u64;
+        let chunk = ((ctx.max_binding_bytes() / widest) as usize / ROW_ALIGN).max(1) * ROW_ALIGN;
+        let node_chunks = row_chunks(n, chunk);
+        // Rows r0..r1 of a row-major buffer `width` values wide.
+        fn rows(b: &GpuBuffer<f32>, width: usize, (r0, r1): (usize, usize)) -> Arg<'_> {
+            b.range(r0 * width, (r1 - r0) * width)
+        }
         // Product kernels with their costs (for `argva bench`'s roofline table).
         #[allow(clippy::too_many_arguments)]
         fn mm<'a>(
-            ctx: &GpuContext,
-            form: Form,
-            a: Arg<'a>,
-            b: Arg<'a>,
-            out: Arg<'a>,
-            m: usize,
-            n: usize,
-            k: usize,
-            epi: Epilogue<'a>,
-        ) -> GpuResult<(Dispatch, Cost)> {
-            let mut dispatch = matmul::bind(ctx, form, a, b, out, m, n, k, epi)?;
-            dispatch.label = form_label(form);
-            Ok((dispatch, Cost::matmul(m, n, k)))
-        }
-        #[allow(clippy::too_many_arguments)]
-        fn mm_ext<'a>(
             ctx: &GpuContext,
             form: Form,
             a: Arg<'a>,
@@ -384,18 +480,25 @@ impl Engine {
             extra: Extra<'a>,
         ) -> GpuResult<(Dispatch, Cost)> {
             let mut dispatch = matmul::bind_ext(ctx, form, a, b, out, m, n, k, epi, extra)?;
-            dispatch.label = form_label(form);
+            dispatch.label = match form {
+                Form::NN => "matmul NN",
+                Form::TN => "matmul TN",
+                Form::NT => "matmul NT",
+            };
             Ok((dispatch, Cost::matmul(m, n, k)))
         }
+        let no_extra = Extra::default();
+        // Rows `r0..r1` of CSR × dense (all rows in one launch when they fit one binding).
         fn sp<'a>(
             ctx: &GpuContext,
             csr: &CsrBuffers,
+            (r0, r1): (usize, usize),
             b: Arg<'a>,
             out: Arg<'a>,
             c: usize,
             epi: Epilogue<'a>,
         ) -> GpuResult<(Dispatch, Cost)> {
-            let mut dispatch = spmm::bind(ctx, csr, b, out, c, epi)?;
+            let mut dispatch = spmm::bind_rows(ctx, csr, r0..r1, b, out, c, epi)?;
             // Profile rows per operator, named by the labels the CSRs are uploaded with below.
             dispatch.label = match csr.row_ptr.label() {
                 "X.row_ptr" => "spmm X·W",
@@ -403,202 +506,313 @@ impl Engine {
                 "A_hat.row_ptr" => "spmm Â·H",
                 _ => "spmm",
             };
-            Ok((dispatch, Cost::spmm(csr.rows, csr.nnz, c)))
+            // (nnz of a chunk is not known without the row pointers: share by rows)
+            let nnz = (csr.nnz as f64 * (r1 - r0) as f64 / csr.rows.max(1) as f64) as usize;
+            Ok((dispatch, Cost::spmm(r1 - r0, nnz, c)))
         }
-        fn form_label(form: Form) -> &'static str {
-            match form {
-                Form::NN => "matmul NN",
-                Form::TN => "matmul TN",
-                Form::NT => "matmul NT",
+        // Â·B (or X·B) into `out`, one launch per row chunk.
+        let propagate = |s: &mut Schedule,
+                         csr: &CsrBuffers,
+                         b: Arg<'_>,
+                         out: &GpuBuffer<f32>,
+                         c: usize,
+                         epi: Epilogue<'_>|
+         -> GpuResult<()> {
+            for &ch in &node_chunks {
+                s.push(sp(ctx, csr, ch, b, rows(out, c, ch), c, epi)?);
             }
-        }
+            Ok(())
+        };
 
         // ---- encoder forward (once per epoch; also the evaluation pass, where z = μ) ----
-        let head_out: Arg<'_> = if var { (&head).into() } else { z };
-        let forward = vec![
-            sp(ctx, &x, ep("w1"), (&p1).into(), h, plain)?,
-            sp(
-                ctx,
-                &adj,
-                (&p1).into(),
-                (&h1).into(),
-                h,
-                bias_relu(ep("b1")),
-            )?,
-            mm(
+        let head_buf = if var { &head } else { &zz };
+        let mut forward = Schedule::default();
+        propagate(&mut forward, &x, ep("w1"), &p1, h, plain)?;
+        propagate(
+            &mut forward,
+            &adj,
+            (&p1).into(),
+            &h1,
+            h,
+            bias_relu(ep("b1")),
+        )?;
+        for &ch in &node_chunks {
+            forward.push(mm(
                 ctx,
                 Form::NN,
-                (&h1).into(),
+                rows(&h1, h, ch),
                 ep("w_head"),
-                (&q).into(),
-                n,
-                w,
-                h,
+                rows(&q, w, ch),
+                (ch.1 - ch.0, w, h),
                 plain,
-            )?,
-            sp(ctx, &adj, (&q).into(), head_out, w, bias(ep("b_head")))?,
-        ];
-        let mut encode = Schedule::default();
-        encode.extend(forward.iter().cloned());
-        let mut s = Schedule::default();
-        s.extend(forward);
-        // GPU noise in one launch: ε (stream 0, `eps`) and every step's z′ (streams 1..=K,
-        // after z in `zz`). Host noise is written into the same places by `set_host_noise`.
+                no_extra,
+            )?);
+        }
+        propagate(
+            &mut forward,
+            &adj,
+            (&q).into(),
+            head_buf,
+            w,
+            bias(ep("b_head")),
+        )?;
+        let encode = forward.clone();
+        let mut s = forward;
+
+        // The discriminator batch of step k (or of the regulariser) as runs of rows: where its
+        // activations (a1, a2, …) sit, where its input rows come from in `zz`, and how many
+        // are fake. One piece over the whole batch when it fits one binding (step k reads
+        // [z ; z′_k] through a row gap); otherwise row chunks of each half, each bound at an
+        // offset (real rows then live from row Np of the activations, so offsets stay aligned).
+        let disc_whole = adv
+            && (zz.len() * 4) as u64 <= ctx.max_binding_bytes()
+            && (2 * n * dh * 4) as u64 <= ctx.max_binding_bytes();
+        let pieces = |step: Option<usize>| -> Vec<Piece> {
+            let real_src = |k: usize| (1 + k) * np;
+            match step {
+                Some(k) if disc_whole => vec![Piece {
+                    act: 0,
+                    src: 0,
+                    rows: 2 * n,
+                    fake: n,
+                    gap: RowGap {
+                        split: n,
+                        gap: real_src(k) - n,
+                    },
+                    whole_src: true,
+                }],
+                Some(k) => {
+                    let half = |act: usize, src: usize, fake: bool| {
+                        node_chunks.iter().map(move |&(r0, r1)| Piece {
+                            act: act + r0,
+                            src: src + r0,
+                            rows: r1 - r0,
+                            fake: if fake { r1 - r0 } else { 0 },
+                            gap: RowGap::NONE,
+                            whole_src: false,
+                        })
+                    };
+                    half(0, 0, true)
+                        .chain(half(np, real_src(k), false))
+                        .collect()
+                }
+                None => node_chunks
+                    .iter()
+                    .map(|&(r0, r1)| Piece {
+                        act: r0,
+                        src: r0,
+                        rows: r1 - r0,
+                        fake: 0,
+                        gap: RowGap::NONE,
+                        whole_src: false,
+                    })
+                    .collect(),
+            }
+        };
+        let src_arg = |p: &Piece| {
+            if p.whole_src {
+                (&zz).into()
+            } else {
+                rows(&zz, d, (p.src, p.src + p.rows))
+            }
+        };
+        // A piece's rows of a discriminator activation.
+        fn act<'b>(b: &'b GpuBuffer<f32>, dh: usize, p: &Piece) -> Arg<'b> {
+            rows(b, dh, (p.act, p.act + p.rows))
+        }
+
+        // GPU noise: ε (stream 0, `eps`) and every step's z′ (streams 1..=K, rows (1 + k)·Np
+        // of `zz`), in one launch when `zz` fits one binding, else one launch per draw.
+        // Padding rows between the draws get samples too; nothing reads them.
         if let Noise::Gpu { seed } = cfg.noise {
-            let nd = n * d;
-            if var && k_steps > 0 {
+            let (nd, npd) = (n * d, np * d);
+            let zz_whole = (zz.len() * 4) as u64 <= ctx.max_binding_bytes();
+            if k_steps > 0 && zz_whole {
+                let low = var.then(|| ((&eps).into(), 1));
+                let first = if var { STREAM_EPS } else { STREAM_EPS + 1 };
+                let offset = if var { 0 } else { npd };
+                let streams = k_steps + var as usize;
                 s.push((
                     rng::bind_streams_split(
                         ctx,
                         &clock,
-                        Some(((&eps).into(), 1)),
+                        low,
                         (&zz).into(),
-                        0,
-                        nd,
-                        1 + k_steps,
+                        offset,
+                        npd,
+                        streams,
                         seed,
-                        STREAM_EPS,
+                        first,
                     )?,
-                    Cost::rng_normal(nd * (1 + k_steps)),
+                    Cost::rng_normal(npd * streams),
                 ));
-            } else if var {
-                s.push((
-                    rng::bind(ctx, &clock, (&eps).into(), 0, nd, seed, STREAM_EPS)?,
-                    Cost::rng_normal(nd),
-                ));
-            } else if k_steps > 0 {
-                s.push((
-                    rng::bind_streams(
-                        ctx,
-                        &clock,
-                        (&zz).into(),
-                        nd,
-                        nd,
-                        k_steps,
-                        seed,
-                        STREAM_EPS + 1,
-                    )?,
-                    Cost::rng_normal(nd * k_steps),
-                ));
+            } else {
+                if var {
+                    s.push((
+                        rng::bind(ctx, &clock, eps.range(0, nd), 0, nd, seed, STREAM_EPS)?,
+                        Cost::rng_normal(nd),
+                    ));
+                }
+                for k in 0..k_steps {
+                    let out = zz.range((1 + k) * npd, nd);
+                    s.push((
+                        rng::bind(ctx, &clock, out, 0, nd, seed, STREAM_EPS + 1 + k as u32)?,
+                        Cost::rng_normal(nd),
+                    ));
+                }
             }
         }
         if var {
-            s.push((
-                reparam::forward(ctx, (&head).into(), (&eps).into(), z, n, d)?,
-                Cost::reparam_forward(n, d),
-            ));
+            for &ch in &node_chunks {
+                s.push((
+                    reparam::forward(
+                        ctx,
+                        rows(&head, w, ch),
+                        rows(&eps, d, ch),
+                        rows(&zz, d, ch),
+                        ch.1 - ch.0,
+                        d,
+                    )?,
+                    Cost::reparam_forward(ch.1 - ch.0, d),
+                ));
+            }
         }
 
-        // The discriminator's hidden layers over `rows` rows of `input` (row gap `gap`).
-        let disc_hidden = |s: &mut Schedule, input: Arg<'_>, rows: usize, gap: RowGap| {
-            s.push(mm_ext(
-                ctx,
-                Form::NT,
-                input,
-                dp("w1"),
-                a1.range(0, rows * dh),
-                (rows, dh, d),
-                bias_relu(dp("b1")),
-                Extra {
-                    row_gap: gap,
-                    ..Default::default()
-                },
-            )?);
-            s.push(mm(
-                ctx,
-                Form::NT,
-                a1.range(0, rows * dh),
-                dp("w2"),
-                a2.range(0, rows * dh),
-                rows,
-                dh,
-                dh,
-                bias_relu(dp("b2")),
-            )?);
-            GpuResult::Ok(())
-        };
-        // Output layer + loss into `slot`, back to da2 (ReLU′ applied), then da1 (ReLU′ applied).
-        let disc_head = |s: &mut Schedule, labels: Labels, slot: usize, grads: bool| {
-            let rows = match labels {
-                Labels::Disc { n } => 2 * n,
-                Labels::Reg { n } => n,
-            };
-            s.push((
-                disc_out::bind(
+        // The discriminator's hidden layers over the pieces of a batch.
+        let disc_hidden = |s: &mut Schedule, pieces: &[Piece]| {
+            for p in pieces {
+                s.push(mm(
                     ctx,
-                    labels,
-                    a2.range(0, rows * dh),
-                    dp("w3"),
-                    dp("b3"),
-                    da2.range(0, rows * dh),
-                    grads.then(|| ParamGrads {
-                        dw3: dg("w3"),
-                        db3: dg("b3"),
-                    }),
-                    (&losses).into(),
-                    slot,
-                    dh,
-                )?,
-                Cost::disc_out(rows, dh),
-            ));
+                    Form::NT,
+                    src_arg(p),
+                    dp("w1"),
+                    act(&a1, dh, p),
+                    (p.rows, dh, d),
+                    bias_relu(dp("b1")),
+                    Extra {
+                        row_gap: p.gap,
+                        ..Default::default()
+                    },
+                )?);
+                s.push(mm(
+                    ctx,
+                    Form::NT,
+                    act(&a1, dh, p),
+                    dp("w2"),
+                    act(&a2, dh, p),
+                    (p.rows, dh, dh),
+                    bias_relu(dp("b2")),
+                    no_extra,
+                )?);
+            }
             GpuResult::Ok(())
         };
-        let disc_da1 = |s: &mut Schedule, rows: usize| {
-            s.push(mm(
-                ctx,
-                Form::NN,
-                da2.range(0, rows * dh),
-                dp("w2"),
-                da1.range(0, rows * dh),
-                rows,
-                dh,
-                dh,
-                masked(a1.range(0, rows * dh)),
-            )?);
+        // Output layer + loss, back to da2 (ReLU′ applied); the loss and (with `grads`) the
+        // output layer's gradients as partial sums, the pieces taking consecutive rows of the
+        // table. Returns the rows written: the optimizer step that follows sums them.
+        let disc_head = |s: &mut Schedule, pieces: &[Piece], grads: bool| {
+            let mut base = 0;
+            for p in pieces {
+                let labels = disc_out::Labels::Rows {
+                    rows: p.rows,
+                    fake: p.fake,
+                    n,
+                };
+                let table = Partials {
+                    table: (&partials).into(),
+                    base,
+                    stride: partial_rows,
+                };
+                s.push((
+                    disc_out::bind(
+                        ctx,
+                        labels,
+                        act(&a2, dh, p),
+                        dp("w3"),
+                        dp("b3"),
+                        act(&da2, dh, p),
+                        table,
+                        grads,
+                        dh,
+                    )?,
+                    Cost::disc_out(p.rows, dh),
+                ));
+                base += disc_out::workgroups(p.rows);
+            }
+            GpuResult::Ok(base)
+        };
+        let disc_da1 = |s: &mut Schedule, pieces: &[Piece]| {
+            for p in pieces {
+                s.push(mm(
+                    ctx,
+                    Form::NN,
+                    act(&da2, dh, p),
+                    dp("w2"),
+                    act(&da1, dh, p),
+                    (p.rows, dh, dh),
+                    masked(act(&a1, dh, p)),
+                    no_extra,
+                )?);
+            }
             GpuResult::Ok(())
+        };
+        // Accumulate over the pieces after the first.
+        let summed = |i: usize| Epilogue {
+            accumulate: i > 0,
+            ..Default::default()
         };
 
         // ---- discriminator steps on z detached (z′ drawn above) ----
         for k in 0..k_steps {
-            let rows = 2 * n;
-            // Step k's batch [z ; z′_k]: rows ≥ N live k·N rows further on in `zz`.
-            let gap = RowGap {
-                split: n,
-                gap: k * n,
+            let batch = pieces(Some(k));
+            disc_hidden(&mut s, &batch)?;
+            let parts = disc_head(&mut s, &batch, true)?;
+            // Parameter gradients of the discriminator (written by the first piece, summed by
+            // the rest); each TN weight gradient also makes its bias gradient (the column
+            // sums of its A).
+            for (i, p) in batch.iter().enumerate() {
+                s.push(mm(
+                    ctx,
+                    Form::TN,
+                    act(&da2, dh, p),
+                    act(&a1, dh, p),
+                    dg("w2"),
+                    (dh, dh, p.rows),
+                    summed(i),
+                    Extra {
+                        colsum: Some(dg("b2")),
+                        ..Default::default()
+                    },
+                )?);
+            }
+            disc_da1(&mut s, &batch)?;
+            for (i, p) in batch.iter().enumerate() {
+                s.push(mm(
+                    ctx,
+                    Form::TN,
+                    act(&da1, dh, p),
+                    src_arg(p),
+                    dg("w1"),
+                    (dh, d, p.rows),
+                    summed(i),
+                    Extra {
+                        row_gap: p.gap,
+                        colsum: Some(dg("b1")),
+                    },
+                )?);
+            }
+            // The step's loss and the output layer's gradients are finished here.
+            let finish = adam::FromPartials {
+                table: (&partials).into(),
+                stride: partial_rows,
+                count: parts,
+                dh,
+                w3_b3: Some((dt("w3").offset, dt("b3").offset)),
+                losses: (&losses).into(),
+                slot: slot::DISC + k,
             };
-            disc_hidden(&mut s, (&zz).into(), rows, gap)?;
-            disc_head(&mut s, Labels::Disc { n }, slot::DISC + k, true)?;
-            // Parameter gradients of the discriminator (written, not accumulated); each TN
-            // weight gradient also writes its bias gradient (the column sums of its A).
-            s.push(mm_ext(
-                ctx,
-                Form::TN,
-                (&da2).into(),
-                (&a1).into(),
-                dg("w2"),
-                (dh, dh, rows),
-                plain,
-                Extra {
-                    colsum: Some(dg("b2")),
-                    ..Default::default()
-                },
-            )?);
-            disc_da1(&mut s, rows)?;
-            s.push(mm_ext(
-                ctx,
-                Form::TN,
-                (&da1).into(),
-                (&zz).into(),
-                dg("w1"),
-                (dh, d, rows),
-                plain,
-                Extra {
-                    row_gap: gap,
-                    colsum: Some(dg("b1")),
-                },
-            )?);
             s.push((
-                adam::bind(
+                adam::bind_ext(
                     ctx,
                     &clock,
                     (&dis_params).into(),
@@ -609,6 +823,7 @@ impl Engine {
                     cfg.lr_discriminator,
                     k_steps as u32,
                     k as u32,
+                    Some(finish),
                 )?,
                 Cost::adam(dis_layout.len),
             ));
@@ -616,22 +831,26 @@ impl Engine {
 
         // ---- encoder step ----
         let mut dz_written = false;
+        // The regulariser's loss is left as partial sums that the encoder's Adam step adds up.
+        let mut reg_parts = None;
         if adv {
             // reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz.
-            disc_hidden(&mut s, z, n, RowGap::NONE)?;
-            disc_head(&mut s, Labels::Reg { n }, slot::REG, false)?;
-            disc_da1(&mut s, n)?;
-            s.push(mm(
-                ctx,
-                Form::NN,
-                da1.range(0, n * dh),
-                dp("w1"),
-                (&dz).into(),
-                n,
-                d,
-                dh,
-                plain,
-            )?);
+            let batch = pieces(None);
+            disc_hidden(&mut s, &batch)?;
+            reg_parts = Some(disc_head(&mut s, &batch, false)?);
+            disc_da1(&mut s, &batch)?;
+            for p in &batch {
+                s.push(mm(
+                    ctx,
+                    Form::NN,
+                    act(&da1, dh, p),
+                    dp("w1"),
+                    rows(&dz, d, (p.src, p.src + p.rows)),
+                    (p.rows, d, dh),
+                    plain,
+                    no_extra,
+                )?);
+            }
             dz_written = true;
         }
         if dense {
@@ -692,23 +911,25 @@ impl Engine {
             slot: slot::RECON,
             scale: 1.0,
         };
-        let dhead_arg: Arg<'_> = if var {
+        let dhead_buf = if var {
             // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
             let kl_weight = 1.0 / (n as f32 * n as f32);
-            s.push((
-                reparam::backward(
-                    ctx,
-                    (&head).into(),
-                    (&eps).into(),
-                    (&dz).into(),
-                    (&dhead).into(),
-                    (&kl_terms).into(),
-                    n,
-                    d,
-                    kl_weight,
-                )?,
-                Cost::reparam_backward(n, d),
-            ));
+            for &ch in &node_chunks {
+                s.push((
+                    reparam::backward(
+                        ctx,
+                        rows(&head, w, ch),
+                        rows(&eps, d, ch),
+                        rows(&dz, d, ch),
+                        rows(&dhead, w, ch),
+                        rows(&kl_terms, 1, ch),
+                        ch.1 - ch.0,
+                        d,
+                        kl_weight,
+                    )?,
+                    Cost::reparam_backward(ch.1 - ch.0, d),
+                ));
+            }
             let kl_sum = reduce::Sum {
                 x: (&kl_terms).into(),
                 len: n,
@@ -719,7 +940,7 @@ impl Engine {
                 reduce::bind_pair(ctx, recon_sum, kl_sum, (&losses).into())?,
                 Cost::reduce(recon_len + n),
             ));
-            (&dhead).into()
+            &dhead
         } else {
             s.push((
                 reduce::bind(
@@ -733,43 +954,65 @@ impl Engine {
                 )?,
                 Cost::reduce(recon_len),
             ));
-            (&dz).into()
+            &dz
         };
-        s.push(sp(ctx, &adj, dhead_arg, (&g2).into(), w, plain)?);
-        s.push(mm(
-            ctx,
-            Form::TN,
-            (&h1).into(),
-            (&g2).into(),
-            eg("w_head"),
-            h,
-            w,
-            n,
-            plain,
-        )?);
+        propagate(&mut s, &adj, dhead_buf.into(), &g2, w, plain)?;
+        for (i, &ch) in node_chunks.iter().enumerate() {
+            s.push(mm(
+                ctx,
+                Form::TN,
+                rows(&h1, h, ch),
+                rows(&g2, w, ch),
+                eg("w_head"),
+                (h, w, ch.1 - ch.0),
+                summed(i),
+                no_extra,
+            )?);
+        }
+        for (i, &ch) in node_chunks.iter().enumerate() {
+            s.push((
+                colsum::bind(
+                    ctx,
+                    rows(dhead_buf, w, ch),
+                    eg("b_head"),
+                    ch.1 - ch.0,
+                    w,
+                    i > 0,
+                )?,
+                Cost::colsum(ch.1 - ch.0, w),
+            ));
+        }
+        for &ch in &node_chunks {
+            s.push(mm(
+                ctx,
+                Form::NT,
+                rows(&g2, w, ch),
+                ep("w_head"),
+                rows(&dh1, h, ch),
+                (ch.1 - ch.0, h, w),
+                masked(rows(&h1, h, ch)),
+                no_extra,
+            )?);
+        }
+        propagate(&mut s, &adj, (&dh1).into(), &g1, h, plain)?;
+        for (i, &ch) in node_chunks.iter().enumerate() {
+            s.push((
+                colsum::bind(ctx, rows(&dh1, h, ch), eg("b1"), ch.1 - ch.0, h, i > 0)?,
+                Cost::colsum(ch.1 - ch.0, h),
+            ));
+        }
+        s.push(sp(ctx, &xt, (0, f), (&g1).into(), eg("w1"), h, plain)?);
+        let finish_reg = reg_parts.map(|count| adam::FromPartials {
+            table: (&partials).into(),
+            stride: partial_rows,
+            count,
+            dh,
+            w3_b3: None,
+            losses: (&losses).into(),
+            slot: slot::REG,
+        });
         s.push((
-            colsum::bind(ctx, dhead_arg, eg("b_head"), n, w, false)?,
-            Cost::colsum(n, w),
-        ));
-        s.push(mm(
-            ctx,
-            Form::NT,
-            (&g2).into(),
-            ep("w_head"),
-            (&dh1).into(),
-            n,
-            h,
-            w,
-            masked((&h1).into()),
-        )?);
-        s.push(sp(ctx, &adj, (&dh1).into(), (&g1).into(), h, plain)?);
-        s.push((
-            colsum::bind(ctx, (&dh1).into(), eg("b1"), n, h, false)?,
-            Cost::colsum(n, h),
-        ));
-        s.push(sp(ctx, &xt, (&g1).into(), eg("w1"), h, plain)?);
-        s.push((
-            adam::bind(
+            adam::bind_ext(
                 ctx,
                 &clock,
                 (&enc_params).into(),
@@ -780,12 +1023,14 @@ impl Engine {
                 cfg.lr_encoder,
                 1,
                 0,
+                finish_reg,
             )?,
             Cost::adam(enc_layout.len),
         ));
 
         let keep = vec![
-            p1, h1, q, a1, a2, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, pair_loss, pair_grad,
+            p1, h1, q, a1, a2, da1, da2, dz, dhead, g2, dh1, g1, kl_terms, partials, pair_loss,
+            pair_grad,
         ];
         Ok(Self {
             arch,
@@ -830,12 +1075,21 @@ impl Engine {
                 message: "the engine was built with GPU noise".into(),
             });
         }
+        let nd = self.n * self.arch.latent;
         if self.arch.kind.variational() {
-            self.eps.write(ctx, eps)?;
+            if eps.len() != nd {
+                return Err(GpuError::SizeMismatch {
+                    what: "host noise: ε (N × d)".into(),
+                    expected: nd,
+                    got: eps.len(),
+                });
+            }
+            // (ε's buffer may have padding rows after the N used ones)
+            ctx.queue
+                .write_buffer(&self.eps.buffer, 0, bytemuck::cast_slice(eps));
         }
         if self.arch.kind.adversarial() {
-            // z′ goes after z in `zz` (the epoch overwrites only z).
-            let nd = self.n * self.arch.latent;
+            // z′_k goes to rows (1 + k)·Np of `zz` (the epoch overwrites only z).
             let want = self.cfg.disc_steps * nd;
             if zprime.len() != want {
                 return Err(GpuError::SizeMismatch {
@@ -844,11 +1098,12 @@ impl Engine {
                     got: zprime.len(),
                 });
             }
-            if want > 0 {
+            let stride = self.n.next_multiple_of(ROW_ALIGN) * self.arch.latent;
+            for (k, draw) in zprime.chunks(nd.max(1)).enumerate() {
                 ctx.queue.write_buffer(
                     &self.zz.buffer,
-                    (nd * 4) as u64,
-                    bytemuck::cast_slice(zprime),
+                    ((1 + k) * stride * 4) as u64,
+                    bytemuck::cast_slice(draw),
                 );
             }
         }

@@ -104,6 +104,7 @@ impl Cost {
 }
 
 /// One step of the schedule: a kernel launch and, where known, its cost.
+#[derive(Clone)]
 pub struct Step {
     pub dispatch: Dispatch,
     pub cost: Option<Cost>,
@@ -127,7 +128,7 @@ impl From<(Dispatch, Cost)> for Step {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Schedule {
     pub steps: Vec<Step>,
 }

@@ -89,3 +89,75 @@ fn bad_sizes_are_typed_errors() {
     .to_string();
     assert!(err.contains("`m`") && err.contains("expected 10"), "{err}");
 }
+
+/// With `FromPartials` the step first totals the discriminator output layer's partial sums:
+/// the loss lands in its slot, w3's and b3's gradients are the column totals (written back to
+/// `grads`), every other parameter steps on its own gradient; without `w3_b3` only the loss.
+#[test]
+fn finishes_partial_sums_before_stepping() {
+    use argva::kernels::disc_out::{DB3_COLUMN, DW3_COLUMN, LOSS_COLUMN, sum_column};
+    let ctx = ctx();
+    let mut r = rng(77);
+    let (len, dh, stride, count) = (300, 7, 40, 37);
+    let (w3, b3) = (128, 192);
+    let table = uniform_f32(&mut r, (dh + 2) * stride, -0.1, 0.1);
+    for with_grads in [true, false] {
+        let theta = uniform_f32(&mut r, len, -1.0, 1.0);
+        let g = uniform_f32(&mut r, len, -0.5, 0.5);
+        let (tb, gb) = (
+            GpuBuffer::from_slice(ctx, "theta", &theta).unwrap(),
+            GpuBuffer::from_slice(ctx, "grads", &g).unwrap(),
+        );
+        let (mb, vb) = (
+            GpuBuffer::<f32>::zeros(ctx, "m", len).unwrap(),
+            GpuBuffer::<f32>::zeros(ctx, "v", len).unwrap(),
+        );
+        let tableb = GpuBuffer::from_slice(ctx, "partials", &table).unwrap();
+        let losses = GpuBuffer::<f32>::zeros(ctx, "losses", 4).unwrap();
+        losses.poison(ctx);
+        let clock = GpuBuffer::<u32>::zeros(ctx, "clock", 4).unwrap();
+        let finish = adam::FromPartials {
+            table: (&tableb).into(),
+            stride,
+            count,
+            dh,
+            w3_b3: with_grads.then_some((w3, b3)),
+            losses: (&losses).into(),
+            slot: 2,
+        };
+        let d = adam::bind_ext(
+            ctx,
+            &clock,
+            (&tb).into(),
+            (&gb).into(),
+            (&mb).into(),
+            (&vb).into(),
+            len,
+            0.01,
+            1,
+            0,
+            Some(finish),
+        )
+        .unwrap();
+        submit(ctx, "adam partials", &[&d]);
+        let mut want_g = to_f64(&g);
+        if with_grads {
+            for j in 0..dh {
+                want_g[w3 + j] = sum_column(&table, stride, count, DW3_COLUMN + j);
+            }
+            want_g[b3] = sum_column(&table, stride, count, DB3_COLUMN);
+        }
+        let (mut t64, mut m64, mut v64) = (to_f64(&theta), vec![0.0; len], vec![0.0; len]);
+        adam::step_cpu(&mut t64, &want_g, &mut m64, &mut v64, 0.01, 1);
+        let what = format!("w3/b3 from partials: {with_grads}");
+        assert_close(&what, &tb.read_blocking(ctx).unwrap(), &t64, 1e-5, 1e-7);
+        assert_close(&what, &gb.read_blocking(ctx).unwrap(), &want_g, 1e-5, 1e-7);
+        let l = losses.read_blocking(ctx).unwrap();
+        let want_loss = sum_column(&table, stride, count, LOSS_COLUMN);
+        assert_close(&format!("{what}: loss"), &l[2..3], &[want_loss], 1e-5, 1e-7);
+        assert!(
+            [0, 1, 3].iter().all(|&i| l[i].to_bits() == u32::MAX),
+            "wrote outside its slot"
+        );
+    }
+}

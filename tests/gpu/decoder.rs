@@ -1,9 +1,9 @@
-use argva::gpu::{GpuBuffer, submit};
+use argva::gpu::{GpuBuffer, GpuContext, submit};
 use argva::kernels::decoder;
 use argva::testing::{assert_close, assert_grad, rng, to_f64, uniform_f32};
 use rand::RngExt;
 
-use crate::ctx;
+use crate::{ctx, small_binding_ctx};
 
 /// Random pairs over n nodes (self-pairs and repeats included, as sampling can give).
 fn random_pairs(seed: u64, n: usize, count: usize) -> Vec<u32> {
@@ -31,7 +31,18 @@ struct Run {
 
 /// pair_loss then gather in one submission, every output poisoned first.
 fn run(z: &[f32], pairs: &[u32], n: usize, d: usize, npos: usize, nneg: usize) -> Run {
-    let ctx = ctx();
+    run_on(ctx(), z, pairs, n, d, npos, nneg)
+}
+
+fn run_on(
+    ctx: &GpuContext,
+    z: &[f32],
+    pairs: &[u32],
+    n: usize,
+    d: usize,
+    npos: usize,
+    nneg: usize,
+) -> Run {
     let p = npos + nneg;
     let (ptr, slots) = decoder::pair_slots(n, pairs).unwrap();
     let zb = GpuBuffer::from_slice(ctx, "z", z).unwrap();
@@ -260,4 +271,30 @@ fn bad_sizes_are_typed_errors() {
         err.contains("slot_ptr") && err.contains("expected 11"),
         "{err}"
     );
+}
+
+/// Pair and slot lists past one binding are read through two windows: the same losses,
+/// gradients and dz, bit for bit, as through one binding, and the CPU twin's.
+#[test]
+fn lists_past_one_binding_match_whole_lists() {
+    let small = small_binding_ctx();
+    for (seed, &(n, d, npos, nneg)) in
+        [(700usize, 2usize, 1000usize, 1000usize), (301, 2, 600, 601)]
+            .iter()
+            .enumerate()
+    {
+        let pairs = random_pairs(90 + seed as u64, n, npos + nneg);
+        assert!(pairs.len() as u64 * 4 > small.max_binding_bytes());
+        let z = uniform_f32(&mut rng(91 + seed as u64), n * d, -1.0, 1.0);
+        let whole = run(&z, &pairs, n, d, npos, nneg);
+        let split = run_on(small, &z, &pairs, n, d, npos, nneg);
+        let what = format!("n={n} d={d} pairs={}", npos + nneg);
+        assert_eq!(split.loss, whole.loss, "{what}: loss");
+        assert_eq!(split.grad, whole.grad, "{what}: grad");
+        assert_eq!(split.dz, whole.dz, "{what}: dz");
+        let (loss, grad) = decoder::pair_loss_cpu(&to_f64(&z), &pairs, d, npos, nneg);
+        let dz = decoder::gather_cpu(&to_f64(&z), &pairs, &grad, n, d);
+        assert_close(&format!("{what} loss"), &split.loss, &loss, 1e-5, 1e-7);
+        assert_close(&format!("{what} dz"), &split.dz, &dz, 1e-4, 1e-6);
+    }
 }

@@ -1,5 +1,5 @@
 use argva::gpu::{GpuBuffer, GpuError, submit};
-use argva::kernels::disc_out::{self, Labels, ParamGrads};
+use argva::kernels::disc_out::{self, Labels, Partials};
 use argva::testing::{assert_close, assert_grad, rng, to_f64, uniform_f32};
 
 use crate::ctx;
@@ -13,10 +13,7 @@ struct Got {
 }
 
 fn rows(labels: Labels) -> usize {
-    match labels {
-        Labels::Disc { n } => 2 * n,
-        Labels::Reg { n } => n,
-    }
+    labels.rows()
 }
 
 /// Post-ReLU activations: about half exact zeros.
@@ -27,18 +24,19 @@ fn activations(seed: u64, len: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Runs the kernel with every output poisoned; the loss goes to slot 2 of 4.
+/// Runs the kernel with every output poisoned, writing partials rows 3.. of a table with
+/// room to spare, and totals the partial sums on the host (in the GPU optimizer's order).
 fn run(labels: Labels, a2: &[f32], w3: &[f32], b3: f32, grads: bool) -> Got {
     let ctx = ctx();
     let dh = w3.len();
+    let groups = disc_out::workgroups(rows(labels));
+    let (base, stride) = (3, groups + 5);
     let a2b = GpuBuffer::from_slice(ctx, "a2", a2).unwrap();
     let w3b = GpuBuffer::from_slice(ctx, "w3", w3).unwrap();
     let b3b = GpuBuffer::from_slice(ctx, "b3", &[b3]).unwrap();
     let da2 = GpuBuffer::<f32>::zeros(ctx, "da2", a2.len()).unwrap();
-    let dw3 = GpuBuffer::<f32>::zeros(ctx, "dw3", dh).unwrap();
-    let db3 = GpuBuffer::<f32>::zeros(ctx, "db3", 1).unwrap();
-    let losses = GpuBuffer::<f32>::zeros(ctx, "losses", 4).unwrap();
-    for b in [&da2, &dw3, &db3, &losses] {
+    let table = GpuBuffer::<f32>::zeros(ctx, "partials", (dh + 2) * stride).unwrap();
+    for b in [&da2, &table] {
         b.poison(ctx);
     }
     let d = disc_out::bind(
@@ -48,26 +46,42 @@ fn run(labels: Labels, a2: &[f32], w3: &[f32], b3: f32, grads: bool) -> Got {
         (&w3b).into(),
         (&b3b).into(),
         (&da2).into(),
-        grads.then(|| ParamGrads {
-            dw3: (&dw3).into(),
-            db3: (&db3).into(),
-        }),
-        (&losses).into(),
-        2,
+        Partials {
+            table: (&table).into(),
+            base,
+            stride,
+        },
+        grads,
         dh,
     )
     .unwrap();
     submit(ctx, "disc_out", &[&d]);
-    let l = losses.read_blocking(ctx).unwrap();
-    assert!(
-        [0, 1, 3].iter().all(|&i| l[i].to_bits() == u32::MAX),
-        "wrote outside its slot: {l:?}"
-    );
+    let t = table.read_blocking(ctx).unwrap();
+    // Only rows base..base + groups of the columns it owns were written.
+    let columns = if grads { dh + 2 } else { 1 };
+    for (i, v) in t.iter().enumerate() {
+        let (c, w) = (i / stride, i % stride);
+        let written = c < columns && (base..base + groups).contains(&w);
+        assert_eq!(
+            v.to_bits() != u32::MAX,
+            written,
+            "partials column {c} row {w}"
+        );
+    }
+    let total = |c: usize| disc_out::sum_column(&t[base..], stride, groups, c) as f32;
     Got {
-        loss: l[2],
+        loss: total(disc_out::LOSS_COLUMN),
         da2: da2.read_blocking(ctx).unwrap(),
-        dw3: dw3.read_blocking(ctx).unwrap(),
-        db3: db3.read_blocking(ctx).unwrap()[0],
+        dw3: if grads {
+            (0..dh).map(|j| total(disc_out::DW3_COLUMN + j)).collect()
+        } else {
+            Vec::new()
+        },
+        db3: if grads {
+            total(disc_out::DB3_COLUMN)
+        } else {
+            0.0
+        },
     }
 }
 
@@ -109,7 +123,7 @@ fn without_param_grads_writes_loss_and_da2() {
     let want = disc_out::disc_out_cpu(labels, &to_f64(&a2), &to_f64(&w3), -0.2, dh);
     assert_close("loss", &[got.loss], &[want.loss], 1e-5, 1e-6);
     assert_close("da2", &got.da2, &want.da2, 1e-5, 1e-7);
-    assert!(got.dw3.iter().all(|v| v.to_bits() == u32::MAX), "wrote dw3");
+    assert!(got.dw3.is_empty());
 }
 
 /// The twin's gradients are derivatives of its loss: with respect to the pre-activation x
@@ -180,8 +194,8 @@ fn bad_sizes_are_typed_errors() {
     let (n, dh) = (4, 3);
     let big = GpuBuffer::<f32>::zeros(ctx, "big", 2 * n * dh).unwrap();
     let short = GpuBuffer::<f32>::zeros(ctx, "short", 2 * n * dh - 1).unwrap();
-    let losses = GpuBuffer::<f32>::zeros(ctx, "losses", 2).unwrap();
-    let bind = |a2, da2, slot, dh| {
+    let table = GpuBuffer::<f32>::zeros(ctx, "partials", (dh + 2) * 2).unwrap();
+    let bind = |a2, da2, base, stride| {
         disc_out::bind(
             ctx,
             Labels::Disc { n },
@@ -189,18 +203,92 @@ fn bad_sizes_are_typed_errors() {
             (&big).into(),
             (&big).into(),
             da2,
-            None,
-            (&losses).into(),
-            slot,
+            Partials {
+                table: (&table).into(),
+                base,
+                stride,
+            },
+            true,
             dh,
         )
     };
-    let err = bind((&short).into(), (&big).into(), 0, dh).unwrap_err();
+    let err = bind((&short).into(), (&big).into(), 0, 2).unwrap_err();
     assert!(err.to_string().contains("a2"), "{err}");
-    let err = bind((&big).into(), (&short).into(), 0, dh).unwrap_err();
+    let err = bind((&big).into(), (&short).into(), 0, 2).unwrap_err();
     assert!(err.to_string().contains("da2"), "{err}");
-    let err = bind((&big).into(), (&big).into(), 2, dh).unwrap_err();
-    assert!(err.to_string().contains("slot 2"), "{err}");
-    let err = bind((&big).into(), (&big).into(), 0, disc_out::MAX_HIDDEN + 1).unwrap_err();
-    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    // 8 rows are one workgroup: row 2 of a 2-row table, then a table too short for stride 3.
+    let err = bind((&big).into(), (&big).into(), 2, 2).unwrap_err();
+    assert!(err.to_string().contains("partials"), "{err}");
+    let err = bind((&big).into(), (&big).into(), 0, 3).unwrap_err();
+    assert!(matches!(err, GpuError::SizeMismatch { .. }), "{err}");
+    assert!(bind((&big).into(), (&big).into(), 1, 2).is_ok());
+}
+
+/// A discriminator batch run in row chunks (each bound at a byte offset, labelled by
+/// `Labels::Rows`, writing consecutive rows of one partials table) gives the loss and the
+/// gradients of the whole batch: the engine's path for batches past one binding.
+#[test]
+fn row_chunks_fill_one_partials_table() {
+    let ctx = ctx();
+    for &(n, dh, chunk) in &[(192usize, 7usize, 64usize), (128, 64, 64), (320, 5, 128)] {
+        let labels = Labels::Disc { n };
+        let a2 = activations(n as u64, 2 * n * dh);
+        let w3 = uniform_f32(&mut rng(dh as u64), dh, -1.0, 1.0);
+        let b3 = -0.1f32;
+        let a2b = GpuBuffer::from_slice(ctx, "a2", &a2).unwrap();
+        let w3b = GpuBuffer::from_slice(ctx, "w3", &w3).unwrap();
+        let b3b = GpuBuffer::from_slice(ctx, "b3", &[b3]).unwrap();
+        let da2 = GpuBuffer::<f32>::zeros(ctx, "da2", a2.len()).unwrap();
+        let stride = 2 * disc_out::workgroups(n);
+        let table = GpuBuffer::<f32>::zeros(ctx, "partials", (dh + 2) * stride).unwrap();
+        da2.poison(ctx);
+        let mut launches = Vec::new();
+        let mut base = 0;
+        for r0 in (0..2 * n).step_by(chunk) {
+            // (with n = 320 and chunks of 128, one chunk holds fake and real rows)
+            let rows = chunk.min(2 * n - r0);
+            let fake = rows.min(n.saturating_sub(r0));
+            launches.push(
+                disc_out::bind(
+                    ctx,
+                    Labels::Rows { rows, fake, n },
+                    a2b.range(r0 * dh, rows * dh),
+                    (&w3b).into(),
+                    (&b3b).into(),
+                    da2.range(r0 * dh, rows * dh),
+                    Partials {
+                        table: (&table).into(),
+                        base,
+                        stride,
+                    },
+                    true,
+                    dh,
+                )
+                .unwrap(),
+            );
+            base += disc_out::workgroups(rows);
+        }
+        assert!(launches.len() > 2);
+        submit(ctx, "disc_out chunks", &launches.iter().collect::<Vec<_>>());
+        let t = table.read_blocking(ctx).unwrap();
+        let total = |c: usize| disc_out::sum_column(&t, stride, base, c);
+        let want = disc_out::disc_out_cpu(labels, &to_f64(&a2), &to_f64(&w3), b3 as f64, dh);
+        let what = format!("n={n} dh={dh} chunks of {chunk}");
+        let tol = 1e-5 * (dh as f64).sqrt();
+        let got_dw3: Vec<f32> = (0..dh)
+            .map(|j| total(disc_out::DW3_COLUMN + j) as f32)
+            .collect();
+        let loss = total(disc_out::LOSS_COLUMN) as f32;
+        let db3 = total(disc_out::DB3_COLUMN) as f32;
+        assert_close(&format!("{what} loss"), &[loss], &[want.loss], tol, tol);
+        assert_close(
+            &format!("{what} da2"),
+            &da2.read_blocking(ctx).unwrap(),
+            &want.da2,
+            tol,
+            1e-7,
+        );
+        assert_close(&format!("{what} dw3"), &got_dw3, &want.dw3, tol, 1e-6);
+        assert_close(&format!("{what} db3"), &[db3], &[want.db3], tol, 1e-6);
+    }
 }

@@ -30,3 +30,20 @@ pub fn ctx() -> &'static GpuContext {
         Err(e) => panic!("GPU tests need an adapter: {e}"),
     })
 }
+
+/// Bytes [`small_binding_ctx`] allows per binding.
+pub const SMALL_BINDING: u64 = 8192;
+
+/// A second device handle that treats bindings as if the device allowed only
+/// [`SMALL_BINDING`] bytes: small inputs then take the split paths (row chunks, two-window
+/// gathers) that real devices take for arrays of hundreds of MiB.
+pub fn small_binding_ctx() -> &'static GpuContext {
+    static CTX: OnceLock<GpuContext> = OnceLock::new();
+    CTX.get_or_init(|| match GpuContext::new_blocking() {
+        Ok(mut ctx) => {
+            ctx.limit_bindings(SMALL_BINDING);
+            ctx
+        }
+        Err(e) => panic!("GPU tests need an adapter: {e}"),
+    })
+}

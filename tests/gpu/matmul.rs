@@ -672,3 +672,77 @@ fn bad_fused_options_are_typed_errors() {
         .unwrap_err();
     assert!(matches!(err, GpuError::Validation { .. }), "{err}");
 }
+
+/// A weight gradient `Aᵀ·B` and its bias gradient summed over row chunks of the batch (each
+/// chunk bound at a byte offset, the first writing, the rest accumulating) equal the
+/// unchunked product: the engine's path for batches past one binding.
+#[test]
+fn tn_with_column_sums_accumulates_over_row_chunks() {
+    let ctx = ctx();
+    let mut r = rng(61);
+    for &(m, n, k, chunk) in &[(9, 7, 300, 64), (16, 24, 1000, 192), (3, 1, 65, 64)] {
+        let a = uniform_f32(&mut r, k * m, -1.0, 1.0);
+        let b = uniform_f32(&mut r, k * n, -1.0, 1.0);
+        let ab = GpuBuffer::from_slice(ctx, "a", &a).unwrap();
+        let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", m * n).unwrap();
+        let cs = GpuBuffer::<f32>::zeros(ctx, "colsum", m).unwrap();
+        out.poison(ctx);
+        cs.poison(ctx);
+        let mut launches = Vec::new();
+        for (i, k0) in (0..k).step_by(chunk).enumerate() {
+            let rows = chunk.min(k - k0);
+            let epi = Epilogue {
+                accumulate: i > 0,
+                ..Default::default()
+            };
+            let extra = matmul::Extra {
+                colsum: Some((&cs).into()),
+                ..Default::default()
+            };
+            launches.push(
+                matmul::bind_ext(
+                    ctx,
+                    Form::TN,
+                    ab.range(k0 * m, rows * m),
+                    bb.range(k0 * n, rows * n),
+                    (&out).into(),
+                    m,
+                    n,
+                    rows,
+                    epi,
+                    extra,
+                )
+                .unwrap(),
+            );
+        }
+        assert!(launches.len() > 1);
+        submit(ctx, "tn chunks", &launches.iter().collect::<Vec<_>>());
+        let what = format!("TN m={m} n={n} k={k} in chunks of {chunk}");
+        let want = matmul::matmul_cpu(
+            Form::TN,
+            &to_f64(&a),
+            &to_f64(&b),
+            m,
+            n,
+            k,
+            None,
+            false,
+            None,
+        );
+        assert_close(
+            &what,
+            &out.read_blocking(ctx).unwrap(),
+            &want,
+            1e-5,
+            atol(k),
+        );
+        assert_close(
+            &format!("{what}: colsum"),
+            &cs.read_blocking(ctx).unwrap(),
+            &colsum::colsum_cpu(&to_f64(&a), k, m, None),
+            1e-5,
+            atol(k),
+        );
+    }
+}

@@ -1,4 +1,4 @@
-use argva::gpu::{GpuBuffer, GpuError, submit};
+use argva::gpu::{GpuBuffer, GpuContext, GpuError, submit};
 use argva::kernels::Epilogue;
 use argva::kernels::matmul::{self, Form};
 use argva::kernels::spmm::{self, CsrBuffers};
@@ -6,7 +6,7 @@ use argva::testing::{assert_close, assert_grad, rng, to_f64, uniform_f32};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::ctx;
+use crate::{ctx, small_binding_ctx};
 
 /// A random CSR `[rows × cols]` with sorted columns, about `density` full, every 5th row
 /// empty, values in ±[0.1, 1) (never zero).
@@ -389,5 +389,76 @@ fn grid_folds_into_two_dimensions() {
         &want,
         1e-6,
         1e-6,
+    );
+}
+
+/// A B past one binding is read through two windows and an output past one binding is made
+/// in row chunks (`bind_rows`, each bound at an offset): bit-identical to the one-binding
+/// product (same sums in the same order), and the CPU twin's, with bias and ReLU.
+#[test]
+fn b_past_one_binding_and_output_in_row_chunks() {
+    let (whole, small) = (ctx(), small_binding_ctx());
+    let mut r = rng(29);
+    let (rows, cols, c) = (200, 300, 12);
+    // (≈1 200 non-zeros: the CSR itself fits one binding)
+    let (row_ptr, col, val) = random_csr(&mut r, rows, cols, 0.02);
+    let b = uniform_f32(&mut r, cols * c, -1.0, 1.0);
+    let bias = uniform_f32(&mut r, c, -1.0, 1.0);
+    // B (14 400 bytes) needs two windows and out (9 600) two chunks at 8 KiB per binding.
+    assert!((cols * c * 4) as u64 > small.max_binding_bytes());
+    assert!((rows * c * 4) as u64 > small.max_binding_bytes());
+    let product = |ctx: &GpuContext, chunk: usize| {
+        let a = CsrBuffers::upload(ctx, "a", &row_ptr, &col, &val, cols).unwrap();
+        let bb = GpuBuffer::from_slice(ctx, "b", &b).unwrap();
+        let biasb = GpuBuffer::from_slice(ctx, "bias", &bias).unwrap();
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", rows * c).unwrap();
+        out.poison(ctx);
+        let epi = Epilogue {
+            bias: Some((&biasb).into()),
+            relu: true,
+            ..Default::default()
+        };
+        let launches: Vec<_> = (0..rows)
+            .step_by(chunk)
+            .map(|r0| {
+                let r1 = (r0 + chunk).min(rows);
+                let part = out.range(r0 * c, (r1 - r0) * c);
+                spmm::bind_rows(ctx, &a, r0..r1, (&bb).into(), part, c, epi).unwrap()
+            })
+            .collect();
+        submit(ctx, "spmm", &launches.iter().collect::<Vec<_>>());
+        assert!(ctx.take_uncaptured_error().is_none());
+        out.read_blocking(ctx).unwrap()
+    };
+    let one = product(whole, rows);
+    let split = product(small, 128);
+    assert_eq!(split, one);
+    let bias64 = to_f64(&bias);
+    let want = spmm::spmm_cpu(
+        &row_ptr,
+        &col,
+        &to_f64(&val),
+        &to_f64(&b),
+        c,
+        Some(&bias64),
+        true,
+        None,
+    );
+    assert_close("spmm through windows", &split, &want, 1e-5, 1e-5);
+    // Whole bindings past the limit are still typed errors, not wgpu panics.
+    let a = CsrBuffers::upload(small, "a", &row_ptr, &col, &val, cols).unwrap();
+    let bb = GpuBuffer::from_slice(small, "b", &b).unwrap();
+    let out = GpuBuffer::<f32>::zeros(small, "out", rows * c).unwrap();
+    let err = spmm::bind(
+        small,
+        &a,
+        (&bb).into(),
+        (&out).into(),
+        c,
+        Epilogue::default(),
+    );
+    assert!(
+        matches!(err, Err(GpuError::BufferTooLarge { .. })),
+        "{err:?}"
     );
 }

@@ -10,7 +10,7 @@ use argva::testing::rng;
 use argva::train::engine::{CsrRef, Engine, EngineConfig, Noise, Recon, slot};
 use rand::RngExt;
 
-use crate::ctx;
+use crate::{SMALL_BINDING, ctx, small_binding_ctx};
 
 const KINDS: [ModelKind; 4] = [
     ModelKind::Gae,
@@ -509,7 +509,7 @@ fn buffer_plan_matches_what_the_engine_allocates() {
             let planned: u64 =
                 argva::train::engine::buffer_plan(&arch, &cfg, n, x.val.len(), adj.val.len())
                     .iter()
-                    .map(|(_, b)| b)
+                    .map(|b| b.bytes)
                     .sum();
             assert_eq!(
                 ctx.allocated_bytes() - before,
@@ -521,20 +521,22 @@ fn buffer_plan_matches_what_the_engine_allocates() {
     }
 }
 
-/// A graph whose activations exceed the device's binding limit is refused up front with the
-/// bill, not by a wgpu panic halfway through allocation.
+/// A graph whose embedding z exceeds the device's binding limit (the decoder gathers from
+/// all of it through one binding) is refused up front with the bill, not by a wgpu panic
+/// halfway through allocation. (Activations past the limit are split, see
+/// `split_buffers_train_like_whole_ones`.)
 #[test]
 fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
     let ctx = ctx();
     let arch = Arch {
-        kind: ModelKind::Argva,
+        kind: ModelKind::Arga,
         features: 4,
         hidden: 8,
-        latent: 4,
-        disc_hidden: 64,
+        latent: 64,
+        disc_hidden: 8,
     };
-    // The discriminator's 2N × 64 activations pass the limit at this N.
-    let n = (ctx.max_binding_bytes() / (2 * 64 * 4) + 1) as usize;
+    // z (N × 64) passes the limit at this N.
+    let n = (ctx.max_binding_bytes() / (64 * 4) + 1) as usize;
     let row_ptr: Vec<u32> = (0..=n as u32).collect();
     let x_col: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
     let a_col: Vec<u32> = (0..n as u32).collect();
@@ -569,7 +571,92 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
         ),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains("`D a") && err.contains("MiB"), "{err}");
+    assert!(
+        err.contains("`zz`") && err.contains("bound whole") && err.contains("MiB"),
+        "{err}"
+    );
     // Nothing was allocated for it (other tests may allocate meanwhile: allow their share).
     assert!(ctx.allocated_bytes() - before < ctx.max_binding_bytes());
+}
+
+/// Arrays past one storage binding are split (row chunks bound at offsets, gathers through two
+/// windows, per-draw noise launches, discriminator halves in chunks): with the device's
+/// binding limit lowered to 8 KiB, a 200-node graph takes every split path, and three epochs
+/// give what the unsplit engine gives — the same noise, the same losses, parameters and
+/// embedding up to the order of the chunked sums.
+#[test]
+fn split_buffers_train_like_whole_ones() {
+    let (whole_ctx, split_ctx) = (ctx(), small_binding_ctx());
+    assert_eq!(SMALL_BINDING, 8192);
+    let (n, f) = (200, 40);
+    let (x, adj, pos, neg) = random_graph(n, f, 0.03, 21);
+    let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+    let pairs: Vec<u32> = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
+    // The sizes that force each path at this limit.
+    assert!(n * 16 * 4 > 8192 && pairs.len() * 4 > 8192 && adj.col.len() * 4 <= 8192);
+    for kind in KINDS {
+        let arch = Arch {
+            kind,
+            features: f,
+            hidden: 16,
+            latent: 8,
+            disc_hidden: 16,
+        };
+        let (enc0, dis0) = init_params(&arch, 5);
+        let cfg = EngineConfig {
+            lr_encoder: 0.01,
+            lr_discriminator: 0.002,
+            disc_steps: 3,
+            num_pos: pos.len(),
+            num_neg: neg.len(),
+            noise: Noise::Gpu { seed: 9 },
+            recon: Recon::Sampled,
+        };
+        let run = |ctx: &GpuContext| {
+            let engine =
+                Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+            engine.set_pairs(ctx, &pairs).unwrap();
+            let mut losses = Vec::new();
+            for epoch in 0..3 {
+                engine.submit_epoch(ctx, epoch).unwrap();
+                losses.extend(engine.losses.read_blocking(ctx).unwrap());
+            }
+            let state = pollster::block_on(engine.read_state(ctx)).unwrap();
+            let z = pollster::block_on(engine.embedding(ctx)).unwrap();
+            assert!(ctx.take_uncaptured_error().is_none());
+            (engine.epoch.dispatch_count(), losses, state, z)
+        };
+        let (whole_launches, whole_losses, whole_state, whole_z) = run(whole_ctx);
+        let (split_launches, split_losses, split_state, split_z) = run(split_ctx);
+        let what = kind.name();
+        assert!(
+            split_launches > whole_launches,
+            "{what}: {split_launches} launches split vs {whole_launches} whole"
+        );
+        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+        check(
+            &format!("{what} losses"),
+            &split_losses,
+            &f64s(&whole_losses),
+            1e-4,
+        );
+        check(
+            &format!("{what} encoder"),
+            &split_state.encoder,
+            &f64s(&whole_state.encoder),
+            1e-4,
+        );
+        check(
+            &format!("{what} discriminator"),
+            &split_state.discriminator,
+            &f64s(&whole_state.discriminator),
+            1e-4,
+        );
+        check(
+            &format!("{what} embedding"),
+            &split_z,
+            &f64s(&whole_z),
+            1e-4,
+        );
+    }
 }
