@@ -5,12 +5,15 @@
 //! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
 //! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
 //! (head = [μ | ℓ̃] for VGAE/ARGVA, z for GAE/ARGA); z = μ + ε·exp(min(ℓ̃, 10)).
-//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first). `zz` holds
-//! `[z ; z′_0 ; … ; z′_{K−1}]`: every z′ is drawn by one launch at the start of the epoch, and
-//! step k reads its batch through a row gap (rows ≥ N shifted by k·N), so nothing is copied.
-//! Launches are fused where a pass over memory can carry more work (see docs/performance.md):
-//! ReLU backward rides on the matmul that makes the gradient, bias gradients on the TN weight
-//! gradient, and the discriminator's output layer, loss and their backward are one kernel.
+//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first). `zz` holds z, then
+//! z′_k from row (1 + k)·Np (Np = N rounded up to 64 rows): every z′ is drawn at the start of
+//! the epoch, and step k reads its batch through a row gap (rows ≥ N shifted to z′_k), so
+//! nothing is copied. Launches are fused where a pass over memory can carry more work (see
+//! docs/performance.md): ReLU backward rides on the matmul that makes the gradient, bias
+//! gradients on the TN weight gradient, the discriminator's output layer, loss and their
+//! backward are one kernel, and its partial sums are finished by the Adam launch.
+//! Arrays past one storage binding are bound in row chunks or windows (`Access`, and
+//! `src/gpu/window.rs`); when everything fits, each launch runs once over all rows.
 
 use crate::gpu::window::rows_per_limit;
 use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult, MAX_WINDOWS, row_chunks};
