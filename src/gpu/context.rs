@@ -75,7 +75,7 @@ pub struct GpuContext {
     /// argva allocates up front and keeps buffers for the run). Reported by `argva bench`.
     pub(crate) allocated: std::sync::atomic::AtomicU64,
     /// Backing for read-write bindings a launch declares but does not write (see
-    /// [`GpuContext::unused_output`]): two slots, one storage-offset alignment apart.
+    /// [`GpuContext::unused_output`]).
     unused: wgpu::Buffer,
     /// A binding limit below the device's (see [`GpuContext::limit_bindings`]).
     binding_limit: Option<u64>,
@@ -94,13 +94,11 @@ impl GpuContext {
 
     /// A 4-byte read-write binding for an output a launch declares but, with its current
     /// options, never writes: a binding cannot be empty, and a real output may not be bound
-    /// twice. `slot` 0 or 1 gives non-overlapping ranges for launches that need two. Shared by
-    /// every such launch instead of a buffer each.
-    pub fn unused_output(&self, slot: u64) -> super::Arg<'_> {
-        debug_assert!(slot < 2, "two unused-output slots");
+    /// twice. Shared by every such launch instead of a buffer each (no launch declares two).
+    pub fn unused_output(&self) -> super::Arg<'_> {
         super::Arg {
             buffer: &self.unused,
-            offset: slot.min(1) * self.limits.min_storage_buffer_offset_alignment as u64,
+            offset: 0,
             size: std::num::NonZeroU64::new(4),
         }
     }
@@ -161,7 +159,7 @@ impl GpuContext {
         };
         let unused = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("unused outputs"),
-            size: 2 * limits.min_storage_buffer_offset_alignment as u64,
+            size: 4,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });

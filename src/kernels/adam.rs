@@ -156,7 +156,7 @@ pub fn bind_ext(
             (p.table, p.losses)
         }
         // (never read: the clock stands in for the table, already bound read-only)
-        None => ((&clock.buffer).into(), ctx.unused_output(0)),
+        None => ((&clock.buffer).into(), ctx.unused_output()),
     };
     let (w3, b3) = partials.and_then(|p| p.w3_b3).unwrap_or((0, 0));
     let uniforms = Params {

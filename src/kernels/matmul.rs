@@ -204,7 +204,7 @@ pub fn bind_ext(
             flags |= FLAG_COLSUM;
             cs
         }
-        None => ctx.unused_output(0),
+        None => ctx.unused_output(),
     };
     let split = gap.split.min(u32::MAX as usize) as u32;
     let gap_rows = if gap.split == usize::MAX { 0 } else { gap.gap };

@@ -126,7 +126,7 @@ fn bind_entry(
             check_len(&format!("rng {entry}: `low`"), &arg, low_len)?;
             (arg, low_len)
         }
-        None => (ctx.unused_output(0), 0),
+        None => (ctx.unused_output(), 0),
     };
     let [seed_lo, seed_hi] = key(seed);
     let params = Params {
