@@ -40,7 +40,9 @@ pub struct BenchArgs {
     pub latent: usize,
     /// Instead of one dataset: synthetic SBM graphs from 10 k to 1 M nodes at average
     /// degree 20, printing time per epoch and memory at each size (a size the device cannot
-    /// hold is a row with the reason: the buffer, its bytes and the device's limit).
+    /// hold is a row with the reason: the buffer, its bytes and the device's limit). On a CPU
+    /// adapter the 1 M-node row takes minutes (ARGVA on lavapipe: about a minute an epoch,
+    /// 7 GiB of memory); --scale-max sets the largest size.
     #[arg(long)]
     pub scale: bool,
     /// Largest node count for --scale.
