@@ -12,4 +12,4 @@ pub use error::{GpuError, GpuResult};
 pub use kernel::{
     Arg, Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };
-pub use window::{MAX_WINDOWS, Windows, row_chunks, rows_per_binding};
+pub use window::{MAX_WINDOWS, Windows, chunk_rows, row_chunks, rows_per_binding};

@@ -5,7 +5,7 @@
 //! argva keeps each large array in one buffer and binds it in pieces:
 //! - kernels whose rows are independent (dense layers, elementwise passes, weight gradients
 //!   summed chunk by chunk) run once per row chunk, each binding at a byte offset
-//!   ([`rows_per_binding`], [`row_chunks`]);
+//!   ([`chunk_rows`], [`row_chunks`]);
 //! - kernels that gather rows from anywhere (the GCN propagation Â·H, the decoder's pair
 //!   lookups) bind the array as up to [`MAX_WINDOWS`] consecutive windows and pick the window
 //!   from the row index ([`Windows`]).
@@ -31,6 +31,15 @@ pub fn rows_per_binding(ctx: &GpuContext, row_bytes: u64) -> usize {
         ctx.limits.min_storage_buffer_offset_alignment as u64,
         row_bytes,
     )
+}
+
+/// Rows per chunk for launches that bind several row-major arrays of different widths at the
+/// same rows, the widest `widest_row_bytes` wide: what one binding holds of the widest, as a
+/// multiple of the rows that keep every array's chunk offsets aligned down to 4-byte rows
+/// (64 rows at the usual 256-byte alignment). At least one such step.
+pub fn chunk_rows(ctx: &GpuContext, widest_row_bytes: u64) -> usize {
+    let step = (ctx.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
+    ((ctx.max_binding_bytes() / widest_row_bytes.max(1)) as usize / step).max(1) * step
 }
 
 /// [`rows_per_binding`] for a given limit and alignment (the engine's buffer plan uses it

@@ -16,7 +16,9 @@
 //! `src/gpu/window.rs`); when everything fits, each launch runs once over all rows.
 
 use crate::gpu::window::rows_per_limit;
-use crate::gpu::{Arg, GpuBuffer, GpuContext, GpuError, GpuResult, MAX_WINDOWS, row_chunks};
+use crate::gpu::{
+    Arg, GpuBuffer, GpuContext, GpuError, GpuResult, MAX_WINDOWS, chunk_rows, row_chunks,
+};
 use crate::kernels::Epilogue;
 use crate::kernels::disc_out::{self, Partials};
 use crate::kernels::matmul::{Extra, Form, RowGap};
@@ -462,9 +464,7 @@ impl Engine {
         // Rows one binding holds at the widest activation: the chunk every row-local launch
         // is split into when its arrays are past one binding (one chunk on most devices and
         // graphs: the schedule is then exactly the unsplit one).
-        // (a multiple of ROW_ALIGN rows, so that every width's chunk offsets stay aligned)
-        let widest = (h.max(w).max(d).max(dh) * 4) as u64;
-        let chunk = ((ctx.max_binding_bytes() / widest) as usize / ROW_ALIGN).max(1) * ROW_ALIGN;
+        let chunk = chunk_rows(ctx, (h.max(w).max(d).max(dh) * 4) as u64);
         let node_chunks = row_chunks(n, chunk);
         // Rows r0..r1 of a row-major buffer `width` values wide.
         fn rows(b: &GpuBuffer<f32>, width: usize, (r0, r1): (usize, usize)) -> Arg<'_> {
