@@ -51,6 +51,19 @@ pub fn rows_per_limit(limit: u64, align: u64, row_bytes: u64) -> usize {
     ((rows / step).max(1) * step) as usize
 }
 
+/// Most bytes an array of `row_bytes`-byte rows may hold to be gathered through
+/// [`MAX_WINDOWS`] bindings of `limit` bytes: the first window ends on a whole, aligned row
+/// ([`rows_per_limit`]), the rest take what is left. Shared by [`Windows::of`] and the
+/// engine's up-front check, so the two cannot disagree.
+pub fn gather_capacity(limit: u64, align: u64, row_bytes: u64) -> u64 {
+    let first = rows_per_limit(limit, align, row_bytes) as u64 * row_bytes.max(1);
+    if first > limit {
+        limit // a row wider than one binding: only an array that fits one binding
+    } else {
+        first + limit * (MAX_WINDOWS as u64 - 1)
+    }
+}
+
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -91,17 +104,19 @@ impl<'a> Windows<'a> {
         if bytes <= limit {
             return Ok(None);
         }
-        let split = rows_per_binding(ctx, row_elems as u64 * 4) * row_elems.max(1);
-        let lo_bytes = split as u64 * 4;
-        let hi_bytes = bytes.saturating_sub(lo_bytes);
-        if lo_bytes > limit || hi_bytes > limit || hi_bytes == 0 {
+        let align = ctx.limits.min_storage_buffer_offset_alignment as u64;
+        let capacity = gather_capacity(limit, align, row_elems as u64 * 4);
+        if bytes > capacity {
             return Err(GpuError::BufferTooLarge {
                 what: format!("{what} (read through {MAX_WINDOWS} bindings at most)"),
                 bytes,
-                limit: limit * MAX_WINDOWS as u64,
+                limit: capacity,
                 limit_name: "max_storage_buffer_binding_size × 2",
             });
         }
+        let split = rows_per_binding(ctx, row_elems as u64 * 4) * row_elems.max(1);
+        let lo_bytes = split as u64 * 4;
+        let hi_bytes = bytes - lo_bytes;
         let piece = |offset: u64, size: u64| Arg {
             buffer: arg.buffer,
             offset: arg.offset + offset,
@@ -133,6 +148,16 @@ mod tests {
         }
         // A row wider than the limit still gets one aligned step (the binding check reports it).
         assert_eq!(rows_per_limit(100, 256, 256), 1);
+    }
+
+    #[test]
+    fn gather_capacity_is_an_aligned_first_window_plus_one_binding() {
+        // 64-float rows: the first window is the whole limit.
+        assert_eq!(gather_capacity(1 << 20, 256, 256), 2 << 20);
+        // 12-byte rows: the first window stops at 99 840 bytes (8 320 rows, a multiple of 64).
+        assert_eq!(gather_capacity(100_000, 256, 12), 99_840 + 100_000);
+        // A row wider than one binding: nothing past one binding.
+        assert_eq!(gather_capacity(100, 256, 256), 100);
     }
 
     #[test]

@@ -102,11 +102,7 @@ fn row_cpu(s: f64, real: bool, n: usize) -> (f64, f64) {
 
 /// CPU twin of [`disc`]: (per-row loss, per-row dL/dlogit) for `2n` logits.
 pub fn disc_cpu(logits: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    logits
-        .iter()
-        .enumerate()
-        .map(|(r, &s)| row_cpu(s, r >= n, n))
-        .unzip()
+    rows_cpu(logits, n, n)
 }
 
 /// Loss terms and gradients of `logits` whose first `fake` rows are labelled 0 and the rest
@@ -121,6 +117,5 @@ pub fn rows_cpu(logits: &[f64], fake: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// CPU twin of [`reg`].
 pub fn reg_cpu(logits: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let n = logits.len();
-    logits.iter().map(|&s| row_cpu(s, true, n)).unzip()
+    rows_cpu(logits, 0, logits.len())
 }

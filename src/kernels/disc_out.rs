@@ -217,11 +217,7 @@ pub fn disc_out_cpu(labels: Labels, a2: &[f64], w3: &[f64], b3: f64, dh: usize) 
     use super::matmul::{Form, matmul_cpu};
     let (rows, fake, n) = labels.shape();
     let logits = matmul_cpu(Form::NT, a2, w3, rows, 1, dh, Some(&[b3]), false, None);
-    let (loss, g) = match labels {
-        Labels::Disc { .. } => super::bce::disc_cpu(&logits, n),
-        Labels::Reg { .. } => super::bce::reg_cpu(&logits),
-        Labels::Rows { .. } => super::bce::rows_cpu(&logits, fake, n),
-    };
+    let (loss, g) = super::bce::rows_cpu(&logits, fake, n);
     let dw3 = matmul_cpu(Form::TN, &g, a2, 1, dh, rows, None, false, None);
     let da2 = matmul_cpu(Form::NN, &g, w3, rows, dh, 1, None, false, None)
         .iter()

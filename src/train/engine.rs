@@ -15,7 +15,7 @@
 //! Arrays past one storage binding are bound in row chunks or windows (`Access`, and
 //! `src/gpu/window.rs`); when everything fits, each launch runs once over all rows.
 
-use crate::gpu::window::rows_per_limit;
+use crate::gpu::window::gather_capacity;
 use crate::gpu::{
     Arg, GpuBuffer, GpuContext, GpuError, GpuResult, MAX_WINDOWS, chunk_rows, row_chunks,
 };
@@ -268,8 +268,7 @@ pub fn check_plan(plan: &[Planned], binding: u64, align: u64, max_buffer: u64) -
                 )),
                 Access::Gather { row } => {
                     let row_bytes = row.max(1) as u64 * 4;
-                    let first = rows_per_limit(binding, align, row_bytes) as u64 * row_bytes;
-                    (b.bytes > first + binding * (MAX_WINDOWS as u64 - 1)).then(|| {
+                    (b.bytes > gather_capacity(binding, align, row_bytes)).then(|| {
                         format!(
                             "is gathered from through at most {MAX_WINDOWS} bindings of \
                              {per_binding}"
@@ -1180,5 +1179,67 @@ impl Engine {
             self.dis_state[2].write(ctx, &st.discriminator_adam.1)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(label: &'static str, bytes: u64, access: Access) -> Vec<Planned> {
+        vec![
+            Planned {
+                label: "small",
+                bytes: 1000,
+                access: Access::Whole,
+            },
+            Planned {
+                label,
+                bytes,
+                access,
+            },
+        ]
+    }
+
+    /// What each way of binding lets through, at a 1 MiB binding / 4 MiB buffer device.
+    #[test]
+    fn check_plan_refuses_what_cannot_be_bound_and_nothing_else() {
+        const MIB: u64 = 1 << 20;
+        let check = |p: &[Planned]| check_plan(p, MIB, 256, 4 * MIB);
+        let refused = |p: &[Planned], name: &str, why: &str| {
+            let err = check(p).expect_err(name).to_string();
+            assert!(
+                err.contains(&format!("`{name}`")) && err.contains(why),
+                "{err}"
+            );
+            assert!(err.contains("MiB of GPU buffers"), "{err}");
+        };
+        // Whole: one binding.
+        assert!(check(&plan("w", MIB, Access::Whole)).is_ok());
+        refused(&plan("w", MIB + 4, Access::Whole), "w", "bound whole");
+        // Rows: only the buffer limit.
+        assert!(check(&plan("r", 4 * MIB, Access::Rows)).is_ok());
+        refused(
+            &plan("r", 4 * MIB + 4, Access::Rows),
+            "r",
+            "buffer-size limit",
+        );
+        // Gather: two windows, the first ending on a whole row (12-byte rows: 1 048 320 bytes).
+        let two = 1_048_320 + MIB;
+        assert!(check(&plan("g", two, Access::Gather { row: 3 })).is_ok());
+        refused(
+            &plan("g", two + 12, Access::Gather { row: 3 }),
+            "g",
+            "2 bindings",
+        );
+        // Blocks: each block whole, the buffer in rows.
+        let blocks = Access::Blocks {
+            block: (MIB / 4) as usize,
+        };
+        assert!(check(&plan("z", 3 * MIB, blocks)).is_ok());
+        let big_blocks = Access::Blocks {
+            block: (MIB / 4) as usize + 1,
+        };
+        refused(&plan("z", 3 * MIB, big_blocks), "z", "blocks");
     }
 }
