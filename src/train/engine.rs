@@ -758,6 +758,17 @@ impl Engine {
             }
             GpuResult::Ok(())
         };
+        // What an Adam launch finishes of the output layer's partial sums: `count` rows, the
+        // loss into `slot` and, for the discriminator's step, the w3/b3 gradients.
+        let finish_partials = |count, w3_b3, slot| adam::FromPartials {
+            table: (&partials).into(),
+            stride: partial_rows,
+            count,
+            dh,
+            w3_b3,
+            losses: (&losses).into(),
+            slot,
+        };
         // Accumulate over the pieces after the first.
         let summed = |i: usize| Epilogue {
             accumulate: i > 0,
@@ -804,15 +815,11 @@ impl Engine {
                 )?);
             }
             // The step's loss and the output layer's gradients are finished here.
-            let finish = adam::FromPartials {
-                table: (&partials).into(),
-                stride: partial_rows,
-                count: parts,
-                dh,
-                w3_b3: Some((dt("w3").offset, dt("b3").offset)),
-                losses: (&losses).into(),
-                slot: slot::DISC + k,
-            };
+            let finish = finish_partials(
+                parts,
+                Some((dt("w3").offset, dt("b3").offset)),
+                slot::DISC + k,
+            );
             s.push((
                 adam::bind_ext(
                     ctx,
@@ -1004,15 +1011,7 @@ impl Engine {
             ));
         }
         s.push(sp(ctx, &xt, (0, f), (&g1).into(), eg("w1"), h, plain)?);
-        let finish_reg = reg_parts.map(|count| adam::FromPartials {
-            table: (&partials).into(),
-            stride: partial_rows,
-            count,
-            dh,
-            w3_b3: None,
-            losses: (&losses).into(),
-            slot: slot::REG,
-        });
+        let finish_reg = reg_parts.map(|count| finish_partials(count, None, slot::REG));
         s.push((
             adam::bind_ext(
                 ctx,
