@@ -1,8 +1,7 @@
 //! Criterion timings of the main training kernels at Cora's shapes and of one whole ARGVA
 //! epoch: `cargo bench --bench kernels`.
 //!
-//! Cora comes from `$ARGVA_DATA` (never downloaded here); without it, an SBM graph of Cora's
-//! size stands in. The kernels timed are the engine's own bound dispatches (found by their
+//! Cora is the copy compiled into argva (or `$ARGVA_DATA`'s, when that holds one). The kernels timed are the engine's own bound dispatches (found by their
 //! profile label in the recorded epoch), so they run at exactly the shapes training uses.
 //! Every iteration submits one command buffer and waits for the device to go idle, so a
 //! sample includes the submit + wait overhead (a few hundred µs on lavapipe).
@@ -32,30 +31,8 @@ const KERNELS: &[&str] = &[
 ];
 
 fn graph() -> Graph {
-    if let Some(root) = std::env::var_os("ARGVA_DATA") {
-        let opts = LoadOptions {
-            root: root.into(),
-            features: None,
-            labels: None,
-            download: false,
-            allow_unverified: false,
-        };
-        match data::load("cora", &opts) {
-            Ok(g) => return g,
-            Err(e) => eprintln!("cora unavailable ({e}); using an SBM graph of Cora's size"),
-        }
-    }
-    data::load(
-        "sbm:nodes=2708,classes=7,degree=4,features=1433,seed=1",
-        &LoadOptions {
-            root: data::default_root(),
-            features: None,
-            labels: None,
-            download: false,
-            allow_unverified: false,
-        },
-    )
-    .expect("SBM generation")
+    // `$ARGVA_DATA` (or ./data) when it holds Cora, else the copy compiled into argva.
+    data::load("cora", &LoadOptions::default()).expect("Cora is embedded in argva")
 }
 
 fn wait(ctx: &GpuContext) {

@@ -2,7 +2,7 @@
 # Link-prediction and clustering quality over seeds: mean ± std of the test metrics, the
 # figures in the README. Usage: benches/quality.sh [DATASET] [MODELS] [SEEDS]
 #   benches/quality.sh cora "gae vgae arga argva" 10
-# Needs ARGVA_DATA (or ./data) and a release build (`cargo build --release`).
+# Needs a release build (`cargo build --release`); Cora and CiteSeer are built into argva.
 set -euo pipefail
 dataset=${1:-cora}
 models=${2:-gae vgae arga argva}

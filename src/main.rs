@@ -18,7 +18,8 @@ IJCAI 2018), trained entirely on the GPU through WGSL compute shaders (wgpu: Vul
 WebGPU, or Mesa's lavapipe on a machine without a GPU).\n\n\
 `argva cora` is short for `argva train cora`: ARGVA on Cora with the reference recipe.\n\n\
 Environment: WGPU_BACKEND (vulkan, gl, metal, dx12) and WGPU_ADAPTER_NAME pick the adapter; \
-ARGVA_DATA is the data root when --data-root is not given (default ./data)."
+ARGVA_DATA is the data root when --data-root is not given (default ./data). Cora and CiteSeer \
+are built into argva and need no files or network; PubMed is downloaded on first use."
 )]
 struct Cli {
     #[command(subcommand)]

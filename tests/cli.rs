@@ -167,6 +167,25 @@ fn train_writes_everything_then_plot_and_embed_read_it() {
     );
 }
 
+/// A user's fresh install: no data folder, no ARGVA_DATA, no network needed.
+#[test]
+fn cora_and_citeseer_come_from_the_binary_in_an_empty_folder() {
+    let empty = tempfile::tempdir().unwrap();
+    for name in ["cora", "citeseer"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_argva"))
+            .args(["data", name, "--offline", "--json"])
+            .current_dir(empty.path())
+            .env_remove("ARGVA_DATA")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(summary["source"], "argva's embedded copy", "{summary}");
+        assert!(summary["nodes"].as_u64().unwrap() > 2700, "{summary}");
+    }
+    assert!(files(empty.path()).is_empty(), "nothing written");
+}
+
 #[test]
 fn bad_input_fails_clearly_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -193,14 +212,14 @@ fn bad_input_fails_clearly_and_writes_nothing() {
         ),
         (
             vec![
-                "cora",
+                "pubmed",
                 "--data-root",
                 "/nonexistent",
                 "--offline",
                 "--out",
                 o_arg,
             ],
-            "ind.cora",
+            "ind.pubmed",
         ),
         // The dense N² loss is refused on graphs where an epoch would take hours.
         (

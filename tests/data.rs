@@ -1,33 +1,51 @@
-//! Integration tests of `argva::data` on the real Planetoid files (`$ARGVA_DATA`, default
-//! `../shared/datasets` relative to the crate root). They fail, not skip, when it is absent.
+//! Integration tests of `argva::data` on the real Planetoid files: the copies compiled into
+//! argva (`data::embedded`), and the same bytes written to a data root on disk.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use argva::data::download::{Fetcher, fetch_planetoid};
 use argva::data::pickle::PickleError;
 use argva::data::planetoid::Dataset;
-use argva::data::{self, DataError, LoadOptions, NegativeSampler, Summary};
+use argva::data::{self, DataError, LoadOptions, NegativeSampler, Origin, Summary, embedded};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn root() -> PathBuf {
-    let root = std::env::var_os("ARGVA_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
-    assert!(
-        root.join("Cora/raw").is_dir(),
-        "Planetoid data not found under {} (set ARGVA_DATA)",
-        root.display()
-    );
-    root
-}
-
+/// Load options whose data root holds nothing, so Planetoid names resolve to the embedded copy.
 fn opts() -> LoadOptions {
     LoadOptions {
-        root: root(),
+        root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty-data-root"),
         ..Default::default()
     }
+}
+
+/// The embedded bytes of one Planetoid file, e.g. `ind.cora.x`.
+fn embedded_file(ds: Dataset, name: &str) -> &'static [u8] {
+    let files = embedded::files(ds).expect("Cora and CiteSeer are embedded");
+    files
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a known file")
+        .1
+}
+
+/// A data root holding the embedded files of `ds` as `<root>/<Name>/raw/ind.*`.
+fn root_with(ds: Dataset) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let dir = ds.raw_dir(t.path());
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in embedded::files(ds).unwrap() {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    t
+}
+
+fn load_from(root: &Path, spec: &str) -> Result<data::Graph, DataError> {
+    let o = LoadOptions {
+        root: root.into(),
+        ..Default::default()
+    };
+    data::load(spec, &o)
 }
 
 #[test]
@@ -255,12 +273,14 @@ impl Fetcher for LocalFetcher {
         } else {
             "Cora"
         };
-        let mut b = std::fs::read(root().join(ds).join("raw").join(file)).map_err(|e| {
-            DataError::Download {
+        let ds = Dataset::from_name(ds).unwrap();
+        let mut b = embedded::files(ds)
+            .and_then(|fs| fs.iter().find(|(n, _)| *n == file))
+            .map(|(_, b)| b.to_vec())
+            .ok_or_else(|| DataError::Download {
                 url: url.into(),
-                msg: e.to_string(),
-            }
-        })?;
+                msg: "404".into(),
+            })?;
         if self.corrupt {
             b[10] ^= 1;
         }
@@ -332,16 +352,92 @@ fn download_verifies_and_writes_atomically() {
 }
 
 #[test]
-fn every_local_planetoid_file_has_a_known_checksum() {
-    for (ds, dir) in [(Dataset::Cora, "Cora"), (Dataset::CiteSeer, "CiteSeer")] {
-        for f in ds.file_names() {
-            let bytes = std::fs::read(root().join(dir).join("raw").join(&f)).unwrap();
+fn every_embedded_planetoid_file_has_its_known_checksum() {
+    for ds in [Dataset::Cora, Dataset::CiteSeer] {
+        for (f, bytes) in embedded::files(ds).unwrap() {
             assert_eq!(
-                data::download::expected_sha256(&f),
-                Some(data::download::sha256_hex(&bytes).as_str()),
+                data::download::expected_sha256(f),
+                Some(data::download::sha256_hex(bytes).as_str()),
                 "{f}"
             );
         }
+    }
+}
+
+#[test]
+fn planetoid_names_resolve_to_the_embedded_copy_without_a_data_root() {
+    for name in ["cora", "citeseer"] {
+        let g = data::load(name, &opts()).unwrap();
+        assert_eq!(g.source, Origin::Embedded, "{name}");
+        let sum = Summary::new(&g, None);
+        assert!(
+            sum.to_string()
+                .contains("source          argva's embedded copy"),
+            "{sum}"
+        );
+    }
+    assert!(
+        !opts().root.exists(),
+        "loading the embedded copy writes nothing"
+    );
+}
+
+#[test]
+fn a_data_root_on_disk_is_read_and_checked() {
+    for ds in [Dataset::Cora, Dataset::CiteSeer] {
+        let t = root_with(ds);
+        let disk = load_from(t.path(), ds.prefix()).unwrap();
+        assert_eq!(disk.source, Origin::Disk(ds.raw_dir(t.path())));
+        let embedded = data::load(ds.prefix(), &opts()).unwrap();
+        assert_eq!(
+            data::Graph {
+                source: Origin::Embedded,
+                ..disk
+            },
+            embedded,
+            "{ds:?}: the same graph from disk and from the binary"
+        );
+    }
+}
+
+#[test]
+fn bad_corrupt_file_in_the_data_root_is_refused_not_masked() {
+    let t = root_with(Dataset::Cora);
+    let bad = Dataset::Cora.raw_dir(t.path()).join("ind.cora.graph");
+    let mut b = std::fs::read(&bad).unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 1; // the pickle's STOP byte: still a file argva might have parsed
+    std::fs::write(&bad, &b).unwrap();
+    let e = load_from(t.path(), "cora").unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, DataError::Checksum { .. }), "{msg}");
+    assert!(
+        msg.contains(&bad.display().to_string())
+            && msg.contains("SHA-256 mismatch")
+            && msg.contains("damaged"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn pubmed_download_verifies_all_but_allx_and_says_so() {
+    let t = tempfile::tempdir().unwrap();
+    let e = fetch_planetoid(Dataset::PubMed, t.path(), &OfflineFetcher, false).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, DataError::Unverified { ref file, .. } if file.ends_with("ind.pubmed.allx")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("--allow-unverified") && msg.contains("every other PubMed file"),
+        "{msg}"
+    );
+    for f in Dataset::PubMed.file_names() {
+        assert_eq!(
+            data::download::expected_sha256(&f).is_some(),
+            f != "ind.pubmed.allx",
+            "{f}"
+        );
     }
 }
 
@@ -439,23 +535,18 @@ fn user_whitespace_edges_without_features_get_identity() {
 // Bad input: each gives a typed error naming the file and the problem.
 
 fn cora_files() -> [(PathBuf, Vec<u8>); 8] {
-    let dir = root().join("Cora/raw");
-    Dataset::Cora
-        .file_names()
-        .into_iter()
-        .map(|f| (dir.join(&f), std::fs::read(dir.join(&f)).unwrap()))
-        .collect::<Vec<_>>()
-        .try_into()
+    embedded::files(Dataset::Cora)
         .unwrap()
+        .map(|(f, b)| (PathBuf::from("Cora/raw").join(f), b.to_vec()))
 }
 
 #[test]
 fn bad_missing_file() {
     let t = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(t.path().join("Cora/raw")).unwrap();
-    std::fs::copy(
-        root().join("Cora/raw/ind.cora.x"),
+    std::fs::write(
         t.path().join("Cora/raw/ind.cora.x"),
+        embedded_file(Dataset::Cora, "ind.cora.x"),
     )
     .unwrap();
     let e = data::load(
@@ -474,7 +565,8 @@ fn bad_missing_file() {
     assert!(
         msg.contains("ind.cora.graph")
             && msg.contains(&t.path().join("Cora/raw").display().to_string())
-            && msg.contains("ARGVA_DATA"),
+            && msg.contains("ARGVA_DATA")
+            && msg.contains("embedded copy"),
         "{msg}"
     );
     let e = data::load("no/such/file.csv", &opts()).unwrap_err();

@@ -15,8 +15,10 @@ pub struct DataSource {
     /// (CSV/TSV/whitespace, two columns of node ids, optional header).
     #[arg(default_value = "cora")]
     pub dataset: String,
-    /// Folder holding `<Name>/raw/ind.<name>.*` (PyTorch Geometric's layout)
-    /// [default: $ARGVA_DATA, else ./data].
+    /// Folder holding `<Name>/raw/ind.<name>.*` (PyTorch Geometric's layout; files there are
+    /// SHA-256 checked) [default: $ARGVA_DATA, else ./data]. Cora and CiteSeer need none:
+    /// when the folder lacks them, argva uses the copy compiled into it. PubMed is downloaded
+    /// into it.
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
     /// Node features for an edge-list graph: `.npy` (float32/float64, N×F) or CSV
@@ -26,10 +28,11 @@ pub struct DataSource {
     /// Node labels for an edge-list graph (`node,label` CSV) — enables clustering metrics.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
-    /// Never download missing Planetoid files; fail instead.
+    /// Never download missing Planetoid files (PubMed); fail instead.
     #[arg(long)]
     pub offline: bool,
-    /// Accept downloaded files whose SHA-256 sum argva does not know (PubMed).
+    /// Accept downloaded files whose SHA-256 sum argva does not know (PubMed's `allx`; the
+    /// other files are still checked).
     #[arg(long)]
     pub allow_unverified: bool,
 }

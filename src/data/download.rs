@@ -1,8 +1,8 @@
 //! Fetching missing Planetoid files (network and file I/O live here only).
 //!
 //! Every file is checked against `assets/planetoid.sha256` before it is written (atomically:
-//! temp file + rename). Files without a known sum (PubMed) are refused unless the caller opts
-//! in with `allow_unverified`.
+//! temp file + rename). A file without a known sum (PubMed's `ind.pubmed.allx`) is refused
+//! unless the caller opts in with `allow_unverified`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -102,7 +102,10 @@ pub fn fetch_planetoid(
         return Err(DataError::Unverified {
             file: dir.join(f),
             hint: format!(
-                "download it yourself from {PLANETOID_URL}/{f} into {}, or opt in to unverified downloads (allow_unverified / --allow-unverified)",
+                "argva checks every other {} file it downloads against its known sum, but not this \
+one: pass --allow-unverified (allow_unverified in the library) to download it unchecked, or \
+download it yourself from {PLANETOID_URL}/{f} into {}",
+                ds.name(),
                 dir.display()
             ),
         });
@@ -129,27 +132,42 @@ pub fn fetch_planetoid(
 }
 
 fn verify(dest: &Path, bytes: &[u8], allow_unverified: bool) -> Result<(), DataError> {
+    check_sha256(dest, bytes).map_err(|e| e.with_hint("the file was not saved"))?;
     let name = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if expected_sha256(name).is_none() && !allow_unverified {
+        return Err(DataError::Unverified {
+            file: dest.to_path_buf(),
+            hint: "no checksum known".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `Err(Checksum)` when `path`'s file name has a known SHA-256 that `bytes` do not match;
+/// files without a known sum pass.
+pub fn check_sha256(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     match expected_sha256(name) {
         Some(want) => {
             let got = sha256_hex(bytes);
-            if got != want {
-                return Err(DataError::Checksum {
-                    file: dest.to_path_buf(),
+            if got == want {
+                Ok(())
+            } else {
+                Err(DataError::Checksum {
+                    file: path.to_path_buf(),
                     expected: want.into(),
                     actual: got,
-                });
+                    hint: String::new(),
+                })
             }
-            Ok(())
         }
-        None if allow_unverified => Ok(()),
-        None => Err(DataError::Unverified {
-            file: dest.to_path_buf(),
-            hint: "no checksum known".into(),
-        }),
+        None => Ok(()),
     }
 }
 

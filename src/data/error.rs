@@ -57,13 +57,15 @@ pub enum DataError {
     #[error("download of {url} failed: {msg}")]
     Download { url: String, msg: String },
     #[error(
-        "{}: SHA-256 mismatch (expected {expected}, got {actual}); the file was not saved",
+        "{}: SHA-256 mismatch (expected {expected}, got {actual}); {hint}",
         file.display()
     )]
     Checksum {
         file: PathBuf,
         expected: String,
         actual: String,
+        /// What happened to the file and what to do.
+        hint: String,
     },
     #[error("{}: no known SHA-256 for this file; {hint}", file.display())]
     Unverified { file: PathBuf, hint: String },
@@ -74,6 +76,23 @@ impl DataError {
         DataError::Io {
             path: path.into(),
             source,
+        }
+    }
+    /// The same error with another hint (only checksum errors carry one).
+    pub(crate) fn with_hint(self, new: &str) -> Self {
+        match self {
+            DataError::Checksum {
+                file,
+                expected,
+                actual,
+                ..
+            } => DataError::Checksum {
+                file,
+                expected,
+                actual,
+                hint: new.into(),
+            },
+            other => other,
         }
     }
     pub(crate) fn format(

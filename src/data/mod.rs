@@ -5,6 +5,7 @@
 //! [`load`], the `read_*` helpers and [`download`] touch the file system or the network.
 
 pub mod download;
+pub mod embedded;
 mod error;
 pub mod gcn;
 pub mod npy;
@@ -129,6 +130,37 @@ pub struct Graph {
     pub edges: Vec<[u32; 2]>,
     /// The file's node names when an edge list names nodes by strings (node i = names[i]).
     pub node_ids: Option<Vec<String>>,
+    /// Where the graph came from (`argva data` prints it).
+    pub source: Origin,
+}
+
+/// Where a loaded graph came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Planetoid files read from this folder, each checked against its known SHA-256.
+    Disk(PathBuf),
+    /// Planetoid files downloaded into this folder just now (checked), then read from there.
+    Downloaded(PathBuf),
+    /// The copy of Cora or CiteSeer compiled into argva.
+    Embedded,
+    /// A user's edge list.
+    File(PathBuf),
+    /// A synthetic graph (`sbm:`).
+    Generated,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Disk(dir) => write!(f, "files in {} (SHA-256 checked)", dir.display()),
+            Origin::Downloaded(dir) => {
+                write!(f, "downloaded into {} (SHA-256 checked)", dir.display())
+            }
+            Origin::Embedded => write!(f, "argva's embedded copy"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Generated => write!(f, "generated"),
+        }
+    }
 }
 
 impl Graph {
@@ -156,7 +188,8 @@ pub fn canonical_edges(pairs: impl IntoIterator<Item = [u32; 2]>) -> Vec<[u32; 2
     keys.into_iter().map(split::key_edge).collect()
 }
 
-/// Where datasets live: `$ARGVA_DATA`, else `./data`.
+/// Where Planetoid files are looked for (and PubMed is downloaded to): `$ARGVA_DATA`, else
+/// `./data`. Cora and CiteSeer need no folder: argva carries them (see [`load`]).
 pub fn default_root() -> PathBuf {
     std::env::var_os("ARGVA_DATA")
         .map(PathBuf::from)
@@ -202,29 +235,7 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<Graph, DataError> {
         return sbm::generate(&s);
     }
     if let Some(ds) = planetoid::Dataset::from_name(spec) {
-        let dir = ds.raw_dir(&opts.root);
-        let missing = ds.missing_files(&dir);
-        if !missing.is_empty() {
-            if !opts.download {
-                return Err(DataError::MissingFiles {
-                    name: ds.name().into(),
-                    dir,
-                    files: missing,
-                    hint: format!(
-                        "run without --offline to download them from {}, copy them there, or point --data-root / ARGVA_DATA at a folder holding {}/raw/",
-                        download::PLANETOID_URL,
-                        ds.name()
-                    ),
-                });
-            }
-            download::fetch_planetoid(
-                ds,
-                &opts.root,
-                &download::HttpFetcher,
-                opts.allow_unverified,
-            )?;
-        }
-        return planetoid::read(ds, &opts.root);
+        return load_planetoid(ds, opts);
     }
     let path = Path::new(spec);
     if !path.exists() {
@@ -238,10 +249,56 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<Graph, DataError> {
     user::read(path, opts.features.as_deref(), opts.labels.as_deref())
 }
 
+/// A Planetoid dataset from, in this order: the files in `<root>/<Name>/raw` when all eight
+/// are there (checked against their known sums); argva's embedded copy (Cora, CiteSeer) when
+/// none is there; a download into that folder otherwise (PubMed, or completing a folder that
+/// holds only some of the files — never masked by the embedded copy).
+fn load_planetoid(ds: planetoid::Dataset, opts: &LoadOptions) -> Result<Graph, DataError> {
+    let dir = ds.raw_dir(&opts.root);
+    let missing = ds.missing_files(&dir);
+    if missing.is_empty() {
+        return planetoid::read(ds, &opts.root);
+    }
+    if missing.len() == planetoid::SUFFIXES.len()
+        && let Some(graph) = planetoid::read_embedded(ds)
+    {
+        return graph;
+    }
+    if !opts.download {
+        let fix = if embedded::files(ds).is_some() {
+            "copy the missing files there, or remove the folder to use argva's embedded copy"
+        } else {
+            "copy them there"
+        };
+        return Err(DataError::MissingFiles {
+            name: ds.name().into(),
+            dir,
+            files: missing,
+            hint: format!(
+                "run without --offline to download them from {}, {fix}, or point --data-root / ARGVA_DATA at a folder holding {}/raw/",
+                download::PLANETOID_URL,
+                ds.name()
+            ),
+        });
+    }
+    download::fetch_planetoid(
+        ds,
+        &opts.root,
+        &download::HttpFetcher,
+        opts.allow_unverified,
+    )?;
+    Ok(Graph {
+        source: Origin::Downloaded(dir),
+        ..planetoid::read(ds, &opts.root)?
+    })
+}
+
 /// What `argva data` prints.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub name: String,
+    /// Where the graph came from ([`Origin`]'s text).
+    pub source: String,
     pub nodes: usize,
     pub features: usize,
     pub feature_nnz: usize,
@@ -263,6 +320,7 @@ impl Summary {
     pub fn new(g: &Graph, split: Option<&LinkSplit>) -> Summary {
         Summary {
             name: g.name.clone(),
+            source: g.source.to_string(),
             nodes: g.num_nodes,
             features: g.features.cols,
             feature_nnz: g.features.nnz(),
@@ -281,6 +339,7 @@ impl Summary {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "graph           {}", self.name)?;
+        writeln!(f, "source          {}", self.source)?;
         writeln!(f, "nodes           {}", self.nodes)?;
         writeln!(
             f,

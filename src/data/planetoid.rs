@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::pickle::{self, NdArray, RawCsr};
-use super::{Csr, DataError, Graph, canonical_edges};
+use super::{Csr, DataError, Graph, Origin, canonical_edges, download, embedded};
 
 /// The eight files of one dataset, in `ind.<name>.<suffix>` order used by PyG.
 pub const SUFFIXES: [&str; 8] = ["x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"];
@@ -60,7 +60,9 @@ impl Dataset {
     }
 }
 
-/// Read `<root>/<Name>/raw/ind.<name>.*` from disk.
+/// Read `<root>/<Name>/raw/ind.<name>.*` from disk. Every file whose SHA-256 argva knows
+/// (`assets/planetoid.sha256`: all of Cora and CiteSeer, PubMed but `allx`) must match it, so
+/// a damaged or foreign file is refused by name instead of giving a silently different graph.
 pub fn read(ds: Dataset, root: &Path) -> Result<Graph, DataError> {
     let dir = ds.raw_dir(root);
     let missing = ds.missing_files(&dir);
@@ -75,17 +77,31 @@ pub fn read(ds: Dataset, root: &Path) -> Result<Graph, DataError> {
     let mut files = Vec::with_capacity(8);
     for f in ds.file_names() {
         let p = dir.join(&f);
-        files.push((
-            p.clone(),
-            std::fs::read(&p).map_err(|e| DataError::io(p, e))?,
-        ));
+        let bytes = std::fs::read(&p).map_err(|e| DataError::io(&p, e))?;
+        download::check_sha256(&p, &bytes).map_err(|e| e.with_hint(CORRUPT_ON_DISK))?;
+        files.push((p, bytes));
     }
     let parts: [(PathBuf, Vec<u8>); 8] = files.try_into().expect("eight files");
     assemble(ds, &parts)
 }
 
-/// Assemble a dataset from the eight files' `(path, bytes)` in [`SUFFIXES`] order
-/// (the path only names the file in errors).
+const CORRUPT_ON_DISK: &str = "the file is damaged or is not the Planetoid original: \
+replace it, or delete the dataset's folder (argva then uses its embedded copy of Cora and \
+CiteSeer, or downloads the files again)";
+
+/// The copy compiled into argva (Cora, CiteSeer); `None` for PubMed.
+pub fn read_embedded(ds: Dataset) -> Option<Result<Graph, DataError>> {
+    let files = embedded::files(ds)?;
+    let parts: [(PathBuf, Vec<u8>); 8] =
+        files.map(|(name, bytes)| (PathBuf::from(format!("<embedded>/{name}")), bytes.to_vec()));
+    Some(assemble(ds, &parts).map(|g| Graph {
+        source: Origin::Embedded,
+        ..g
+    }))
+}
+
+/// Assemble a dataset from the eight files' `(path, bytes)` in [`SUFFIXES`] order (the path
+/// names the file in errors, and its folder is the graph's [`Origin::Disk`]).
 pub fn assemble(ds: Dataset, files: &[(PathBuf, Vec<u8>); 8]) -> Result<Graph, DataError> {
     let [x, tx, allx, y, ty, ally, graph, test_index] = files;
     let parse = |(p, b): &(PathBuf, Vec<u8>)| {
@@ -258,6 +274,13 @@ pub fn assemble(ds: Dataset, files: &[(PathBuf, Vec<u8>); 8]) -> Result<Graph, D
         num_classes: classes,
         edges: canonical_edges(pairs),
         node_ids: None,
+        source: Origin::Disk(
+            files[0]
+                .0
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        ),
     })
 }
 

@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::split::{edge_key, key_edge};
-use super::{Csr, DataError, Graph};
+use super::{Csr, DataError, Graph, Origin};
 
 /// Parameters of a synthetic graph. Nodes are split into `classes` contiguous, equal blocks.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +200,7 @@ pub fn generate(spec: &SbmSpec) -> Result<Graph, DataError> {
         num_classes: k,
         edges,
         node_ids: None,
+        source: Origin::Generated,
     })
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Csr, DataError, Graph, canonical_edges, npy};
+use super::{Csr, DataError, Graph, Origin, canonical_edges, npy};
 
 /// How nodes are named in an edge list.
 #[derive(Debug, Clone, PartialEq)]
@@ -473,6 +473,7 @@ pub fn assemble(
         num_classes,
         edges,
         node_ids: names.map(<[String]>::to_vec),
+        source: Origin::File(edges_file.to_path_buf()),
     })
 }
 

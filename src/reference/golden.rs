@@ -1,6 +1,6 @@
 //! Golden epochs: one training epoch of PyTorch Geometric's GAE / VGAE / ARGA / ARGVA in
 //! float64 with every random draw written out (`tests/fixtures/golden/*.json`; format in
-//! `shared/golden/README.md`). Parsed into our flat parameter layouts so a replay — the f64
+//! `tests/fixtures/golden/README.md`). Parsed into our flat parameter layouts so a replay — the f64
 //! [`super::epoch`] or the GPU engine — can be compared element by element.
 
 use std::collections::BTreeMap;
