@@ -22,3 +22,5 @@ pub mod reference;
 #[doc(hidden)]
 pub mod testing;
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

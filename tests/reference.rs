@@ -50,18 +50,7 @@ fn replays_every_golden_epoch() {
         assert_eq!(g.hyper.adam_betas, [0.9, 0.999]);
         assert_eq!(g.hyper.adam_eps, 1e-8);
         let (x, adj) = (g.x_csr(), g.adj());
-        let inputs = EpochInputs {
-            arch: g.arch,
-            x: &x,
-            adj: &adj,
-            pos: &g.pos,
-            neg: &g.neg,
-            eps: g.eps.as_deref(),
-            z_prime: &g.z_prime,
-            lr_enc: g.hyper.encoder_lr,
-            lr_dis: g.hyper.discriminator_lr,
-            epoch_index: 0,
-        };
+        let inputs = g.epoch_inputs(&x, &adj);
         let mut enc = g.init_enc.clone();
         let mut dis = g.init_dis.clone().unwrap_or_default();
         let mut enc_adam = AdamState::new(enc.len());

@@ -11,7 +11,7 @@ use argva::data::Graph;
 use argva::data::split::{NegativeSampler, link_split};
 use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use argva::model::ModelKind;
-use argva::train::schedule::Cost;
+use argva::train::schedule::{Cost, KernelRow, kernel_rows};
 use argva::train::{TrainConfig, TrainInputs, Trainer};
 
 use super::Prepared;
@@ -74,20 +74,6 @@ impl Spread {
             max_ms: v[v.len() - 1],
         }
     }
-}
-
-#[derive(Serialize)]
-pub struct KernelRow {
-    pub kernel: String,
-    pub calls: usize,
-    pub ms_per_epoch: f64,
-    pub flops: f64,
-    pub bytes: f64,
-    pub gflops: f64,
-    pub gbps: f64,
-    /// Achieved rate as a share of the calibrated matmul rate (FLOP-bound kernels) or copy
-    /// bandwidth (memory-bound ones), whichever bound the kernel is closer to.
-    pub pct_of_peak: f64,
 }
 
 #[derive(Serialize)]
@@ -366,40 +352,16 @@ fn kernel_table(
             v.push((ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6);
         }
     }
-    let mut rows: Vec<KernelRow> = Vec::new();
-    for ((label, cost), v) in timed.iter().zip(samples) {
-        let dt = Spread::of(v).median_ms;
-        let cost = cost.unwrap_or_default();
-        match rows.iter_mut().find(|r| r.kernel == *label) {
-            Some(r) => {
-                r.ms_per_epoch += dt;
-                r.calls += 1;
-                r.flops += cost.flops;
-                r.bytes += cost.bytes;
-            }
-            None => rows.push(KernelRow {
-                kernel: label.to_string(),
-                calls: 1,
-                ms_per_epoch: dt,
-                flops: cost.flops,
-                bytes: cost.bytes,
-                gflops: 0.0,
-                gbps: 0.0,
-                pct_of_peak: 0.0,
-            }),
-        }
-    }
-    for r in &mut rows {
-        let s = r.ms_per_epoch * 1e-3;
-        if s > 0.0 {
-            r.gflops = r.flops / s * 1e-9;
-            r.gbps = r.bytes / s * 1e-9;
-        }
-        if let Some(c) = cal {
+    let ms: Vec<f64> = samples
+        .into_iter()
+        .map(|v| Spread::of(v).median_ms)
+        .collect();
+    let mut rows = kernel_rows(&timed, &ms);
+    if let Some(c) = cal {
+        for r in &mut rows {
             r.pct_of_peak = 100.0 * (r.gflops / c.matmul_gflops).max(r.gbps / c.copy_gbps);
         }
     }
-    rows.sort_by(|a, b| b.ms_per_epoch.total_cmp(&a.ms_per_epoch));
     Ok((
         if reps == 7 {
             "GPU timestamps, one pass per launch, median of 7 epochs"

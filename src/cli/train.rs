@@ -13,7 +13,7 @@ use argva::data::split::{LinkSplit, NegativeSampler, link_split};
 use argva::data::{self, Graph};
 use argva::eval::{self, ClusteringMetrics};
 use argva::gpu::{AdapterSummary, GpuContext};
-use argva::model::{Arch, ModelKind};
+use argva::model::ModelKind;
 use argva::train::TrainConfig;
 use argva::train::engine::Recon;
 use argva::train::fit::{Event, FitResult, LinkScores, Resume, Validation, fit, link_scores};
@@ -368,7 +368,7 @@ fn run_fit(
                 .expect("clap: --save-every requires --out");
             let ck = Checkpoint {
                 config: cfg.clone(),
-                arch: arch_of(cfg, inputs.features.cols),
+                arch: cfg.arch(inputs.features.cols),
                 epochs_done,
                 state: state.clone(),
             };
@@ -391,16 +391,6 @@ fn run_fit(
     let train_seconds = t.elapsed().as_secs_f64();
     bar.finish_and_clear();
     Ok(Trained { fit, train_seconds })
-}
-
-pub fn arch_of(cfg: &TrainConfig, features: usize) -> Arch {
-    Arch {
-        kind: cfg.model,
-        features,
-        hidden: cfg.hidden,
-        latent: cfg.latent,
-        disc_hidden: cfg.disc_hidden,
-    }
 }
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
@@ -453,7 +443,7 @@ fn save(
     output::write_atomic(dir, "history.csv", hist.as_bytes())?;
     let ck = Checkpoint {
         config: report.config.clone(),
-        arch: arch_of(&report.config, report.graph.features),
+        arch: report.config.arch(report.graph.features),
         epochs_done: report.config.epochs,
         state: fit.state.clone(),
     };

@@ -4,7 +4,7 @@
 //! temp file + rename). A file without a known sum (PubMed's `ind.pubmed.allx`) is refused
 //! unless the caller opts in with `allow_unverified`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -18,6 +18,7 @@ pub const PLANETOID_URL: &str = "https://github.com/kimiyoung/planetoid/raw/mast
 const CHECKSUMS: &str = include_str!("../../assets/planetoid.sha256");
 
 /// Largest file accepted (PubMed's biggest is ~40 MB).
+#[cfg(not(target_arch = "wasm32"))]
 const MAX_BYTES: u64 = 256 << 20;
 
 /// Fetches the bytes at a URL; a trait so tests (and a browser build) can supply their own.
@@ -25,10 +26,12 @@ pub trait Fetcher {
     fn fetch(&self, url: &str) -> Result<Vec<u8>, DataError>;
 }
 
-/// HTTPS through `ureq` (rustls).
+/// HTTPS through `ureq` (rustls). Native only: the browser page serves its files itself.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Default)]
 pub struct HttpFetcher;
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Fetcher for HttpFetcher {
     fn fetch(&self, url: &str) -> Result<Vec<u8>, DataError> {
         let err = |msg: String| DataError::Download {
@@ -49,6 +52,7 @@ impl Fetcher for HttpFetcher {
             .expect("static template"),
         );
         bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
+        use std::io::Read;
         let mut reader = resp.into_body().into_reader().take(MAX_BYTES + 1);
         let mut body = Vec::new();
         let mut chunk = vec![0u8; 64 * 1024];
@@ -175,10 +179,12 @@ pub fn check_sha256(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let mut tmp = PathBuf::from(dest);
     tmp.as_mut_os_string().push(".part");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| DataError::io(&tmp, e))?;
-    drop(f);
+    {
+        // Closed before the rename.
+        let mut f = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| DataError::io(&tmp, e))?;
+    }
     std::fs::rename(&tmp, dest).map_err(|e| DataError::io(dest, e))
 }

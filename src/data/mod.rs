@@ -281,15 +281,28 @@ fn load_planetoid(ds: planetoid::Dataset, opts: &LoadOptions) -> Result<Graph, D
             ),
         });
     }
+    download_planetoid(ds, opts)?;
+    Ok(Graph {
+        source: Origin::Downloaded(dir),
+        ..planetoid::read(ds, &opts.root)?
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn download_planetoid(ds: planetoid::Dataset, opts: &LoadOptions) -> Result<(), DataError> {
     download::fetch_planetoid(
         ds,
         &opts.root,
         &download::HttpFetcher,
         opts.allow_unverified,
-    )?;
-    Ok(Graph {
-        source: Origin::Downloaded(dir),
-        ..planetoid::read(ds, &opts.root)?
+    )
+}
+
+#[cfg(target_arch = "wasm32")]
+fn download_planetoid(_: planetoid::Dataset, _: &LoadOptions) -> Result<(), DataError> {
+    Err(DataError::Download {
+        url: download::PLANETOID_URL.into(),
+        msg: "the browser build does not download: it carries Cora and CiteSeer".into(),
     })
 }
 

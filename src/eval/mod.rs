@@ -7,9 +7,11 @@
 mod clustering;
 mod kmeans;
 mod link;
+mod project;
 
 pub use clustering::{
     ClusteringMetrics, EvalError, ari, clustering_accuracy, evaluate_clustering, macro_f1, nmi,
 };
 pub use kmeans::kmeans;
 pub use link::{LinkMetrics, average_precision, roc_auc};
+pub use project::pca_2d;

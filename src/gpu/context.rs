@@ -83,12 +83,35 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Opens the best adapter allowed by the environment (see the module docs).
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn new() -> GpuResult<Self> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
         let adapters = instance.enumerate_adapters(backends).await;
         let adapter = pick_adapter(adapters, std::env::var("WGPU_ADAPTER_NAME").ok())?;
+        Self::from_adapter(adapter).await
+    }
+
+    /// Opens the browser's WebGPU adapter (high-performance preference).
+    #[cfg(target_arch = "wasm32")]
+    pub async fn new() -> GpuResult<Self> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter {
+                backends: "WebGPU".into(),
+                hint: format!(
+                    "this browser offers no WebGPU adapter ({e}); use a browser with WebGPU \
+                     enabled (Chrome/Edge 113+, Firefox 141+, Safari 26+)"
+                ),
+            })?;
         Self::from_adapter(adapter).await
     }
 
@@ -190,6 +213,11 @@ impl GpuContext {
         Ok(kernel)
     }
 
+    /// Pipelines compiled so far (the browser page's shader check reports it).
+    pub fn kernel_count(&self) -> usize {
+        self.kernels.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The first validation error wgpu reported outside an error scope, if any (then cleared).
     pub fn take_uncaptured_error(&self) -> Option<String> {
         self.uncaptured
@@ -236,6 +264,7 @@ impl GpuContext {
 
 /// Preference order: the adapter named in `WGPU_ADAPTER_NAME`, else discrete > integrated >
 /// virtual > software (CPU) > other. Ties keep enumeration order.
+#[cfg(not(target_arch = "wasm32"))]
 fn pick_adapter(adapters: Vec<wgpu::Adapter>, wanted: Option<String>) -> GpuResult<wgpu::Adapter> {
     if adapters.is_empty() {
         let backends = std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "all".into());

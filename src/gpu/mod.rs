@@ -3,12 +3,14 @@
 pub mod buffer;
 pub mod context;
 pub mod error;
+pub mod host;
 pub mod kernel;
 pub mod window;
 
 pub use buffer::GpuBuffer;
 pub use context::{AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
+pub use host::yield_to_host;
 pub use kernel::{
     Arg, Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };

@@ -148,6 +148,22 @@ impl Golden {
     pub fn adj(&self) -> Csr {
         gcn_norm_f64(self.nodes(), &self.message_edges)
     }
+
+    /// The epoch's inputs for a replay, given [`Self::x_csr`] and [`Self::adj`].
+    pub fn epoch_inputs<'a>(&'a self, x: &'a Csr, adj: &'a Csr) -> super::EpochInputs<'a> {
+        super::EpochInputs {
+            arch: self.arch,
+            x,
+            adj,
+            pos: &self.pos,
+            neg: &self.neg,
+            eps: self.eps.as_deref(),
+            z_prime: &self.z_prime,
+            lr_enc: self.hyper.encoder_lr,
+            lr_dis: self.hyper.discriminator_lr,
+            epoch_index: 0,
+        }
+    }
 }
 
 fn tensor(t: &RawTensor, what: &str, shape: &[usize]) -> Result<Vec<f64>, String> {

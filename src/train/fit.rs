@@ -1,6 +1,7 @@
-//! The native training driver: submit epochs back to back (at most `readback::RING` in
-//! flight), collect loss scalars as the GPU finishes them, stop on NaN/Inf, evaluate
-//! periodically on the validation pairs, and report. Blocking (native only); the progress
+//! The training driver: submit epochs back to back (at most `readback::RING` in flight),
+//! collect loss scalars as the GPU finishes them, stop on NaN/Inf, evaluate periodically on
+//! the validation pairs, and report. [`fit_async`] runs everywhere (in a browser it yields to
+//! the page between epochs); [`fit`] is its blocking form for native callers. The progress
 //! display is the caller's, through [`Observer`].
 
 use serde::Serialize;
@@ -130,9 +131,22 @@ fn absorb(
     Ok(())
 }
 
-/// Trains `cfg.epochs` epochs and returns the history and the kept embedding.
+/// Trains `cfg.epochs` epochs and returns the history and the kept embedding (blocking).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn fit(
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    inputs: &TrainInputs<'_>,
+    val: &Validation<'_>,
+    resume: &Resume<'_>,
+    observer: &mut Observer<'_>,
+) -> Result<FitResult, FitError> {
+    pollster::block_on(fit_async(ctx, cfg, inputs, val, resume, observer))
+}
+
+/// Trains `cfg.epochs` epochs and returns the history and the kept embedding. Waits only in
+/// [`Trainer::collect_oldest`] and the readbacks, so in a browser the page stays live.
+pub async fn fit_async(
     ctx: &GpuContext,
     cfg: &TrainConfig,
     inputs: &TrainInputs<'_>,
@@ -153,18 +167,19 @@ pub fn fit(
 
     while epoch < cfg.epochs {
         if !trainer.try_submit(ctx, inputs)? {
-            absorb(trainer.collect(ctx, true), &mut history, observer)?;
+            absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
             continue;
         }
         epoch += 1;
         absorb(trainer.collect(ctx, false), &mut history, observer)?;
+        crate::gpu::yield_to_host().await;
         let due = val.every > 0 && (epoch % val.every == 0 || epoch == cfg.epochs);
         if due && !val.pos.is_empty() {
             // Drain first so losses are reported in order before the score.
             while trainer.in_flight() > 0 {
-                absorb(trainer.collect(ctx, true), &mut history, observer)?;
+                absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
             }
-            let emb = pollster::block_on(trainer.encode(ctx))?;
+            let emb = trainer.encode(ctx).await?;
             let scores = link_scores(&emb, d, val.pos, val.neg);
             validation.push((epoch, scores));
             observer(Event::Validated { epoch, scores });
@@ -174,9 +189,9 @@ pub fn fit(
         }
         if resume.save_every > 0 && (epoch % resume.save_every == 0 || epoch == cfg.epochs) {
             while trainer.in_flight() > 0 {
-                absorb(trainer.collect(ctx, true), &mut history, observer)?;
+                absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
             }
-            let state = pollster::block_on(trainer.engine.read_state(ctx))?;
+            let state = trainer.engine.read_state(ctx).await?;
             observer(Event::Checkpoint {
                 epochs_done: epoch,
                 state: &state,
@@ -184,13 +199,13 @@ pub fn fit(
         }
     }
     while trainer.in_flight() > 0 {
-        absorb(trainer.collect(ctx, true), &mut history, observer)?;
+        absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
     }
     let (selected_epoch, embedding) = match best {
         Some((_, e, emb)) => (e, emb),
-        None => (cfg.epochs, pollster::block_on(trainer.encode(ctx))?),
+        None => (cfg.epochs, trainer.encode(ctx).await?),
     };
-    let state = pollster::block_on(trainer.engine.read_state(ctx))?;
+    let state = trainer.engine.read_state(ctx).await?;
     Ok(FitResult {
         state,
         history,

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod fit;
 pub mod readback;
+pub mod replay;
 pub mod schedule;
 
 use rand::SeedableRng;
@@ -35,6 +36,19 @@ pub struct TrainConfig {
     pub normalize_features: bool,
 }
 
+impl TrainConfig {
+    /// The model these hyperparameters train on a graph with `features` input features.
+    pub fn arch(&self, features: usize) -> Arch {
+        Arch {
+            kind: self.model,
+            features,
+            hidden: self.hidden,
+            latent: self.latent,
+            disc_hidden: self.disc_hidden,
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -60,7 +74,7 @@ pub struct TrainInputs<'a> {
     pub adjacency: CsrRef<'a>,
     pub train_pos: &'a [[u32; 2]],
     /// Returns `count` negative pairs for an epoch (never a training edge or a self-loop).
-    pub sample_negatives: &'a dyn Fn(&mut ChaCha8Rng, usize) -> Vec<[u32; 2]>,
+    pub sample_negatives: &'a SampleNegatives<'a>,
 }
 
 impl<'a> From<&'a crate::data::Csr> for CsrRef<'a> {
@@ -70,6 +84,47 @@ impl<'a> From<&'a crate::data::Csr> for CsrRef<'a> {
             col: &c.col,
             val: &c.val,
             cols: c.cols,
+        }
+    }
+}
+
+/// Draws an epoch's negative pairs.
+pub type SampleNegatives<'a> = dyn Fn(&mut ChaCha8Rng, usize) -> Vec<[u32; 2]> + 'a;
+
+/// A graph made ready for the engine: its features (row-normalised on request) and the GCN
+/// operator Â over the given message edges.
+pub struct Prepared {
+    pub features: crate::data::Csr,
+    pub adjacency: crate::data::Csr,
+}
+
+impl Prepared {
+    pub fn new(
+        graph: &crate::data::Graph,
+        message_edges: &[[u32; 2]],
+        normalize_features: bool,
+    ) -> Self {
+        let mut features = graph.features.clone();
+        if normalize_features {
+            features.row_normalize();
+        }
+        let adjacency = crate::data::gcn_norm(graph.num_nodes, message_edges);
+        Self {
+            features,
+            adjacency,
+        }
+    }
+
+    pub fn inputs<'a>(
+        &'a self,
+        train_pos: &'a [[u32; 2]],
+        sample_negatives: &'a SampleNegatives<'a>,
+    ) -> TrainInputs<'a> {
+        TrainInputs {
+            features: (&self.features).into(),
+            adjacency: (&self.adjacency).into(),
+            train_pos,
+            sample_negatives,
         }
     }
 }
@@ -101,13 +156,7 @@ pub struct Trainer {
 
 impl Trainer {
     pub fn new(ctx: &GpuContext, cfg: &TrainConfig, inputs: &TrainInputs<'_>) -> GpuResult<Self> {
-        let arch = Arch {
-            kind: cfg.model,
-            features: inputs.features.cols,
-            hidden: cfg.hidden,
-            latent: cfg.latent,
-            disc_hidden: cfg.disc_hidden,
-        };
+        let arch = cfg.arch(inputs.features.cols);
         let (enc, dis) = crate::model::init_params(&arch, cfg.seed);
         let engine_cfg = EngineConfig {
             lr_encoder: cfg.lr,
@@ -200,6 +249,22 @@ impl Trainer {
                 })
             })
             .collect()
+    }
+
+    /// The losses of the oldest epoch in flight (and of any finished after it), waiting for
+    /// the GPU: blocking on native, yielding to the browser's event loop on the web (where
+    /// buffer maps complete only between tasks).
+    pub async fn collect_oldest(&mut self, ctx: &GpuContext) -> Vec<Result<EpochLosses, String>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.collect(ctx, true);
+        #[cfg(target_arch = "wasm32")]
+        loop {
+            let rows = self.collect(ctx, false);
+            if !rows.is_empty() || self.in_flight() == 0 {
+                return rows;
+            }
+            crate::gpu::yield_to_host().await;
+        }
     }
 
     /// Continues from a checkpoint: its parameters, Adam moments and epoch count.

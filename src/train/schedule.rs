@@ -103,6 +103,63 @@ impl Cost {
     }
 }
 
+/// One kernel's share of an epoch, all its launches together (the rows of `argva bench`'s
+/// kernel table, native and in the browser).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct KernelRow {
+    pub kernel: String,
+    pub calls: usize,
+    pub ms_per_epoch: f64,
+    pub flops: f64,
+    pub bytes: f64,
+    pub gflops: f64,
+    pub gbps: f64,
+    /// Achieved rate as a share of the calibrated matmul rate (FLOP-bound kernels) or copy
+    /// bandwidth (memory-bound ones), whichever bound the kernel is closer to; 0 when the
+    /// adapter was not calibrated.
+    pub pct_of_peak: f64,
+}
+
+/// Groups timed launches (label and cost, in launch order) with their times `ms` into one
+/// row per kernel, slowest first.
+pub fn kernel_rows(timed: &[(&'static str, Option<Cost>)], ms: &[f64]) -> Vec<KernelRow> {
+    let mut rows: Vec<KernelRow> = Vec::new();
+    for (&(label, cost), &dt) in timed.iter().zip(ms) {
+        let cost = cost.unwrap_or_default();
+        let row = match rows.iter_mut().position(|r| r.kernel == label) {
+            Some(i) => &mut rows[i],
+            None => {
+                rows.push(KernelRow {
+                    kernel: label.to_string(),
+                    ..Default::default()
+                });
+                rows.last_mut().expect("just pushed")
+            }
+        };
+        row.ms_per_epoch += dt;
+        row.calls += 1;
+        row.flops += cost.flops;
+        row.bytes += cost.bytes;
+    }
+    for r in &mut rows {
+        let s = r.ms_per_epoch * 1e-3;
+        if s > 0.0 {
+            r.gflops = r.flops / s * 1e-9;
+            r.gbps = r.bytes / s * 1e-9;
+        }
+    }
+    rows.sort_by(|a, b| b.ms_per_epoch.total_cmp(&a.ms_per_epoch));
+    rows
+}
+
+/// The launches of a schedule that record work (an empty grid records nothing), with their
+/// labels and costs, in order.
+pub fn launched(steps: &[Step]) -> impl Iterator<Item = &Step> {
+    steps
+        .iter()
+        .filter(|s| s.dispatch.workgroups.iter().all(|&g| g > 0))
+}
+
 /// One step of the schedule: a kernel launch and, where known, its cost.
 #[derive(Clone)]
 pub struct Step {
@@ -145,10 +202,7 @@ impl Schedule {
 
     /// Number of kernel launches (the figure that decides speed on launch-bound GPUs).
     pub fn dispatch_count(&self) -> usize {
-        self.steps
-            .iter()
-            .filter(|s| s.dispatch.workgroups.iter().all(|&g| g > 0))
-            .count()
+        launched(&self.steps).count()
     }
 
     /// Records the whole schedule into one compute pass (wgpu orders the launches and inserts

@@ -3,11 +3,12 @@
 //! learning on a planted-partition graph.
 
 use argva::gpu::GpuContext;
-use argva::model::{Arch, ModelKind, ParamLayout, init_params};
+use argva::model::{Arch, ModelKind, init_params};
 use argva::reference::golden::Golden;
 use argva::reference::{self, AdamState, Csr, EpochInputs};
 use argva::testing::rng;
 use argva::train::engine::{CsrRef, Engine, EngineConfig, Noise, Recon, slot};
+use argva::train::replay::{self, Csr32, EPOCH_RTOL, FORWARD_RTOL, GpuEpoch, compare, f32s};
 use rand::RngExt;
 
 use crate::{SMALL_BINDING, ctx, small_binding_ctx};
@@ -19,133 +20,20 @@ const KINDS: [ModelKind; 4] = [
     ModelKind::Argva,
 ];
 
-/// A reference CSR as the engine's f32 CSR.
-struct Csr32 {
-    row_ptr: Vec<u32>,
-    col: Vec<u32>,
-    val: Vec<f32>,
-    cols: usize,
-}
-
-impl Csr32 {
-    fn from(c: &Csr) -> Self {
-        Self {
-            row_ptr: c.row_ptr.iter().map(|&p| p as u32).collect(),
-            col: c.col.clone(),
-            val: c.val.iter().map(|&v| v as f32).collect(),
-            cols: c.cols,
-        }
-    }
-    fn as_ref(&self) -> CsrRef<'_> {
-        CsrRef {
-            row_ptr: &self.row_ptr,
-            col: &self.col,
-            val: &self.val,
-            cols: self.cols,
-        }
-    }
-}
-
-fn f32s(v: &[f64]) -> Vec<f32> {
-    v.iter().map(|&x| x as f32).collect()
-}
-
-/// Largest |gpu − ref| / (scale + |ref|) over a tensor; `scale` keeps near-zero entries from
-/// dominating (an absolute floor relative to the tensor's magnitude).
+/// `compare` as an assertion: fails naming the first element past the tolerance.
 #[track_caller]
 fn check(what: &str, gpu: &[f32], want: &[f64], rtol: f64) -> f64 {
-    assert_eq!(gpu.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
-    let mut worst = 0.0f64;
-    for (i, (&g, &w)) in gpu.iter().zip(want).enumerate() {
-        let e = (g as f64 - w).abs() / (1e-3 * scale + w.abs());
-        assert!(
-            e <= rtol,
-            "{what}[{i}]: GPU {g} vs reference {w} (rel err {e:e})"
-        );
-        worst = worst.max(e);
-    }
-    worst
+    let c = compare(what, gpu, want, rtol);
+    assert!(c.passed(), "{c}");
+    c.worst
 }
 
-/// One epoch on the GPU from host-provided noise; returns (losses, enc, dis, enc grads, z).
-struct GpuEpoch {
-    losses: Vec<f32>,
-    enc: Vec<f32>,
-    dis: Vec<f32>,
-    enc_grads: Vec<f32>,
-    z: Vec<f32>,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn gpu_epoch(
-    ctx: &GpuContext,
-    arch: Arch,
-    x: &Csr,
-    adj: &Csr,
-    pos: &[[u32; 2]],
-    neg: &[[u32; 2]],
-    eps: Option<&[f64]>,
-    z_prime: &[Vec<f64>],
-    init_enc: &[f64],
-    init_dis: &[f64],
-    lrs: (f64, f64),
-) -> GpuEpoch {
-    let cfg = EngineConfig {
-        lr_encoder: lrs.0 as f32,
-        lr_discriminator: lrs.1 as f32,
-        disc_steps: z_prime.len().max(1),
-        num_pos: pos.len(),
-        num_neg: neg.len(),
-        noise: Noise::Host,
-        recon: Recon::Sampled,
-    };
-    let (x32, adj32) = (Csr32::from(x), Csr32::from(adj));
-    let dis0 = if init_dis.is_empty() {
-        vec![0.0; ParamLayout::discriminator(&arch).len]
-    } else {
-        f32s(init_dis)
-    };
-    let engine = Engine::new(
-        ctx,
-        arch,
-        cfg,
-        x32.as_ref(),
-        adj32.as_ref(),
-        &f32s(init_enc),
-        &dis0,
-    )
-    .unwrap();
-    let pairs: Vec<u32> = pos.iter().chain(neg).flat_map(|p| [p[0], p[1]]).collect();
-    engine.set_pairs(ctx, &pairs).unwrap();
-    let zp: Vec<f32> = z_prime.iter().flat_map(|z| f32s(z)).collect();
-    engine
-        .set_host_noise(ctx, &eps.map(f32s).unwrap_or_default(), &zp)
-        .unwrap();
-    engine.submit_epoch(ctx, 0).unwrap();
-    let n = x.rows;
-    let d = arch.latent;
-    let z = pollster::block_on(argva::gpu::buffer::read_buffer(
-        ctx,
-        &engine.zz.buffer,
-        n * d,
-        "z",
-    ))
-    .unwrap();
-    let (enc_grads, _) = pollster::block_on(engine.read_grads(ctx)).unwrap();
+/// One epoch on the GPU from the reference's inputs and draws.
+fn gpu_epoch(ctx: &GpuContext, inputs: &EpochInputs<'_>, enc: &[f64], dis: &[f64]) -> GpuEpoch {
+    let out = pollster::block_on(replay::gpu_epoch(ctx, inputs, enc, dis)).unwrap();
     assert!(ctx.take_uncaptured_error().is_none());
-    GpuEpoch {
-        losses: engine.losses.read_blocking(ctx).unwrap(),
-        enc: engine.enc_params.read_blocking(ctx).unwrap(),
-        dis: engine.dis_params.read_blocking(ctx).unwrap(),
-        enc_grads,
-        z,
-    }
+    out
 }
-
-/// f32 against f64 through a whole epoch (sums over up to a few hundred terms, Adam's
-/// normalised step): 1e-3 of the reference, relative to each tensor's magnitude.
-const EPOCH_RTOL: f64 = 1e-3;
 
 #[test]
 fn replays_pyg_golden_epochs() {
@@ -157,70 +45,20 @@ fn replays_pyg_golden_epochs() {
             kind.name()
         );
         let g = Golden::load(&path).unwrap();
-        let init_dis = g.init_dis.clone().unwrap_or_default();
-        let out = gpu_epoch(
-            ctx,
-            g.arch,
-            &g.x_csr(),
-            &g.adj(),
-            &g.pos,
-            &g.neg,
-            g.eps.as_deref(),
-            &g.z_prime,
-            &g.init_enc,
-            &init_dis,
-            (g.hyper.encoder_lr, g.hyper.discriminator_lr),
-        );
-        let o = &g.outputs.epoch;
-        let name = kind.name();
-        check(&format!("{name} z"), &out.z, &o.z, 1e-4);
-        check(
-            &format!("{name} recon"),
-            &[out.losses[slot::RECON]],
-            &[o.recon_loss],
-            1e-4,
-        );
-        if kind.variational() {
-            check(
-                &format!("{name} kl"),
-                &[out.losses[slot::KL]],
-                &[o.kl_loss],
-                1e-4,
-            );
+        let comparisons = pollster::block_on(replay::replay_golden(ctx, &g)).unwrap();
+        assert!(ctx.take_uncaptured_error().is_none());
+        // z, recon, encoder grads and params; + KL; + reg, disc losses, disc params.
+        let expected = 4 + usize::from(kind.variational()) + 3 * usize::from(kind.adversarial());
+        assert_eq!(comparisons.len(), expected, "{kind:?}");
+        for c in &comparisons {
+            assert!(c.passed(), "{c}");
+            let want = if c.what.ends_with(" after") || c.what.ends_with(" grads") {
+                EPOCH_RTOL
+            } else {
+                FORWARD_RTOL
+            };
+            assert_eq!(c.tolerance, want, "{}", c.what);
         }
-        if kind.adversarial() {
-            check(
-                &format!("{name} reg"),
-                &[out.losses[slot::REG]],
-                &[o.reg_loss],
-                1e-4,
-            );
-            let k = o.disc_losses.len();
-            check(
-                &format!("{name} disc losses"),
-                &out.losses[slot::DISC..slot::DISC + k],
-                &o.disc_losses,
-                1e-4,
-            );
-            check(
-                &format!("{name} discriminator after"),
-                &out.dis,
-                g.outputs.after_dis.as_ref().unwrap(),
-                EPOCH_RTOL,
-            );
-        }
-        check(
-            &format!("{name} encoder grads"),
-            &out.enc_grads,
-            &o.encoder_grads,
-            EPOCH_RTOL,
-        );
-        check(
-            &format!("{name} encoder after"),
-            &out.enc,
-            &g.outputs.after_enc,
-            EPOCH_RTOL,
-        );
     }
 }
 
@@ -302,19 +140,7 @@ fn one_epoch_matches_the_reference_on_a_random_graph() {
         };
         let want = reference::epoch(&inputs, &mut enc, &mut dis, &mut ea, &mut da).unwrap();
         let dis_init: &[f64] = if kind.adversarial() { &dis0 } else { &[] };
-        let got = gpu_epoch(
-            ctx,
-            arch,
-            &x,
-            &adj,
-            &pos,
-            &neg,
-            eps.as_deref(),
-            &z_prime,
-            &enc0,
-            dis_init,
-            lrs,
-        );
+        let got = gpu_epoch(ctx, &inputs, &enc0, dis_init);
         let name = kind.name();
         check(&format!("{name} z"), &got.z, &want.z, 1e-4);
         check(

@@ -1,0 +1,130 @@
+// Headless browser test of argva's page (see run.sh): the system Chromium on SwiftShader's
+// WebGPU adapter, driven with playwright-core. Prints one line per check and a closing
+// "N passed, N failed"; exits non-zero on any failure.
+//   node run.mjs URL NATIVE_JSON SCREENSHOT
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [url, nativePath, screenshot] = process.argv.slice(2);
+const native = JSON.parse(readFileSync(nativePath, "utf8"));
+const EPOCHS = native.config.epochs;
+const results = [];
+
+function check(name, ok, detail = "") {
+  results.push(ok);
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ": " + detail : ""}`);
+}
+
+const COMMON = ["--headless", "--no-sandbox", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-quic"];
+const WEBGPU = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--use-vulkan=swiftshader",
+  "--use-angle=swiftshader", "--enable-features=Vulkan", "--disable-vulkan-surface"];
+
+async function open(args) {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args, headless: true });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
+  page.setDefaultTimeout(20 * 60 * 1000);
+  page.on("console", (m) => { if (m.type() === "error") console.log(`  [console] ${m.text()}`); });
+  page.on("pageerror", (e) => console.log(`  [page error] ${e.message}`));
+  await page.goto(url);
+  return { browser, page };
+}
+
+// 1. Without WebGPU the page says so instead of staying blank.
+{
+  const { browser, page } = await open([...COMMON, "--disable-gpu", "--disable-features=WebGPU"]);
+  const ready = await page.evaluate(() => window.argvaTest.ready);
+  const text = await page.textContent("#adapter");
+  check("without WebGPU the page explains what is missing", ready.startsWith("no-webgpu") &&
+    /WebGPU/.test(text) && (await page.isDisabled("#train-button")), text.trim().slice(0, 120));
+  await browser.close();
+}
+
+const { browser, page } = await open(COMMON.concat(WEBGPU));
+const ready = await page.evaluate(() => window.argvaTest.ready);
+const adapter = (await page.textContent("#adapter")).trim();
+check("a WebGPU adapter opens and is shown", ready === "ready", adapter.split("\n")[0]);
+if (ready !== "ready") {
+  console.log(`${results.filter(Boolean).length} passed, ${results.filter((r) => !r).length} failed`);
+  process.exit(1);
+}
+
+// 2. Every shader compiles under Tint, every pipeline builds.
+const shaders = await page.evaluate(() => window.argvaTest.checkShaders());
+for (const s of shaders.shaders) check(`Tint compiles ${s.name}`, s.errors.length === 0, s.errors.join("; "));
+for (const p of shaders.pipelines) check(`pipelines of ${p.model} build`, p.errors.length === 0, p.errors.join("; "));
+check("every shader checked", shaders.shaders.length >= 13, `${shaders.shaders.length} shaders, ${shaders.pipeline_count} pipelines`);
+
+// 3. PyTorch Geometric's golden epochs replay within the native tolerances.
+for (const model of ["gae", "vgae", "arga", "argva"]) {
+  let rows;
+  try { rows = await page.evaluate((m) => window.argvaTest.replayGolden(m), model); }
+  catch (e) { check(`golden ${model} epoch replays`, false, e.message); continue; }
+  const bad = rows.filter((r) => !r.passed);
+  const worst = Math.max(...rows.map((r) => r.worst / r.tolerance));
+  check(`golden ${model} epoch replays (${rows.length} tensors)`, rows.length > 0 && bad.length === 0,
+    bad.length ? bad.map((r) => r.text).join("; ") : `worst error ${(100 * worst).toFixed(1)} % of its tolerance`);
+}
+
+// 4. Training through the form: finite, falling losses; the native engine's results.
+await page.selectOption("#train-form select[name=dataset]", native.dataset.toLowerCase());
+await page.selectOption("#train-form select[name=model]", native.config.model);
+await page.fill("#train-form input[name=epochs]", String(EPOCHS));
+await page.fill("#train-form input[name=seed]", String(native.config.seed));
+await page.fill("#train-form input[name=val_every]", String(EPOCHS));
+const framesBefore = await page.evaluate(() => window.argvaTest.frames());
+await page.click("#train-button");
+await page.waitForFunction(() => window.argvaTest.lastReport() !== null ||
+  document.querySelector("#train-status").classList.contains("error"));
+const report = await page.evaluate(() => window.argvaTest.lastReport());
+const frames = (await page.evaluate(() => window.argvaTest.frames())) - framesBefore;
+check("training finishes", report !== null, (await page.textContent("#train-status")).trim());
+check("the page keeps painting while it trains", frames >= EPOCHS, `${frames} frames during ${EPOCHS} epochs`);
+if (report) {
+  const h = report.history;
+  const finite = h.every((e) => ["recon", "reg", "kl", "disc", "total"].every((k) => Number.isFinite(e[k])));
+  check(`${EPOCHS} epochs with finite losses`, h.length === EPOCHS && finite);
+  check("reconstruction loss falls", h[h.length - 1].recon < h[0].recon,
+    `${h[0].recon.toFixed(4)} → ${h[h.length - 1].recon.toFixed(4)}`);
+  // Same seed, same draws (negatives from the same ChaCha stream, ε and z′ from the same
+  // Philox counters), same summation order: only float rounding differs between the two shader
+  // compilers and drivers (Tint + SwiftShader vs naga + lavapipe: FMA contraction, exp/log/cos
+  // implementations), and Adam's normalised steps carry it forward. Bound: 1e-3 relative.
+  let worst = 0;
+  for (let i = 0; i < EPOCHS; i++) {
+    for (const k of ["recon", "reg", "kl", "disc", "total"]) {
+      const a = h[i][k], b = native.history[i][k];
+      worst = Math.max(worst, Math.abs(a - b) / Math.max(1e-6, Math.abs(b)));
+    }
+  }
+  check("losses equal the native engine's within 1e-3 relative", worst <= 1e-3, `worst ${worst.toExponential(2)}`);
+  const dAuc = Math.abs(report.test.auc - native.test.auc);
+  check("test AUC equals the native engine's within 1e-3", dAuc <= 1e-3,
+    `browser ${report.test.auc.toFixed(5)}, native ${native.test.auc.toFixed(5)}`);
+  check("launches per epoch equal the native engine's", report.dispatches_per_epoch === native.dispatches_per_epoch,
+    `${report.dispatches_per_epoch}`);
+  const files = await page.evaluate(() => window.argvaTest.files());
+  const magic = String.fromCharCode(...files.npy.slice(1, 6));
+  const n = report.graph.nodes, d = report.config.latent;
+  check("embedding.npy and model.safetensors are produced", files.npy[0] === 0x93 && magic === "NUMPY" &&
+    files.npyLength >= 4 * n * d && files.safetensorsLength > 4 * d, `${files.npyLength} B, ${files.safetensorsLength} B`);
+  await page.screenshot({ path: screenshot, fullPage: true });
+}
+
+// 5. The benchmark view fills its table.
+await page.fill("#bench-form input[name=epochs]", "3");
+await page.fill("#bench-form input[name=warmup]", "1");
+await page.click("#bench-button");
+await page.waitForFunction(() => window.argvaTest.lastBench() !== null ||
+  document.querySelector("#bench-status").classList.contains("error"));
+const bench = await page.evaluate(() => window.argvaTest.lastBench());
+const rows = await page.locator("#bench-table tbody tr").count();
+check("bench reports epoch time, launches and a kernel table", bench !== null && bench.epoch_ms_median > 0 &&
+  bench.launches_per_epoch === native.dispatches_per_epoch && rows > 0 && !(await page.isDisabled("#bench-copy")),
+  bench ? `${bench.epoch_ms_median.toFixed(1)} ms/epoch, ${rows} kernels, ${bench.kernel_method}` :
+    (await page.textContent("#bench-status")));
+await browser.close();
+
+const failed = results.filter((r) => !r).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
