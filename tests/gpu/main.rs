@@ -15,6 +15,7 @@ mod disc_out;
 mod fit;
 mod kernel_timing;
 mod matmul;
+mod recorded;
 mod reduce;
 mod relu;
 mod reparam;

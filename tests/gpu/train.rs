@@ -63,7 +63,7 @@ fn replays_pyg_golden_epochs() {
 }
 
 /// A random graph with sparse binary features: (x, Â, positives, negatives).
-fn random_graph(
+pub(crate) fn random_graph(
     n: usize,
     f: usize,
     p_edge: f64,
