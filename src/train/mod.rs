@@ -176,7 +176,7 @@ impl Trainer {
             &enc,
             &dis,
         )?;
-        let reader = LossReader::new(ctx, engine.losses.len());
+        let reader = LossReader::new(ctx, engine.buffers.losses.len());
         Ok(Self {
             engine,
             reader,
@@ -212,7 +212,7 @@ impl Trainer {
         self.engine.epoch.record(&mut encoder);
         let slot = self
             .reader
-            .record_copy(&mut encoder, &self.engine.losses.buffer);
+            .record_copy(&mut encoder, &self.engine.buffers.losses.buffer);
         let index = ctx.queue.submit([encoder.finish()]);
         self.reader.submitted(epoch, slot, index);
         self.next_epoch += 1;

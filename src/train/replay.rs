@@ -164,12 +164,13 @@ pub async fn gpu_epoch(
     engine.set_host_noise(ctx, &r.eps.map(f32s).unwrap_or_default(), &zp)?;
     engine.submit_epoch(ctx, 0)?;
     let n = r.x.rows;
-    let z = crate::gpu::buffer::read_buffer(ctx, &engine.zz.buffer, n * r.arch.latent, "z").await?;
+    let z = crate::gpu::buffer::read_buffer(ctx, &engine.buffers.zz.buffer, n * r.arch.latent, "z")
+        .await?;
     let (enc_grads, _) = engine.read_grads(ctx).await?;
     Ok(GpuEpoch {
-        losses: engine.losses.read(ctx).await?,
-        enc: engine.enc_params.read(ctx).await?,
-        dis: engine.dis_params.read(ctx).await?,
+        losses: engine.buffers.losses.read(ctx).await?,
+        enc: engine.buffers.enc_params.read(ctx).await?,
+        dis: engine.buffers.dis_params.read(ctx).await?,
         enc_grads,
         z,
     })

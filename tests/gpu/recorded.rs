@@ -113,7 +113,7 @@ fn split(ctx: &GpuContext, kind: ModelKind) -> String {
     let mut losses = Vec::new();
     for epoch in 0..3 {
         engine.submit_epoch(ctx, epoch).unwrap();
-        losses.extend(engine.losses.read_blocking(ctx).unwrap());
+        losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
     }
     let state = pollster::block_on(engine.read_state(ctx)).unwrap();
     let z = pollster::block_on(engine.embedding(ctx)).unwrap();
@@ -126,7 +126,10 @@ fn digests() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for kind in KINDS {
         out.insert(format!("cora {}", kind.name()), cora(ctx(), kind));
-        out.insert(format!("split {}", kind.name()), split(small_binding_ctx(), kind));
+        out.insert(
+            format!("split {}", kind.name()),
+            split(small_binding_ctx(), kind),
+        );
     }
     out
 }

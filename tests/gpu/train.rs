@@ -237,14 +237,14 @@ fn consecutive_epochs_track_the_reference() {
             let name = format!("{} ({noise:?}) epoch {epoch}", kind.name());
             check(
                 &format!("{name} encoder"),
-                &engine.enc_params.read_blocking(ctx).unwrap(),
+                &engine.buffers.enc_params.read_blocking(ctx).unwrap(),
                 &enc,
                 EPOCH_RTOL,
             );
             if kind.adversarial() {
                 check(
                     &format!("{name} discriminator"),
-                    &engine.dis_params.read_blocking(ctx).unwrap(),
+                    &engine.buffers.dis_params.read_blocking(ctx).unwrap(),
                     &dis,
                     EPOCH_RTOL,
                 );
@@ -445,7 +445,7 @@ fn split_buffers_train_like_whole_ones() {
             let mut losses = Vec::new();
             for epoch in 0..3 {
                 engine.submit_epoch(ctx, epoch).unwrap();
-                losses.extend(engine.losses.read_blocking(ctx).unwrap());
+                losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
             }
             let state = pollster::block_on(engine.read_state(ctx)).unwrap();
             let z = pollster::block_on(engine.embedding(ctx)).unwrap();

@@ -1,0 +1,307 @@
+//! The GPU training engine: every buffer of a model allocated once, every kernel of an
+//! epoch bound once into a [`Schedule`], and an epoch = one command buffer submitted
+//! without waiting. The host writes only the epoch's pair list and the clock per epoch.
+//!
+//! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
+//! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
+//! (head = [μ | ℓ̃] for VGAE/ARGVA, z for GAE/ARGA); z = μ + ε·exp(min(ℓ̃, 10)).
+//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first). `zz` holds z, then
+//! z′_k from row (1 + k)·Np (Np = N rounded up to 64 rows): every z′ is drawn at the start of
+//! the epoch, and step k reads its batch through a row gap (rows ≥ N shifted to z′_k), so
+//! nothing is copied. Launches are fused where a pass over memory can carry more work (see
+//! docs/performance.md): ReLU backward rides on the matmul that makes the gradient, bias
+//! gradients on the TN weight gradient, the discriminator's output layer, loss and their
+//! backward are one kernel, and its partial sums are finished by the Adam launch.
+//! Arrays past one storage binding are bound in row chunks or windows (`Access`, and
+//! `src/gpu/window.rs`); when everything fits, each launch runs once over all rows.
+
+mod plan;
+mod record;
+
+pub use plan::{Access, BufferSizes, Planned, buffer_plan, check_plan};
+pub use record::{AdamBuffers, Buffers, Operator};
+
+use crate::gpu::{GpuContext, GpuError, GpuResult};
+use crate::model::{Arch, ParamLayout};
+
+use super::schedule::Schedule;
+use plan::ROW_ALIGN;
+use record::Recorder;
+
+/// Borrowed CSR matrix (row pointers, column indices, values) with its column count.
+#[derive(Clone, Copy, Debug)]
+pub struct CsrRef<'a> {
+    pub row_ptr: &'a [u32],
+    pub col: &'a [u32],
+    pub val: &'a [f32],
+    pub cols: usize,
+}
+
+/// Optimiser and schedule settings the engine bakes into its dispatches.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    pub lr_encoder: f32,
+    pub lr_discriminator: f32,
+    pub disc_steps: usize,
+    /// Positive and negative pairs per epoch (the pair buffer is sized for them once).
+    pub num_pos: usize,
+    pub num_neg: usize,
+    /// Where ε and z′ come from: the GPU's counter-based generator, or host buffers
+    /// (tests that replay recorded draws).
+    pub noise: Noise,
+    /// Reconstruction loss: sampled pairs, or the original code's dense N² BCE.
+    pub recon: Recon,
+}
+
+/// The reconstruction loss (`--recon`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Recon {
+    /// Mean BCE over the training positives + as many negatives sampled each epoch.
+    #[default]
+    Sampled,
+    /// The original paper's weighted BCE over all N² pairs (pos_weight, norm).
+    Dense,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Noise {
+    Gpu { seed: u64 },
+    Host,
+}
+
+/// Everything an epoch updates: parameters and Adam's first and second moments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineState {
+    pub encoder: Vec<f32>,
+    pub discriminator: Vec<f32>,
+    pub encoder_adam: (Vec<f32>, Vec<f32>),
+    pub discriminator_adam: (Vec<f32>, Vec<f32>),
+}
+
+/// Slots of the loss buffer (read back asynchronously for the progress display).
+pub mod slot {
+    pub const REG: usize = 0;
+    pub const RECON: usize = 1;
+    pub const KL: usize = 2;
+    /// Discriminator step k writes DISC + k.
+    pub const DISC: usize = 3;
+}
+
+/// RNG streams: ε uses stream 0, discriminator step k's z′ uses stream 1 + k.
+const STREAM_EPS: u32 = 0;
+
+pub struct Engine {
+    pub arch: Arch,
+    pub cfg: EngineConfig,
+    pub n: usize,
+    pub enc_layout: ParamLayout,
+    pub dis_layout: ParamLayout,
+    /// Every buffer the schedules bind, allocated once (see [`BufferSizes`]).
+    pub buffers: Buffers,
+    pub epoch: Schedule,
+    /// The encoder forward alone (evaluation: μ, or z for GAE/ARGA, from current parameters).
+    pub encode: Schedule,
+}
+
+impl Engine {
+    /// Uploads the graph and parameters, allocates every buffer and records the epoch.
+    pub fn new(
+        ctx: &GpuContext,
+        arch: Arch,
+        cfg: EngineConfig,
+        features: CsrRef<'_>,
+        adjacency: CsrRef<'_>,
+        enc_init: &[f32],
+        dis_init: &[f32],
+    ) -> GpuResult<Self> {
+        let n = features.row_ptr.len().saturating_sub(1);
+        if features.cols != arch.features {
+            return Err(GpuError::SizeMismatch {
+                what: "feature columns vs the model's input width".into(),
+                expected: arch.features,
+                got: features.cols,
+            });
+        }
+        if adjacency.row_ptr.len() != n + 1 || adjacency.cols != n {
+            return Err(GpuError::SizeMismatch {
+                what: "GCN operator rows vs nodes".into(),
+                expected: n,
+                got: adjacency.row_ptr.len().saturating_sub(1),
+            });
+        }
+        // Refuse a graph the device cannot hold before allocating anything.
+        let sizes = BufferSizes::new(&arch, &cfg, n, features.col.len(), adjacency.col.len());
+        check_plan(
+            &sizes.all().into_iter().cloned().collect::<Vec<_>>(),
+            ctx.max_binding_bytes(),
+            ctx.limits.min_storage_buffer_offset_alignment as u64,
+            ctx.max_buffer_bytes(),
+        )?;
+        let enc_layout = ParamLayout::encoder(&arch);
+        let dis_layout = ParamLayout::discriminator(&arch);
+        for (what, init, layout) in [
+            ("encoder parameters", enc_init, &enc_layout),
+            ("discriminator parameters", dis_init, &dis_layout),
+        ] {
+            if init.len() != layout.len {
+                return Err(GpuError::SizeMismatch {
+                    what: what.into(),
+                    expected: layout.len,
+                    got: init.len(),
+                });
+            }
+        }
+        let buffers = Buffers::allocate(ctx, &sizes, features, adjacency, enc_init, dis_init)?;
+        let recorder = Recorder::new(ctx, &buffers, arch, cfg, (&enc_layout, &dis_layout), n);
+        let (epoch, encode) = recorder.epoch()?;
+        Ok(Self {
+            arch,
+            cfg,
+            n,
+            enc_layout,
+            dis_layout,
+            buffers,
+            epoch,
+            encode,
+        })
+    }
+
+    /// Writes this epoch's pair list (positives then negatives, flattened `i0 j0 i1 j1 …`)
+    /// and its node-major slot index. Queued: safe to call while the previous epoch runs.
+    pub fn set_pairs(&self, ctx: &GpuContext, pairs: &[u32]) -> GpuResult<()> {
+        let (ptr, slots) = crate::kernels::decoder::pair_slots(self.n, pairs)?;
+        self.buffers.pairs.write(ctx, pairs)?;
+        self.buffers.pair_ptr.write(ctx, &ptr)?;
+        self.buffers.pair_ends.write(ctx, &slots)
+    }
+
+    /// Host-provided noise (tests replaying recorded draws): ε (N×d) and z′ for each
+    /// discriminator step (K × N × d).
+    pub fn set_host_noise(&self, ctx: &GpuContext, eps: &[f32], zprime: &[f32]) -> GpuResult<()> {
+        if self.cfg.noise != Noise::Host {
+            return Err(GpuError::Validation {
+                what: "host noise".into(),
+                message: "the engine was built with GPU noise".into(),
+            });
+        }
+        let nd = self.n * self.arch.latent;
+        if self.arch.kind.variational() {
+            if eps.len() != nd {
+                return Err(GpuError::SizeMismatch {
+                    what: "host noise: ε (N × d)".into(),
+                    expected: nd,
+                    got: eps.len(),
+                });
+            }
+            // (ε's buffer may have padding rows after the N used ones)
+            ctx.queue
+                .write_buffer(&self.buffers.eps.buffer, 0, bytemuck::cast_slice(eps));
+        }
+        if self.arch.kind.adversarial() {
+            // z′_k goes to rows (1 + k)·Np of `zz` (the epoch overwrites only z).
+            let want = self.cfg.disc_steps * nd;
+            if zprime.len() != want {
+                return Err(GpuError::SizeMismatch {
+                    what: "host noise: z′ (K × N × d)".into(),
+                    expected: want,
+                    got: zprime.len(),
+                });
+            }
+            let stride = self.n.next_multiple_of(ROW_ALIGN) * self.arch.latent;
+            for (k, draw) in zprime.chunks(nd.max(1)).enumerate() {
+                ctx.queue.write_buffer(
+                    &self.buffers.zz.buffer,
+                    ((1 + k) * stride * 4) as u64,
+                    bytemuck::cast_slice(draw),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the epoch index (0-based) the next submitted epoch runs as: it selects the RNG
+    /// streams and Adam's step count.
+    pub fn write_clock(&self, ctx: &GpuContext, index: u32) -> GpuResult<()> {
+        self.buffers.clock.write(ctx, &[index, 0, 0, 0])
+    }
+
+    /// Queues epoch `index` and returns at once.
+    pub fn submit_epoch(&self, ctx: &GpuContext, index: u32) -> GpuResult<wgpu::SubmissionIndex> {
+        self.write_clock(ctx, index)?;
+        Ok(self.epoch.submit(ctx))
+    }
+
+    /// The embedding users keep: μ (variational) or z, N×d row-major.
+    pub async fn embedding(&self, ctx: &GpuContext) -> GpuResult<Vec<f32>> {
+        let (n, d, w) = (self.n, self.arch.latent, self.arch.head_width());
+        if self.arch.kind.variational() {
+            let head = self.buffers.head.read(ctx).await?;
+            Ok(head.chunks(w).flat_map(|row| row[..d].to_vec()).collect())
+        } else {
+            crate::gpu::buffer::read_buffer(ctx, &self.buffers.zz.buffer, n * d, "z").await
+        }
+    }
+
+    /// The gradients of the last encoder and discriminator steps (tests, diagnostics).
+    pub async fn read_grads(&self, ctx: &GpuContext) -> GpuResult<(Vec<f32>, Vec<f32>)> {
+        Ok((
+            self.buffers.enc_adam.grads.read(ctx).await?,
+            self.buffers.dis_adam.grads.read(ctx).await?,
+        ))
+    }
+
+    /// Parameters and Adam moments, read back for a checkpoint.
+    pub async fn read_state(&self, ctx: &GpuContext) -> GpuResult<EngineState> {
+        // GAE/VGAE have no discriminator: its part of the state is empty.
+        let (discriminator, discriminator_adam) = if self.arch.kind.adversarial() {
+            (
+                self.buffers.dis_params.read(ctx).await?,
+                (
+                    self.buffers.dis_adam.m.read(ctx).await?,
+                    self.buffers.dis_adam.v.read(ctx).await?,
+                ),
+            )
+        } else {
+            (Vec::new(), (Vec::new(), Vec::new()))
+        };
+        Ok(EngineState {
+            encoder: self.buffers.enc_params.read(ctx).await?,
+            discriminator,
+            encoder_adam: (
+                self.buffers.enc_adam.m.read(ctx).await?,
+                self.buffers.enc_adam.v.read(ctx).await?,
+            ),
+            discriminator_adam,
+        })
+    }
+
+    /// Restores parameters and Adam moments (resume from a checkpoint).
+    pub fn write_state(&self, ctx: &GpuContext, st: &EngineState) -> GpuResult<()> {
+        self.buffers.enc_params.write(ctx, &st.encoder)?;
+        self.buffers.enc_adam.m.write(ctx, &st.encoder_adam.0)?;
+        self.buffers.enc_adam.v.write(ctx, &st.encoder_adam.1)?;
+        if self.arch.kind.adversarial() {
+            self.buffers.dis_params.write(ctx, &st.discriminator)?;
+            self.buffers
+                .dis_adam
+                .m
+                .write(ctx, &st.discriminator_adam.0)?;
+            self.buffers
+                .dis_adam
+                .v
+                .write(ctx, &st.discriminator_adam.1)?;
+        }
+        Ok(())
+    }
+}

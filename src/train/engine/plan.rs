@@ -1,0 +1,368 @@
+//! The engine's buffers, planned before anything is allocated: [`BufferSizes`] is the one
+//! source of every buffer's label, size and binding; [`check_plan`] refuses a graph the device
+//! cannot hold; [`super::record::Buffers::allocate`] creates exactly these buffers.
+
+use crate::gpu::window::gather_capacity;
+use crate::gpu::{GpuError, GpuResult, MAX_WINDOWS};
+use crate::kernels::disc_out;
+use crate::model::{Arch, ParamLayout};
+
+use super::{EngineConfig, Recon, slot};
+
+/// How the engine binds a buffer, which decides what the device must allow of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// One binding: must fit the per-binding limit.
+    Whole,
+    /// Row chunks, each bound at an offset: only the buffer-size limit applies.
+    Rows,
+    /// Rows of `row` values gathered from anywhere (Â·H, the decoder's lookups): read through
+    /// at most [`MAX_WINDOWS`] bindings.
+    Gather { row: usize },
+    /// Blocks of `block` values bound whole (z and each step's z′ in `zz`), otherwise rows.
+    Blocks { block: usize },
+}
+
+/// One storage buffer of the engine: its label, bytes and how it is bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub label: &'static str,
+    /// 4-byte elements (f32 or u32); an empty buffer still takes one.
+    pub len: usize,
+    pub bytes: u64,
+    pub access: Access,
+}
+
+impl Planned {
+    fn new(label: &'static str, len: usize, access: Access) -> Self {
+        Planned {
+            label,
+            len,
+            bytes: (len as u64 * 4).max(4),
+            access,
+        }
+    }
+}
+
+/// Rows between the fake and real halves of discriminator batches, and between the draws
+/// in `zz`, are padded to a multiple of this, so that every row chunk's byte offset meets the
+/// storage alignment (≤ 256 bytes on every device: 64 rows of 4 bytes).
+pub const ROW_ALIGN: usize = 64;
+
+/// Rows of the discriminator output layer's partial-sums table: one per 64 rows of each half
+/// of a batch, chunked or not (0 without a discriminator).
+pub fn partial_rows(adversarial: bool, n: usize) -> usize {
+    if adversarial {
+        2 * disc_out::workgroups(n)
+    } else {
+        0
+    }
+}
+
+/// Every storage buffer of an engine (names follow `docs/argva-math.md`): sized here once,
+/// checked against the device by [`check_plan`], allocated from these entries.
+#[derive(Clone, Debug)]
+pub struct BufferSizes {
+    // The uploaded operators: X, Xᵀ (for the first layer's weight gradient) and Â.
+    pub x: [Planned; 3],
+    pub xt: [Planned; 3],
+    pub a_hat: [Planned; 3],
+    pub enc_params: Planned,
+    pub dis_params: Planned,
+    /// Gradients, Adam's first and second moments.
+    pub enc_adam: [Planned; 3],
+    pub dis_adam: [Planned; 3],
+    pub clock: Planned,
+    pub losses: Planned,
+    pub p1: Planned,
+    pub h1: Planned,
+    pub q: Planned,
+    pub head: Planned,
+    pub zz: Planned,
+    pub eps: Planned,
+    /// The discriminator's activations a1, a2 and their gradients da1, da2 (2·Np rows).
+    pub disc_act: [Planned; 4],
+    pub dz: Planned,
+    pub dhead: Planned,
+    pub g2: Planned,
+    pub dh1: Planned,
+    pub g1: Planned,
+    pub kl_terms: Planned,
+    pub partials: Planned,
+    pub pair_loss: Planned,
+    pub pair_grad: Planned,
+    pub pairs: Planned,
+    /// The decoder gather's node-major index of pair endpoints: row pointers and entries.
+    pub pair_ptr: Planned,
+    pub pair_ends: Planned,
+}
+
+impl BufferSizes {
+    pub fn new(
+        arch: &Arch,
+        cfg: &EngineConfig,
+        nodes: usize,
+        feature_nnz: usize,
+        adjacency_nnz: usize,
+    ) -> Self {
+        use Access::*;
+        let (n, f, h, d, w, dh) = (
+            nodes,
+            arch.features,
+            arch.hidden,
+            arch.latent,
+            arch.head_width(),
+            arch.disc_hidden,
+        );
+        let np = n.next_multiple_of(ROW_ALIGN);
+        let (enc, dis) = (
+            ParamLayout::encoder(arch).len,
+            ParamLayout::discriminator(arch).len,
+        );
+        let (adv, var) = (arch.kind.adversarial(), arch.kind.variational());
+        let k = if adv { cfg.disc_steps } else { 0 };
+        let p = cfg.num_pos + cfg.num_neg;
+        let rows_d = if adv { 2 * np } else { 0 };
+        let dense = cfg.recon == Recon::Dense;
+        let csr = |names: [&'static str; 3], rows: usize, nnz: usize, rows_access: Access| {
+            [
+                Planned::new(names[0], rows + 1, rows_access),
+                Planned::new(names[1], nnz, Whole),
+                Planned::new(names[2], nnz, Whole),
+            ]
+        };
+        let adam =
+            |names: [&'static str; 3], len: usize| names.map(|l| Planned::new(l, len, Whole));
+        let b = Planned::new;
+        BufferSizes {
+            x: csr(["X.row_ptr", "X.col", "X.val"], n, feature_nnz, Rows),
+            xt: csr(["Xt.row_ptr", "Xt.col", "Xt.val"], f, feature_nnz, Whole),
+            a_hat: csr(
+                ["A_hat.row_ptr", "A_hat.col", "A_hat.val"],
+                n,
+                adjacency_nnz,
+                Rows,
+            ),
+            enc_params: b("encoder params", enc, Whole),
+            dis_params: b("discriminator params", dis, Whole),
+            enc_adam: adam(["encoder grads", "encoder adam m", "encoder adam v"], enc),
+            dis_adam: adam(["disc grads", "disc adam m", "disc adam v"], dis),
+            clock: b("clock", 4, Whole),
+            losses: b("losses", slot::DISC + k.max(1), Whole),
+            p1: b("P1", n * h, Gather { row: h }),
+            h1: b("H1", n * h, Rows),
+            q: b("Q", n * w, Gather { row: w }),
+            // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
+            head: b("head", if var { n * w } else { 0 }, Rows),
+            // z, then z′_k at rows (1 + k)·Np (GAE/VGAE: z alone).
+            zz: b(
+                "zz",
+                if adv { (1 + k) * np * d } else { n * d },
+                Blocks { block: n * d },
+            ),
+            eps: b("eps", if var { np * d } else { 0 }, Rows),
+            disc_act: ["D a1", "D a2", "D da1", "D da2"].map(|l| b(l, rows_d * dh, Rows)),
+            dz: b("dz", n * d, Whole),
+            dhead: b("dhead", if var { n * w } else { 0 }, Gather { row: w }),
+            g2: b("G2", n * w, Rows),
+            dh1: b("dH1", n * h, Gather { row: h }),
+            g1: b("G1", n * h, Gather { row: h }),
+            kl_terms: b("KL terms", n, Whole),
+            // A row per 64 batch rows of either half, dh + 2 columns (disc_out::Partials).
+            partials: b("D partials", (dh + 2) * partial_rows(adv, n), Whole),
+            pair_loss: b("pair loss", if dense { n } else { p }, Whole),
+            pair_grad: b("pair grad", p, Whole),
+            pairs: b("pairs", 2 * p, Gather { row: 2 }),
+            pair_ptr: b("pair slot ptr", n + 1, Whole),
+            pair_ends: b("pair slots", 2 * p, Gather { row: 1 }),
+        }
+    }
+
+    /// Every buffer, in allocation order.
+    pub fn all(&self) -> Vec<&Planned> {
+        let mut v: Vec<&Planned> = [&self.x, &self.xt, &self.a_hat]
+            .into_iter()
+            .flatten()
+            .collect();
+        v.extend([&self.enc_params, &self.dis_params]);
+        v.extend(self.enc_adam.iter().chain(&self.dis_adam));
+        v.extend([
+            &self.clock,
+            &self.losses,
+            &self.p1,
+            &self.h1,
+            &self.q,
+            &self.head,
+            &self.zz,
+            &self.eps,
+        ]);
+        v.extend(&self.disc_act);
+        v.extend([
+            &self.dz,
+            &self.dhead,
+            &self.g2,
+            &self.dh1,
+            &self.g1,
+            &self.kl_terms,
+            &self.partials,
+            &self.pair_loss,
+            &self.pair_grad,
+            &self.pairs,
+            &self.pair_ptr,
+            &self.pair_ends,
+        ]);
+        v
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.all().iter().map(|b| b.bytes).sum()
+    }
+}
+
+/// Every storage buffer an engine allocates (see [`BufferSizes`]), as a list.
+pub fn buffer_plan(
+    arch: &Arch,
+    cfg: &EngineConfig,
+    nodes: usize,
+    feature_nnz: usize,
+    adjacency_nnz: usize,
+) -> Vec<Planned> {
+    BufferSizes::new(arch, cfg, nodes, feature_nnz, adjacency_nnz)
+        .all()
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+/// The first buffer of `plan` this device cannot hold or bind the way the engine binds it,
+/// as `GraphTooLarge` with the plan's total. `binding`, `align` and `max_buffer` are the
+/// device's per-binding limit, storage offset alignment and buffer-size limit.
+pub fn check_plan(plan: &[Planned], binding: u64, align: u64, max_buffer: u64) -> GpuResult<()> {
+    let total: u64 = plan.iter().map(|b| b.bytes).sum();
+    for b in plan {
+        if let Some(reason) = refusal(b, binding, align, max_buffer) {
+            return Err(GpuError::GraphTooLarge {
+                total_mib: total as f64 / (1024.0 * 1024.0),
+                buffer: b.label,
+                bytes: b.bytes,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why this device cannot hold or bind `b`, if it cannot.
+fn refusal(b: &Planned, binding: u64, align: u64, max_buffer: u64) -> Option<String> {
+    let per_binding = format!("this device's per-binding limit of {binding} bytes");
+    if b.bytes > max_buffer {
+        return Some(format!(
+            "is over this device's buffer-size limit of {max_buffer} bytes"
+        ));
+    }
+    match b.access {
+        Access::Whole if b.bytes > binding => Some(format!("is bound whole, over {per_binding}")),
+        Access::Blocks { block } if block as u64 * 4 > binding => Some(format!(
+            "holds blocks of {} bytes (z and each step's z′) that are bound whole, over \
+             {per_binding}",
+            block as u64 * 4
+        )),
+        Access::Gather { row } => {
+            let row_bytes = row.max(1) as u64 * 4;
+            (b.bytes > gather_capacity(binding, align, row_bytes)).then(|| {
+                format!("is gathered from through at most {MAX_WINDOWS} bindings of {per_binding}")
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(label: &'static str, bytes: u64, access: Access) -> Vec<Planned> {
+        vec![
+            Planned {
+                label: "small",
+                len: 250,
+                bytes: 1000,
+                access: Access::Whole,
+            },
+            Planned {
+                label,
+                len: (bytes / 4) as usize,
+                bytes,
+                access,
+            },
+        ]
+    }
+
+    /// What each way of binding lets through, at a 1 MiB binding / 4 MiB buffer device.
+    #[test]
+    fn check_plan_refuses_what_cannot_be_bound_and_nothing_else() {
+        const MIB: u64 = 1 << 20;
+        let check = |p: &[Planned]| check_plan(p, MIB, 256, 4 * MIB);
+        let refused = |p: &[Planned], name: &str, why: &str| {
+            let err = check(p).expect_err(name).to_string();
+            assert!(
+                err.contains(&format!("`{name}`")) && err.contains(why),
+                "{err}"
+            );
+            assert!(err.contains("MiB of GPU buffers"), "{err}");
+        };
+        // Whole: one binding.
+        assert!(check(&plan("w", MIB, Access::Whole)).is_ok());
+        refused(&plan("w", MIB + 4, Access::Whole), "w", "bound whole");
+        // Rows: only the buffer limit.
+        assert!(check(&plan("r", 4 * MIB, Access::Rows)).is_ok());
+        refused(
+            &plan("r", 4 * MIB + 4, Access::Rows),
+            "r",
+            "buffer-size limit",
+        );
+        // Gather: two windows, the first ending on a whole row (12-byte rows: 1 048 320 bytes).
+        let two = 1_048_320 + MIB;
+        assert!(check(&plan("g", two, Access::Gather { row: 3 })).is_ok());
+        refused(
+            &plan("g", two + 12, Access::Gather { row: 3 }),
+            "g",
+            "2 bindings",
+        );
+        // Blocks: each block whole, the buffer in rows.
+        let blocks = Access::Blocks {
+            block: (MIB / 4) as usize,
+        };
+        assert!(check(&plan("z", 3 * MIB, blocks)).is_ok());
+        let big_blocks = Access::Blocks {
+            block: (MIB / 4) as usize + 1,
+        };
+        refused(&plan("z", 3 * MIB, big_blocks), "z", "blocks");
+    }
+
+    #[test]
+    fn the_plan_lists_41_distinct_buffers() {
+        let arch = Arch {
+            kind: crate::model::ModelKind::Argva,
+            features: 7,
+            hidden: 6,
+            latent: 3,
+            disc_hidden: 5,
+        };
+        let cfg = EngineConfig {
+            lr_encoder: 0.01,
+            lr_discriminator: 0.01,
+            disc_steps: 2,
+            num_pos: 10,
+            num_neg: 10,
+            noise: super::super::Noise::Host,
+            recon: Recon::Sampled,
+        };
+        let sizes = BufferSizes::new(&arch, &cfg, 100, 300, 500);
+        let mut labels: Vec<_> = sizes.all().iter().map(|b| b.label).collect();
+        assert_eq!(labels.len(), 41);
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), 41, "labels are unique");
+    }
+}

@@ -1,0 +1,885 @@
+//! Recording an epoch: the buffers allocated from the plan, and a [`Recorder`] whose methods
+//! append one phase of the epoch each to a [`Schedule`], in the order the epoch runs them:
+//! [`Recorder::encoder_forward`], [`Recorder::noise`], [`Recorder::reparameterise`],
+//! [`Recorder::discriminator_step`] (×K), [`Recorder::regulariser`],
+//! [`Recorder::reconstruction`], [`Recorder::loss_sums`], [`Recorder::encoder_backward`] and
+//! [`Recorder::encoder_adam`]. Formulas: `docs/argva-math.md` (§ numbers below).
+
+use crate::gpu::{Arg, Dispatch, GpuBuffer, GpuContext, GpuResult, chunk_rows, row_chunks};
+use crate::kernels::Epilogue;
+use crate::kernels::disc_out::{self, Partials};
+use crate::kernels::matmul::{Extra, Form, RowGap};
+use crate::kernels::spmm::CsrBuffers;
+use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, rng, spmm};
+use crate::model::{Arch, ParamLayout, Tensor};
+
+use super::plan::{BufferSizes, Planned, ROW_ALIGN, partial_rows};
+use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, slot};
+use crate::train::schedule::{Cost, Schedule};
+
+/// A sparse operator on the GPU and the name its products carry in `argva bench`'s profile.
+pub struct Operator {
+    pub csr: CsrBuffers,
+    pub profile: &'static str,
+}
+
+/// A parameter vector's optimiser buffers.
+pub struct AdamBuffers {
+    pub grads: GpuBuffer<f32>,
+    /// First and second moments.
+    pub m: GpuBuffer<f32>,
+    pub v: GpuBuffer<f32>,
+}
+
+/// Every buffer of an engine, allocated once from [`BufferSizes`].
+pub struct Buffers {
+    pub x: Operator,
+    pub xt: Operator,
+    pub a_hat: Operator,
+    pub enc_params: GpuBuffer<f32>,
+    pub dis_params: GpuBuffer<f32>,
+    pub enc_adam: AdamBuffers,
+    pub dis_adam: AdamBuffers,
+    pub clock: GpuBuffer<u32>,
+    pub losses: GpuBuffer<f32>,
+    pub p1: GpuBuffer<f32>,
+    pub h1: GpuBuffer<f32>,
+    pub q: GpuBuffer<f32>,
+    /// [μ | ℓ̃] (variational) or unused (GAE/ARGA write z into `zz`).
+    pub head: GpuBuffer<f32>,
+    /// [z ; z′_0 ; … ; z′_{K−1}], each draw from row (1 + k)·Np (z alone without a
+    /// discriminator).
+    pub zz: GpuBuffer<f32>,
+    pub eps: GpuBuffer<f32>,
+    pub a1: GpuBuffer<f32>,
+    pub a2: GpuBuffer<f32>,
+    pub da1: GpuBuffer<f32>,
+    pub da2: GpuBuffer<f32>,
+    pub dz: GpuBuffer<f32>,
+    pub dhead: GpuBuffer<f32>,
+    pub g2: GpuBuffer<f32>,
+    pub dh1: GpuBuffer<f32>,
+    pub g1: GpuBuffer<f32>,
+    pub kl_terms: GpuBuffer<f32>,
+    pub partials: GpuBuffer<f32>,
+    pub pair_loss: GpuBuffer<f32>,
+    pub pair_grad: GpuBuffer<f32>,
+    pub pairs: GpuBuffer<u32>,
+    pub pair_ptr: GpuBuffer<u32>,
+    pub pair_ends: GpuBuffer<u32>,
+}
+
+impl Buffers {
+    /// Uploads the operators and parameters and allocates every other buffer of `sizes`.
+    pub fn allocate(
+        ctx: &GpuContext,
+        sizes: &BufferSizes,
+        features: CsrRef<'_>,
+        adjacency: CsrRef<'_>,
+        enc_init: &[f32],
+        dis_init: &[f32],
+    ) -> GpuResult<Self> {
+        let (n, f) = (sizes.x[0].len - 1, sizes.xt[0].len - 1);
+        let f32s = |p: &Planned| GpuBuffer::<f32>::zeros(ctx, p.label, p.len);
+        let u32s = |p: &Planned| GpuBuffer::<u32>::zeros(ctx, p.label, p.len);
+        let adam = |p: &[Planned; 3]| -> GpuResult<AdamBuffers> {
+            Ok(AdamBuffers {
+                grads: f32s(&p[0])?,
+                m: f32s(&p[1])?,
+                v: f32s(&p[2])?,
+            })
+        };
+        let (ptr, col, val) = (features.row_ptr, features.col, features.val);
+        let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(n, f, ptr, col, val);
+        let op = |label, profile, ptr: &[u32], col: &[u32], val: &[f32], cols| {
+            let csr = CsrBuffers::upload(ctx, label, ptr, col, val, cols)?;
+            GpuResult::Ok(Operator { csr, profile })
+        };
+        let [a1, a2, da1, da2] = &sizes.disc_act;
+        Ok(Buffers {
+            x: op("X", "spmm X·W", ptr, col, val, f)?,
+            xt: op("Xt", "spmm Xᵀ·G", &xt_ptr, &xt_col, &xt_val, n)?,
+            a_hat: op(
+                "A_hat",
+                "spmm Â·H",
+                adjacency.row_ptr,
+                adjacency.col,
+                adjacency.val,
+                n,
+            )?,
+            enc_params: GpuBuffer::from_slice(ctx, sizes.enc_params.label, enc_init)?,
+            dis_params: GpuBuffer::from_slice(ctx, sizes.dis_params.label, dis_init)?,
+            enc_adam: adam(&sizes.enc_adam)?,
+            dis_adam: adam(&sizes.dis_adam)?,
+            clock: u32s(&sizes.clock)?,
+            losses: f32s(&sizes.losses)?,
+            p1: f32s(&sizes.p1)?,
+            h1: f32s(&sizes.h1)?,
+            q: f32s(&sizes.q)?,
+            head: f32s(&sizes.head)?,
+            zz: f32s(&sizes.zz)?,
+            eps: f32s(&sizes.eps)?,
+            a1: f32s(a1)?,
+            a2: f32s(a2)?,
+            da1: f32s(da1)?,
+            da2: f32s(da2)?,
+            dz: f32s(&sizes.dz)?,
+            dhead: f32s(&sizes.dhead)?,
+            g2: f32s(&sizes.g2)?,
+            dh1: f32s(&sizes.dh1)?,
+            g1: f32s(&sizes.g1)?,
+            kl_terms: f32s(&sizes.kl_terms)?,
+            partials: f32s(&sizes.partials)?,
+            pair_loss: f32s(&sizes.pair_loss)?,
+            pair_grad: f32s(&sizes.pair_grad)?,
+            pairs: u32s(&sizes.pairs)?,
+            pair_ptr: u32s(&sizes.pair_ptr)?,
+            pair_ends: u32s(&sizes.pair_ends)?,
+        })
+    }
+}
+
+/// A run of discriminator-batch rows (see [`Recorder::pieces`]): `rows` rows whose
+/// activations start at row `act` of a1/a2/da1/da2 and whose input starts at row `src` of
+/// `zz` (read through `gap`; `whole_src`: bind all of `zz`), the first `fake` of them fake.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    act: usize,
+    src: usize,
+    rows: usize,
+    fake: usize,
+    gap: RowGap,
+    whole_src: bool,
+}
+
+/// Rows r0..r1 of a row-major buffer `width` values wide.
+fn rows(b: &GpuBuffer<f32>, width: usize, (r0, r1): (usize, usize)) -> Arg<'_> {
+    b.range(r0 * width, (r1 - r0) * width)
+}
+
+fn bias(b: Arg<'_>) -> Epilogue<'_> {
+    Epilogue {
+        bias: Some(b),
+        ..Default::default()
+    }
+}
+
+fn bias_relu(b: Arg<'_>) -> Epilogue<'_> {
+    Epilogue {
+        bias: Some(b),
+        relu: true,
+        ..Default::default()
+    }
+}
+
+/// ReLU backward fused into the product: zero where the forward activation was not > 0.
+fn masked(activation: Arg<'_>) -> Epilogue<'_> {
+    Epilogue {
+        mask: Some(activation),
+        ..Default::default()
+    }
+}
+
+/// Accumulate over the pieces after the first.
+fn summed(i: usize) -> Epilogue<'static> {
+    Epilogue {
+        accumulate: i > 0,
+        ..Default::default()
+    }
+}
+
+/// Records the launches of an epoch over one engine's buffers.
+pub struct Recorder<'a> {
+    ctx: &'a GpuContext,
+    b: &'a Buffers,
+    arch: Arch,
+    cfg: EngineConfig,
+    enc_layout: &'a ParamLayout,
+    dis_layout: &'a ParamLayout,
+    n: usize,
+    /// N rounded up to [`ROW_ALIGN`] rows.
+    np: usize,
+    /// Discriminator steps (0 without a discriminator).
+    k_steps: usize,
+    /// The row chunks every row-local launch is split into when its arrays are past one
+    /// binding (one chunk on most devices and graphs: the schedule is then the unsplit one).
+    node_chunks: Vec<(usize, usize)>,
+    /// Whether a discriminator batch fits one binding (read through a row gap, unchunked).
+    disc_whole: bool,
+    partial_rows: usize,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(
+        ctx: &'a GpuContext,
+        b: &'a Buffers,
+        arch: Arch,
+        cfg: EngineConfig,
+        layouts: (&'a ParamLayout, &'a ParamLayout),
+        n: usize,
+    ) -> Self {
+        let (h, d, w, dh) = (
+            arch.hidden,
+            arch.latent,
+            arch.head_width(),
+            arch.disc_hidden,
+        );
+        let adv = arch.kind.adversarial();
+        // Rows one binding holds at the widest activation.
+        let chunk = chunk_rows(ctx, (h.max(w).max(d).max(dh) * 4) as u64);
+        let max = ctx.max_binding_bytes();
+        Recorder {
+            ctx,
+            b,
+            arch,
+            cfg,
+            enc_layout: layouts.0,
+            dis_layout: layouts.1,
+            n,
+            np: n.next_multiple_of(ROW_ALIGN),
+            k_steps: if adv { cfg.disc_steps } else { 0 },
+            node_chunks: row_chunks(n, chunk),
+            disc_whole: adv && (b.zz.len() * 4) as u64 <= max && (2 * n * dh * 4) as u64 <= max,
+            partial_rows: partial_rows(adv, n),
+        }
+    }
+
+    fn range(params: &'a GpuBuffer<f32>, t: &Tensor) -> Arg<'a> {
+        params.range(t.offset, t.len())
+    }
+    /// An encoder parameter, or its gradient.
+    fn ep(&self, name: &str) -> Arg<'a> {
+        Self::range(&self.b.enc_params, self.enc_layout.get(name))
+    }
+    fn eg(&self, name: &str) -> Arg<'a> {
+        Self::range(&self.b.enc_adam.grads, self.enc_layout.get(name))
+    }
+    /// A discriminator parameter, or its gradient.
+    fn dp(&self, name: &str) -> Arg<'a> {
+        Self::range(&self.b.dis_params, self.dis_layout.get(name))
+    }
+    fn dg(&self, name: &str) -> Arg<'a> {
+        Self::range(&self.b.dis_adam.grads, self.dis_layout.get(name))
+    }
+    fn z(&self) -> Arg<'a> {
+        self.b.zz.range(0, self.n * self.arch.latent)
+    }
+
+    /// A dense product with its cost (for `argva bench`'s roofline table).
+    #[allow(clippy::too_many_arguments)]
+    fn mm(
+        &self,
+        form: Form,
+        a: Arg<'a>,
+        b: Arg<'a>,
+        out: Arg<'a>,
+        (m, n, k): (usize, usize, usize),
+        epi: Epilogue<'a>,
+        extra: Extra<'a>,
+    ) -> GpuResult<(Dispatch, Cost)> {
+        let mut dispatch = matmul::bind_ext(self.ctx, form, a, b, out, m, n, k, epi, extra)?;
+        dispatch.label = match form {
+            Form::NN => "matmul NN",
+            Form::TN => "matmul TN",
+            Form::NT => "matmul NT",
+        };
+        Ok((dispatch, Cost::matmul(m, n, k)))
+    }
+
+    /// Rows `r0..r1` of CSR × dense.
+    fn sp(
+        &self,
+        op: &Operator,
+        (r0, r1): (usize, usize),
+        b: Arg<'a>,
+        out: Arg<'a>,
+        c: usize,
+        epi: Epilogue<'a>,
+    ) -> GpuResult<(Dispatch, Cost)> {
+        let csr = &op.csr;
+        let mut dispatch = spmm::bind_rows(self.ctx, csr, r0..r1, b, out, c, epi)?;
+        dispatch.label = op.profile;
+        // (nnz of a chunk is not known without the row pointers: share by rows)
+        let nnz = (csr.nnz as f64 * (r1 - r0) as f64 / csr.rows.max(1) as f64) as usize;
+        Ok((dispatch, Cost::spmm(r1 - r0, nnz, c)))
+    }
+
+    /// `op`·B into `out` (`c` columns), one launch per row chunk.
+    fn propagate(
+        &self,
+        s: &mut Schedule,
+        op: &Operator,
+        b: Arg<'a>,
+        out: &'a GpuBuffer<f32>,
+        c: usize,
+        epi: Epilogue<'a>,
+    ) -> GpuResult<()> {
+        for &ch in &self.node_chunks {
+            s.push(self.sp(op, ch, b, rows(out, c, ch), c, epi)?);
+        }
+        Ok(())
+    }
+
+    /// §1 Encoder forward: P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head,
+    /// head = Â·Q + b_head (z itself for GAE/ARGA). Also the evaluation pass.
+    pub fn encoder_forward(&self, s: &mut Schedule) -> GpuResult<()> {
+        let b = self.b;
+        let (h, w) = (self.arch.hidden, self.arch.head_width());
+        let plain = Epilogue::default();
+        let head = if self.arch.kind.variational() {
+            &b.head
+        } else {
+            &b.zz
+        };
+        self.propagate(s, &b.x, self.ep("w1"), &b.p1, h, plain)?;
+        self.propagate(
+            s,
+            &b.a_hat,
+            (&b.p1).into(),
+            &b.h1,
+            h,
+            bias_relu(self.ep("b1")),
+        )?;
+        for &ch in &self.node_chunks {
+            s.push(self.mm(
+                Form::NN,
+                rows(&b.h1, h, ch),
+                self.ep("w_head"),
+                rows(&b.q, w, ch),
+                (ch.1 - ch.0, w, h),
+                plain,
+                Extra::default(),
+            )?);
+        }
+        self.propagate(s, &b.a_hat, (&b.q).into(), head, w, bias(self.ep("b_head")))
+    }
+
+    /// §2 GPU noise: ε (stream 0, `eps`) and every step's z′ (streams 1..=K, rows (1 + k)·Np
+    /// of `zz`), in one launch when `zz` fits one binding, else one launch per draw. Padding
+    /// rows between the draws get samples too; nothing reads them. Host noise: nothing.
+    pub fn noise(&self, s: &mut Schedule) -> GpuResult<()> {
+        let Noise::Gpu { seed } = self.cfg.noise else {
+            return Ok(());
+        };
+        let (b, ctx) = (self.b, self.ctx);
+        let var = self.arch.kind.variational();
+        let (nd, npd) = (self.n * self.arch.latent, self.np * self.arch.latent);
+        let k_steps = self.k_steps;
+        if k_steps > 0 && (b.zz.len() * 4) as u64 <= ctx.max_binding_bytes() {
+            let low = var.then(|| ((&b.eps).into(), 1));
+            let first = if var { STREAM_EPS } else { STREAM_EPS + 1 };
+            let offset = if var { 0 } else { npd };
+            let streams = k_steps + var as usize;
+            s.push((
+                rng::bind_streams_split(
+                    ctx,
+                    &b.clock,
+                    low,
+                    (&b.zz).into(),
+                    offset,
+                    npd,
+                    streams,
+                    seed,
+                    first,
+                )?,
+                Cost::rng_normal(npd * streams),
+            ));
+            return Ok(());
+        }
+        if var {
+            s.push((
+                rng::bind(ctx, &b.clock, b.eps.range(0, nd), 0, nd, seed, STREAM_EPS)?,
+                Cost::rng_normal(nd),
+            ));
+        }
+        for k in 0..k_steps {
+            let out = b.zz.range((1 + k) * npd, nd);
+            s.push((
+                rng::bind(ctx, &b.clock, out, 0, nd, seed, STREAM_EPS + 1 + k as u32)?,
+                Cost::rng_normal(nd),
+            ));
+        }
+        Ok(())
+    }
+
+    /// §3 z = μ + ε·exp(min(ℓ̃, 10)) (variational models; GAE/ARGA: z is the head).
+    pub fn reparameterise(&self, s: &mut Schedule) -> GpuResult<()> {
+        if !self.arch.kind.variational() {
+            return Ok(());
+        }
+        let (b, d, w) = (self.b, self.arch.latent, self.arch.head_width());
+        for &ch in &self.node_chunks {
+            s.push((
+                reparam::forward(
+                    self.ctx,
+                    rows(&b.head, w, ch),
+                    rows(&b.eps, d, ch),
+                    rows(&b.zz, d, ch),
+                    ch.1 - ch.0,
+                    d,
+                )?,
+                Cost::reparam_forward(ch.1 - ch.0, d),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The discriminator batch of step k (or, with `None`, of the regulariser) as runs of
+    /// rows: where its activations sit, where its input rows come from in `zz`, and how many
+    /// are fake. One piece over the whole batch when it fits one binding (step k reads
+    /// [z ; z′_k] through a row gap); otherwise row chunks of each half, each bound at an
+    /// offset (real rows then live from row Np of the activations, so offsets stay aligned).
+    fn pieces(&self, step: Option<usize>) -> Vec<Piece> {
+        let (n, np) = (self.n, self.np);
+        let real_src = |k: usize| (1 + k) * np;
+        let chunk = |act: usize, src: usize, fake: bool| {
+            self.node_chunks.iter().map(move |&(r0, r1)| Piece {
+                act: act + r0,
+                src: src + r0,
+                rows: r1 - r0,
+                fake: if fake { r1 - r0 } else { 0 },
+                gap: RowGap::NONE,
+                whole_src: false,
+            })
+        };
+        match step {
+            Some(k) if self.disc_whole => vec![Piece {
+                act: 0,
+                src: 0,
+                rows: 2 * n,
+                fake: n,
+                gap: RowGap {
+                    split: n,
+                    gap: real_src(k) - n,
+                },
+                whole_src: true,
+            }],
+            Some(k) => chunk(0, 0, true)
+                .chain(chunk(np, real_src(k), false))
+                .collect(),
+            None => chunk(0, 0, false).collect(),
+        }
+    }
+
+    fn src_arg(&self, p: &Piece) -> Arg<'a> {
+        if p.whole_src {
+            (&self.b.zz).into()
+        } else {
+            rows(&self.b.zz, self.arch.latent, (p.src, p.src + p.rows))
+        }
+    }
+
+    /// A piece's rows of a discriminator activation.
+    fn act(&self, buf: &'a GpuBuffer<f32>, p: &Piece) -> Arg<'a> {
+        rows(buf, self.arch.disc_hidden, (p.act, p.act + p.rows))
+    }
+
+    /// §4 The discriminator's hidden layers: a1 = ReLU(x·W1ᵀ + b1), a2 = ReLU(a1·W2ᵀ + b2).
+    fn disc_hidden(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
+        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
+        for p in pieces {
+            let gap = Extra {
+                row_gap: p.gap,
+                ..Default::default()
+            };
+            let a1 = self.act(&b.a1, p);
+            let (w1, b1) = (self.dp("w1"), bias_relu(self.dp("b1")));
+            s.push(self.mm(Form::NT, self.src_arg(p), w1, a1, (p.rows, dh, d), b1, gap)?);
+            let (w2, b2) = (self.dp("w2"), bias_relu(self.dp("b2")));
+            let a2 = self.act(&b.a2, p);
+            s.push(self.mm(Form::NT, a1, w2, a2, (p.rows, dh, dh), b2, Extra::default())?);
+        }
+        Ok(())
+    }
+
+    /// §4–5 Output layer + BCE, back to da2 (ReLU′ applied); the loss and (with `grads`) the
+    /// output layer's gradients as partial sums, the pieces taking consecutive rows of the
+    /// table. Returns the rows written: the optimiser step that follows sums them.
+    fn disc_head(&self, s: &mut Schedule, pieces: &[Piece], grads: bool) -> GpuResult<usize> {
+        let (b, dh) = (self.b, self.arch.disc_hidden);
+        let mut base = 0;
+        for p in pieces {
+            let labels = disc_out::Labels::Rows {
+                rows: p.rows,
+                fake: p.fake,
+                n: self.n,
+            };
+            let table = Partials {
+                table: (&b.partials).into(),
+                base,
+                stride: self.partial_rows,
+            };
+            s.push((
+                disc_out::bind(
+                    self.ctx,
+                    labels,
+                    self.act(&b.a2, p),
+                    self.dp("w3"),
+                    self.dp("b3"),
+                    self.act(&b.da2, p),
+                    table,
+                    grads,
+                    dh,
+                )?,
+                Cost::disc_out(p.rows, dh),
+            ));
+            base += disc_out::workgroups(p.rows);
+        }
+        Ok(base)
+    }
+
+    /// §5 da1 = (da2·W2) ⊙ [a1 > 0].
+    fn disc_da1(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
+        let (b, dh) = (self.b, self.arch.disc_hidden);
+        for p in pieces {
+            s.push(self.mm(
+                Form::NN,
+                self.act(&b.da2, p),
+                self.dp("w2"),
+                self.act(&b.da1, p),
+                (p.rows, dh, dh),
+                masked(self.act(&b.a1, p)),
+                Extra::default(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// What an Adam launch finishes of the output layer's partial sums: `count` rows, the
+    /// loss into `slot` and, for the discriminator's step, the w3/b3 gradients.
+    fn finish_partials(
+        &self,
+        count: usize,
+        w3_b3: Option<(usize, usize)>,
+        slot: usize,
+    ) -> adam::FromPartials<'a> {
+        adam::FromPartials {
+            table: (&self.b.partials).into(),
+            stride: self.partial_rows,
+            count,
+            dh: self.arch.disc_hidden,
+            w3_b3,
+            losses: (&self.b.losses).into(),
+            slot,
+        }
+    }
+
+    /// §4–5, §8 Discriminator step k on z detached against z′_k: forward, BCE, backward to
+    /// every parameter gradient (each TN weight gradient also makes its bias gradient), Adam.
+    pub fn discriminator_step(&self, s: &mut Schedule, k: usize) -> GpuResult<()> {
+        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
+        let batch = self.pieces(Some(k));
+        self.disc_hidden(s, &batch)?;
+        let parts = self.disc_head(s, &batch, true)?;
+        for (i, p) in batch.iter().enumerate() {
+            let colsum = Extra {
+                colsum: Some(self.dg("b2")),
+                ..Default::default()
+            };
+            let (da2, a1) = (self.act(&b.da2, p), self.act(&b.a1, p));
+            s.push(self.mm(
+                Form::TN,
+                da2,
+                a1,
+                self.dg("w2"),
+                (dh, dh, p.rows),
+                summed(i),
+                colsum,
+            )?);
+        }
+        self.disc_da1(s, &batch)?;
+        for (i, p) in batch.iter().enumerate() {
+            let extra = Extra {
+                row_gap: p.gap,
+                colsum: Some(self.dg("b1")),
+            };
+            let (da1, x) = (self.act(&b.da1, p), self.src_arg(p));
+            s.push(self.mm(
+                Form::TN,
+                da1,
+                x,
+                self.dg("w1"),
+                (dh, d, p.rows),
+                summed(i),
+                extra,
+            )?);
+        }
+        // The step's loss and the output layer's gradients are finished by its Adam launch.
+        let (w3, b3) = (
+            self.dis_layout.get("w3").offset,
+            self.dis_layout.get("b3").offset,
+        );
+        let finish = self.finish_partials(parts, Some((w3, b3)), slot::DISC + k);
+        let len = self.dis_layout.len;
+        let a = &b.dis_adam;
+        s.push((
+            adam::bind_ext(
+                self.ctx,
+                &b.clock,
+                (&b.dis_params).into(),
+                (&a.grads).into(),
+                (&a.m).into(),
+                (&a.v).into(),
+                len,
+                self.cfg.lr_discriminator,
+                self.k_steps as u32,
+                k as u32,
+                Some(finish),
+            )?,
+            Cost::adam(len),
+        ));
+        Ok(())
+    }
+
+    /// §6 reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz
+    /// (written, not added). Returns the partial-sum rows of its loss, which the encoder's
+    /// Adam launch totals; `None` without a discriminator.
+    pub fn regulariser(&self, s: &mut Schedule) -> GpuResult<Option<usize>> {
+        if !self.arch.kind.adversarial() {
+            return Ok(None);
+        }
+        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
+        let batch = self.pieces(None);
+        self.disc_hidden(s, &batch)?;
+        let parts = self.disc_head(s, &batch, false)?;
+        self.disc_da1(s, &batch)?;
+        for p in &batch {
+            s.push(self.mm(
+                Form::NN,
+                self.act(&b.da1, p),
+                self.dp("w1"),
+                rows(&b.dz, d, (p.src, p.src + p.rows)),
+                (p.rows, d, dh),
+                Epilogue::default(),
+                Extra::default(),
+            )?);
+        }
+        Ok(Some(parts))
+    }
+
+    /// §7 Reconstruction loss and its gradient into dz (added to the regulariser's when
+    /// `dz_written`): the sampled pairs' BCE then a per-node gather, or the dense N² BCE
+    /// with labels A_train + I (the sparsity pattern of Â itself).
+    pub fn reconstruction(&self, s: &mut Schedule, dz_written: bool) -> GpuResult<()> {
+        let (b, ctx, n, d) = (self.b, self.ctx, self.n, self.arch.latent);
+        if self.cfg.recon == Recon::Dense {
+            let adj = &b.a_hat.csr;
+            s.push((
+                dense_recon::bind(
+                    ctx,
+                    self.z(),
+                    (&adj.row_ptr).into(),
+                    (&adj.col).into(),
+                    (&b.dz).into(),
+                    (&b.pair_loss).into(),
+                    n,
+                    d,
+                    adj.nnz.saturating_sub(n),
+                    dz_written,
+                )?,
+                Cost::dense_recon(n, adj.nnz, d),
+            ));
+            return Ok(());
+        }
+        let (pos, neg) = (self.cfg.num_pos, self.cfg.num_neg);
+        let (pairs, loss, grad) = (
+            (&b.pairs).into(),
+            (&b.pair_loss).into(),
+            (&b.pair_grad).into(),
+        );
+        s.push((
+            decoder::pair_loss(ctx, self.z(), pairs, loss, grad, n, d, pos, neg)?,
+            Cost::pair_loss(pos + neg, d),
+        ));
+        s.push((
+            decoder::gather(
+                ctx,
+                self.z(),
+                pairs,
+                (&b.pair_ptr).into(),
+                (&b.pair_ends).into(),
+                grad,
+                (&b.dz).into(),
+                n,
+                d,
+                dz_written,
+            )?,
+            Cost::pair_gather(n, pos + neg, d),
+        ));
+        Ok(())
+    }
+
+    /// §3, §7 The reconstruction loss's sum; variational models first take dz back through
+    /// the reparameterisation (with the KL/N term's gradient) and sum the KL with it in one
+    /// launch. Returns the gradient of the head: dhead, or dz for GAE/ARGA.
+    pub fn loss_sums(&self, s: &mut Schedule) -> GpuResult<&'a GpuBuffer<f32>> {
+        let (b, ctx, n, d, w) = (
+            self.b,
+            self.ctx,
+            self.n,
+            self.arch.latent,
+            self.arch.head_width(),
+        );
+        let recon_len = if self.cfg.recon == Recon::Dense {
+            n
+        } else {
+            self.cfg.num_pos + self.cfg.num_neg
+        };
+        let recon_sum = reduce::Sum {
+            x: (&b.pair_loss).into(),
+            len: recon_len,
+            slot: slot::RECON,
+            scale: 1.0,
+        };
+        if !self.arch.kind.variational() {
+            s.push((
+                reduce::bind(
+                    ctx,
+                    recon_sum.x,
+                    recon_len,
+                    (&b.losses).into(),
+                    slot::RECON,
+                    1.0,
+                    false,
+                )?,
+                Cost::reduce(recon_len),
+            ));
+            return Ok(&b.dz);
+        }
+        // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
+        let kl_weight = 1.0 / (n as f32 * n as f32);
+        for &ch in &self.node_chunks {
+            s.push((
+                reparam::backward(
+                    ctx,
+                    rows(&b.head, w, ch),
+                    rows(&b.eps, d, ch),
+                    rows(&b.dz, d, ch),
+                    rows(&b.dhead, w, ch),
+                    rows(&b.kl_terms, 1, ch),
+                    ch.1 - ch.0,
+                    d,
+                    kl_weight,
+                )?,
+                Cost::reparam_backward(ch.1 - ch.0, d),
+            ));
+        }
+        let kl_sum = reduce::Sum {
+            x: (&b.kl_terms).into(),
+            len: n,
+            slot: slot::KL,
+            scale: 1.0 / n as f32,
+        };
+        s.push((
+            reduce::bind_pair(ctx, recon_sum, kl_sum, (&b.losses).into())?,
+            Cost::reduce(recon_len + n),
+        ));
+        Ok(&b.dhead)
+    }
+
+    /// §1 backward: G2 = Âᵀ·dhead (Â is symmetric), dW_head = H1ᵀ·G2, db_head = Σ dhead,
+    /// dH1 = (G2·W_headᵀ) ⊙ [H1 > 0], G1 = Â·dH1, db1 = Σ dH1, dW1 = Xᵀ·G1.
+    pub fn encoder_backward(&self, s: &mut Schedule, dhead: &'a GpuBuffer<f32>) -> GpuResult<()> {
+        let (b, ctx, h, w) = (self.b, self.ctx, self.arch.hidden, self.arch.head_width());
+        let plain = Epilogue::default();
+        self.propagate(s, &b.a_hat, dhead.into(), &b.g2, w, plain)?;
+        for (i, &ch) in self.node_chunks.iter().enumerate() {
+            let (h1, g2) = (rows(&b.h1, h, ch), rows(&b.g2, w, ch));
+            let dims = (h, w, ch.1 - ch.0);
+            s.push(self.mm(
+                Form::TN,
+                h1,
+                g2,
+                self.eg("w_head"),
+                dims,
+                summed(i),
+                Extra::default(),
+            )?);
+        }
+        for (i, &ch) in self.node_chunks.iter().enumerate() {
+            s.push((
+                colsum::bind(
+                    ctx,
+                    rows(dhead, w, ch),
+                    self.eg("b_head"),
+                    ch.1 - ch.0,
+                    w,
+                    i > 0,
+                )?,
+                Cost::colsum(ch.1 - ch.0, w),
+            ));
+        }
+        for &ch in &self.node_chunks {
+            s.push(self.mm(
+                Form::NT,
+                rows(&b.g2, w, ch),
+                self.ep("w_head"),
+                rows(&b.dh1, h, ch),
+                (ch.1 - ch.0, h, w),
+                masked(rows(&b.h1, h, ch)),
+                Extra::default(),
+            )?);
+        }
+        self.propagate(s, &b.a_hat, (&b.dh1).into(), &b.g1, h, plain)?;
+        for (i, &ch) in self.node_chunks.iter().enumerate() {
+            s.push((
+                colsum::bind(
+                    ctx,
+                    rows(&b.dh1, h, ch),
+                    self.eg("b1"),
+                    ch.1 - ch.0,
+                    h,
+                    i > 0,
+                )?,
+                Cost::colsum(ch.1 - ch.0, h),
+            ));
+        }
+        let f = self.arch.features;
+        s.push(self.sp(&b.xt, (0, f), (&b.g1).into(), self.eg("w1"), h, plain)?);
+        Ok(())
+    }
+
+    /// §8 The encoder's Adam step (one step per epoch), which also totals the regulariser's
+    /// loss from its partial sums (`reg_parts` rows).
+    pub fn encoder_adam(&self, s: &mut Schedule, reg_parts: Option<usize>) -> GpuResult<()> {
+        let b = self.b;
+        let finish = reg_parts.map(|count| self.finish_partials(count, None, slot::REG));
+        let len = self.enc_layout.len;
+        let a = &b.enc_adam;
+        s.push((
+            adam::bind_ext(
+                self.ctx,
+                &b.clock,
+                (&b.enc_params).into(),
+                (&a.grads).into(),
+                (&a.m).into(),
+                (&a.v).into(),
+                len,
+                self.cfg.lr_encoder,
+                1,
+                0,
+                finish,
+            )?,
+            Cost::adam(len),
+        ));
+        Ok(())
+    }
+
+    /// The whole epoch, phase by phase, and the encoder forward alone (evaluation).
+    pub fn epoch(&self) -> GpuResult<(Schedule, Schedule)> {
+        let mut forward = Schedule::default();
+        self.encoder_forward(&mut forward)?;
+        let mut s = forward.clone();
+        self.noise(&mut s)?;
+        self.reparameterise(&mut s)?;
+        for k in 0..self.k_steps {
+            self.discriminator_step(&mut s, k)?;
+        }
+        let reg_parts = self.regulariser(&mut s)?;
+        self.reconstruction(&mut s, reg_parts.is_some())?;
+        let dhead = self.loss_sums(&mut s)?;
+        self.encoder_backward(&mut s, dhead)?;
+        self.encoder_adam(&mut s, reg_parts)?;
+        Ok((s, forward))
+    }
+}
