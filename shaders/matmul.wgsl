@@ -11,7 +11,7 @@
 // tn) reads its rows r ≥ split from row r + gap, so a batch [z ; z′_k] can be read out of one
 // buffer [z ; z′_0 ; … ; z′_K−1] without a copy.
 //
-// Register blocking (measured fastest on lavapipe, see design/facts.md): each invocation owns
+// Register blocking (measured fastest on lavapipe, see docs/performance.md): each invocation owns
 // a TM × TN = 4 × 8 block of out and keeps it in registers, loading TM values of A and TN of B
 // per step of k — 32 multiply-adds per 12 loads, no workgroup memory. Neighbouring
 // invocations own neighbouring row blocks of the same columns, so their B loads are the same

@@ -42,36 +42,36 @@ pub struct TrainArgs {
 
     /// Model: gae, vgae, arga, argva (adversarial models add the discriminator; variational
     /// ones the KL term and reparameterization).
-    #[arg(long, value_enum, default_value_t = ModelKind::Argva)]
+    #[arg(long, value_enum, default_value_t = TrainConfig::DEFAULT.model)]
     pub model: ModelKind,
     /// Training epochs (one encoder step each; adversarial models add --disc-steps
     /// discriminator steps per epoch).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.epochs)]
     pub epochs: u32,
     /// Seed of everything random: initialisation, edge split, negatives, ε, z′, k-means.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.seed)]
     pub seed: u64,
     /// Embedding width d.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.latent)]
     pub latent: usize,
     /// Hidden width of the first GCN layer [default: 2 × latent].
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Discriminator hidden width (d → h → h → 1).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.disc_hidden)]
     pub disc_hidden: usize,
     /// Discriminator steps per epoch.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.disc_steps)]
     pub disc_steps: usize,
     /// Encoder learning rate (Adam).
-    #[arg(long, default_value_t = 0.005)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.lr)]
     pub lr: f32,
     /// Discriminator learning rate (Adam).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = TrainConfig::DEFAULT.disc_lr)]
     pub disc_lr: f32,
     /// Reconstruction loss: `sampled` (positives + as many fresh negatives per epoch, as
     /// PyTorch Geometric) or `dense` (the original paper's weighted BCE over all N² pairs).
-    #[arg(long, value_enum, default_value_t = Recon::Sampled)]
+    #[arg(long, value_enum, default_value_t = TrainConfig::DEFAULT.recon)]
     pub recon: Recon,
     /// Fraction of edges held out for validation.
     #[arg(long, default_value_t = 0.05)]

@@ -55,8 +55,13 @@ pub enum GpuError {
     #[error("reading {what} back from the GPU failed: {reason}")]
     Readback { what: String, reason: String },
 
+    /// The device's own validation refused work (a shader, a pipeline, a binding).
     #[error("the GPU rejected {what}: {message}")]
     Validation { what: String, message: String },
+
+    /// A host-side check refused arguments before anything reached the GPU.
+    #[error("invalid {what}: {message}")]
+    InvalidArgument { what: String, message: String },
 }
 
 pub type GpuResult<T> = Result<T, GpuError>;

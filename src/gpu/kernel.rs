@@ -144,7 +144,7 @@ impl Kernel {
                 });
             }
             if arg.offset % align != 0 {
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: format!("binding {i} of kernel `{}`", self.label),
                     message: format!(
                         "offset {} is not a multiple of the device's storage offset alignment {align}",

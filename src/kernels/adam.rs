@@ -131,7 +131,7 @@ pub fn bind_ext(
         Some(p) => {
             let columns = if p.w3_b3.is_some() { p.dh + 2 } else { 1 };
             if p.count > p.stride || columns * p.stride > u32::MAX as usize {
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: "adam partials".into(),
                     message: format!("{} rows of a table with {} rows", p.count, p.stride),
                 });
@@ -145,7 +145,7 @@ pub fn bind_ext(
             if let Some((w3, b3)) = p.w3_b3
                 && (w3 + p.dh > len || b3 >= len || len == 0)
             {
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: "adam partials".into(),
                     message: format!(
                         "w3 at {w3} (+{}) or b3 at {b3} outside {len} parameters",

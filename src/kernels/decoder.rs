@@ -104,7 +104,7 @@ fn check_sizes(what: &str, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
 fn check_index_range(what: &str, n: usize, d: usize, pairs: usize) -> GpuResult<()> {
     let fits = |v: Option<usize>| v.is_some_and(|v| v <= u32::MAX as usize);
     if !fits(n.checked_mul(d)) || !fits(pairs.checked_mul(2)) || !fits(n.checked_add(1)) {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: format!("decoder {what}"),
             message: format!("{n} nodes × {d} or {pairs} pairs exceed the u32 index range"),
         });
@@ -182,13 +182,13 @@ pub fn pair_loss(
 /// keep pair order, so the gather's summation order is fixed.
 pub fn pair_slots(n: usize, pairs: &[u32]) -> Result<(Vec<u32>, Vec<u32>), GpuError> {
     if !pairs.len().is_multiple_of(2) {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "decoder pair list".into(),
             message: format!("odd length {} (pairs are [i, j] couples)", pairs.len()),
         });
     }
     if pairs.len() > u32::MAX as usize || n >= u32::MAX as usize {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "decoder pair list".into(),
             message: format!(
                 "{} ids over {n} nodes exceed the u32 index range",
@@ -199,7 +199,7 @@ pub fn pair_slots(n: usize, pairs: &[u32]) -> Result<(Vec<u32>, Vec<u32>), GpuEr
     let mut count = vec![0u32; n + 1];
     for (q, &id) in pairs.iter().enumerate() {
         if id as usize >= n {
-            return Err(GpuError::Validation {
+            return Err(GpuError::InvalidArgument {
                 what: "decoder pair list".into(),
                 message: format!("pair {} has node id {id}, but there are {n} nodes", q / 2),
             });

@@ -63,7 +63,7 @@ pub fn bind(
     accumulate: bool,
 ) -> GpuResult<Dispatch> {
     if d > MAX_LATENT {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "dense reconstruction".into(),
             message: format!("latent width {d} exceeds the kernel's maximum {MAX_LATENT}"),
         });

@@ -70,29 +70,25 @@ pub fn workgroups(rows: usize) -> usize {
     rows.div_ceil(ROWS_PER_WORKGROUP)
 }
 
-/// The batch and its labels: the discriminator's loss (`n` fake rows then `n` real rows),
-/// the encoder's regulariser (`n` rows, all labelled real), or a run of `rows` rows of either
-/// whose first `fake` rows are fake, each row weighted 1/n (a row chunk of a larger batch).
+/// A run of `rows` batch rows whose first `fake` rows are labelled fake (0) and the rest
+/// real (1), each weighted 1/n: the discriminator's batch (2n rows, n fake), the
+/// regulariser's (n rows, none fake), or a row chunk of either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Labels {
-    Disc { n: usize },
-    Reg { n: usize },
-    Rows { rows: usize, fake: usize, n: usize },
+pub struct Labels {
+    pub rows: usize,
+    pub fake: usize,
+    pub n: usize,
 }
 
 impl Labels {
     /// (rows, fake rows, n)
     fn shape(self) -> (usize, usize, usize) {
-        match self {
-            Labels::Disc { n } => (2 * n, n, n),
-            Labels::Reg { n } => (n, 0, n),
-            Labels::Rows { rows, fake, n } => (rows, fake.min(rows), n),
-        }
+        (self.rows, self.fake.min(self.rows), self.n)
     }
 
     /// Rows of the batch.
     pub fn rows(self) -> usize {
-        self.shape().0
+        self.rows
     }
 }
 
@@ -116,7 +112,7 @@ pub fn bind(
         .checked_mul(dh)
         .filter(|&e| e < u32::MAX as usize - 256);
     let Some(elements) = elements else {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "disc_out".into(),
             message: format!("{rows} × {dh} exceeds the u32 index range"),
         });
@@ -127,7 +123,7 @@ pub fn bind(
     check_len("disc_out: `da2` ([rows × dh])", &da2, elements)?;
     let groups = workgroups(rows);
     if partials.base + groups > partials.stride {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "disc_out partials".into(),
             message: format!(
                 "rows {}..{} of a table with {} rows",
@@ -147,7 +143,7 @@ pub fn bind(
         (columns - 1) * partials.stride + partials.base + groups,
     )?;
     if (dh + 2) * partials.stride > u32::MAX as usize {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "disc_out partials".into(),
             message: "table exceeds the u32 index range".into(),
         });
@@ -217,7 +213,7 @@ pub fn disc_out_cpu(labels: Labels, a2: &[f64], w3: &[f64], b3: f64, dh: usize) 
     use super::matmul::{Form, matmul_cpu};
     let (rows, fake, n) = labels.shape();
     let logits = matmul_cpu(Form::NT, a2, w3, rows, 1, dh, Some(&[b3]), false, None);
-    let (loss, g) = super::bce::rows_cpu(&logits, fake, n);
+    let (loss, g) = bce_rows_cpu(&logits, fake, n);
     let dw3 = matmul_cpu(Form::TN, &g, a2, 1, dh, rows, None, false, None);
     let da2 = matmul_cpu(Form::NN, &g, w3, rows, dh, 1, None, false, None)
         .iter()
@@ -229,5 +225,42 @@ pub fn disc_out_cpu(labels: Labels, a2: &[f64], w3: &[f64], b3: f64, dh: usize) 
         da2,
         dw3,
         db3: g.iter().sum(),
+    }
+}
+
+/// BCE twin per logit, each weighted 1/n: the first `fake` rows are labelled 0 (loss
+/// softplus(s)), the rest 1 (loss softplus(−s)). Returns (loss terms, dL/dlogit).
+pub fn bce_rows_cpu(logits: &[f64], fake: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+    use crate::reference::{sigmoid, softplus};
+    let n = n as f64;
+    logits
+        .iter()
+        .enumerate()
+        .map(|(r, &s)| {
+            if r >= fake {
+                (softplus(-s) / n, -sigmoid(-s) / n)
+            } else {
+                (softplus(s) / n, sigmoid(s) / n)
+            }
+        })
+        .unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_grad, rng, to_f64, uniform_f32};
+
+    #[test]
+    fn bce_gradients_are_derivatives_of_the_loss() {
+        let n = 6;
+        let s = to_f64(&uniform_f32(&mut rng(4), 2 * n, -5.0, 5.0));
+        for fake in [0, n, 2 * n] {
+            let f = |s: &[f64]| bce_rows_cpu(s, fake, n).0.iter().sum::<f64>();
+            assert_grad("bce", f, &s, &bce_rows_cpu(&s, fake, n).1, 1e-6);
+        }
+        // Fake rows first (loss grows with s), real rows after (loss falls with s).
+        let (_, g) = bce_rows_cpu(&s, n, n);
+        assert!(g[..n].iter().all(|&v| v > 0.0) && g[n..].iter().all(|&v| v < 0.0));
     }
 }

@@ -188,7 +188,7 @@ pub fn bind_ext(
     let colsum = match extra.colsum {
         Some(cs) => {
             if form != Form::TN {
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: "matmul colsum".into(),
                     message: "the column sums of A are only available in the TN form".into(),
                 });
@@ -196,7 +196,7 @@ pub fn bind_ext(
             check_len("matmul TN: `colsum` ([m])", &cs, m)?;
             if n == 0 {
                 // Column 0's blocks write the sums; with no columns there are none.
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: "matmul colsum".into(),
                     message: "column sums need an output with at least one column".into(),
                 });
@@ -267,6 +267,19 @@ pub fn matmul_cpu(
     }
     super::epilogue_cpu(&mut out, n, bias, relu, acc);
     out
+}
+
+/// ReLU, the twin of the `relu` epilogue.
+pub fn relu_cpu(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| v.max(0.0)).collect()
+}
+
+/// ReLU backward, the twin of the `mask` epilogue: `grad` where the activation `y` is > 0.
+pub fn relu_backward_cpu(y: &[f64], grad: &[f64]) -> Vec<f64> {
+    y.iter()
+        .zip(grad)
+        .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+        .collect()
 }
 
 #[cfg(test)]

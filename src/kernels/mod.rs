@@ -5,14 +5,12 @@
 //! f32 GPU result and as the forward for finite-difference gradient checks.
 
 pub mod adam;
-pub mod bce;
 pub mod colsum;
 pub mod decoder;
 pub mod dense_recon;
 pub mod disc_out;
 pub mod matmul;
 pub mod reduce;
-pub mod relu;
 pub mod reparam;
 pub mod rng;
 pub mod spmm;
@@ -20,7 +18,6 @@ pub mod spmm;
 /// Every shader the crate ships, by file name: validated with naga in the tests.
 pub const SHADERS: &[(&str, &str)] = &[
     ("adam.wgsl", adam::SOURCE),
-    ("bce.wgsl", bce::SOURCE),
     ("colsum.wgsl", colsum::SOURCE),
     ("decoder_gather.wgsl", decoder::GATHER_SOURCE),
     ("decoder_loss.wgsl", decoder::LOSS_SOURCE),
@@ -28,7 +25,6 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("disc_out.wgsl", disc_out::SOURCE),
     ("matmul.wgsl", matmul::SOURCE),
     ("reduce.wgsl", reduce::SOURCE),
-    ("relu.wgsl", relu::SOURCE),
     ("reparam.wgsl", reparam::SOURCE),
     ("rng.wgsl", rng::SOURCE),
     ("spmm.wgsl", spmm::SOURCE),
@@ -70,7 +66,7 @@ impl<'a> Epilogue<'a> {
         fallback: Arg<'a>,
     ) -> GpuResult<(Arg<'a>, u32)> {
         if self.relu && self.accumulate {
-            return Err(GpuError::Validation {
+            return Err(GpuError::InvalidArgument {
                 what: what.to_string(),
                 message: "relu and accumulate cannot be combined in one epilogue".into(),
             });
@@ -110,7 +106,7 @@ pub(crate) fn check_len(what: &str, arg: &Arg<'_>, elements: usize) -> GpuResult
 /// Shaders index with u32: every operand must have fewer than 2³² elements.
 pub(crate) fn check_u32(what: &str, elements: usize) -> GpuResult<()> {
     if elements > u32::MAX as usize {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: what.to_string(),
             message: format!("{elements} elements do not fit the shader's 32-bit indices"),
         });

@@ -83,7 +83,7 @@ fn bind_sums(
     for (i, sum) in std::iter::once(&first).chain(second.as_ref()).enumerate() {
         let x = if i == 0 { "x" } else { "x2" };
         if sum.len > u32::MAX as usize - WORKGROUP_SIZE as usize {
-            return Err(GpuError::Validation {
+            return Err(GpuError::InvalidArgument {
                 what: "reduce".into(),
                 message: format!("length {} exceeds the u32 index range", sum.len),
             });

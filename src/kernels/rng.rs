@@ -106,7 +106,7 @@ fn bind_entry(
     let need = elem_offset
         .checked_add(len)
         .filter(|&n| n <= u32::MAX as usize)
-        .ok_or_else(|| GpuError::Validation {
+        .ok_or_else(|| GpuError::InvalidArgument {
             what: format!("rng {entry}"),
             message: format!("offset {elem_offset} + length {len} exceeds the u32 index range"),
         })?;
@@ -118,7 +118,7 @@ fn bind_entry(
     let (low, low_len) = match low {
         Some((arg, low_len)) => {
             if low_len > len {
-                return Err(GpuError::Validation {
+                return Err(GpuError::InvalidArgument {
                     what: format!("rng {entry}"),
                     message: format!("{low_len} low elements of a {len}-element draw"),
                 });
@@ -183,37 +183,13 @@ pub fn bind(
 
 /// Several draws in one launch: `streams` consecutive draws of `stream_len` samples each,
 /// draw `i` being `(seed, clock[0], first_stream + i)` (element `e` of it at `elem_offset +
-/// i·stream_len + e`) — exactly what `streams` calls of [`bind`] would write.
+/// i·stream_len + e`) — exactly what `streams` calls of [`bind`] would write. With `low =
+/// Some((buffer, low_streams))` the first `low_streams` draws go to their own buffer (at their
+/// index in the launch, from 0) instead of `out`, whose elements they would have covered are
+/// left untouched: the engine draws ε (stream 0, its own buffer) and every z′ (streams 1..=K,
+/// after z in `zz`) in one launch.
 #[allow(clippy::too_many_arguments)]
 pub fn bind_streams(
-    ctx: &GpuContext,
-    clock: &GpuBuffer<u32>,
-    out: Arg<'_>,
-    elem_offset: usize,
-    stream_len: usize,
-    streams: usize,
-    seed: u64,
-    first_stream: u32,
-) -> GpuResult<Dispatch> {
-    bind_streams_split(
-        ctx,
-        clock,
-        None,
-        out,
-        elem_offset,
-        stream_len,
-        streams,
-        seed,
-        first_stream,
-    )
-}
-
-/// [`bind_streams`] whose first `low_streams` draws go to their own buffer `low` (at their
-/// index in the launch, from 0) instead of `out` — the engine draws ε (stream 0, its own
-/// buffer) and every z′ (streams 1..=K, after z in `zz`) in one launch. The elements of
-/// `out` those draws would have covered are left untouched.
-#[allow(clippy::too_many_arguments)]
-pub fn bind_streams_split(
     ctx: &GpuContext,
     clock: &GpuBuffer<u32>,
     low: Option<(Arg<'_>, usize)>,
@@ -226,12 +202,12 @@ pub fn bind_streams_split(
 ) -> GpuResult<Dispatch> {
     let len = stream_len
         .checked_mul(streams)
-        .ok_or_else(|| GpuError::Validation {
+        .ok_or_else(|| GpuError::InvalidArgument {
             what: "rng streams".into(),
             message: format!("{streams} streams of {stream_len} overflow"),
         })?;
     if first_stream as usize + streams > u32::MAX as usize {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "rng streams".into(),
             message: format!("streams {first_stream} + {streams} exceed u32"),
         });

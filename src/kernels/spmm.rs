@@ -103,7 +103,7 @@ pub fn validate(
     val: &[f32],
     cols: usize,
 ) -> GpuResult<()> {
-    let bad = |message: String| GpuError::Validation {
+    let bad = |message: String| GpuError::InvalidArgument {
         what: format!("CSR `{label}`"),
         message,
     };
@@ -171,7 +171,7 @@ pub fn bind_rows(
     epi: Epilogue<'_>,
 ) -> GpuResult<Dispatch> {
     if rows.start > rows.end || rows.end > a.rows {
-        return Err(GpuError::Validation {
+        return Err(GpuError::InvalidArgument {
             what: "spmm rows".into(),
             message: format!("rows {rows:?} of a {}-row matrix", a.rows),
         });
@@ -182,7 +182,7 @@ pub fn bind_rows(
     check_u32("spmm: `b`", a.cols * c)?;
     check_u32("spmm: `out`", n_rows * c)?;
     if epi.mask.is_some() {
-        return Err(crate::gpu::GpuError::Validation {
+        return Err(crate::gpu::GpuError::InvalidArgument {
             what: "spmm epilogue".into(),
             message: "a ReLU mask is only fused into matmul".into(),
         });

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gpu::{GpuContext, GpuResult};
 use crate::model::{Arch, ModelKind};
-use engine::{CsrRef, Engine, EngineConfig, Noise, slot};
+use engine::{CsrRef, Engine, EngineConfig, Noise, loss_index};
 use readback::LossReader;
 
 /// Hyperparameters; defaults follow the reference ARGVA recipe (see `--help`).
@@ -49,21 +49,27 @@ impl TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// The reference recipe: one source for [`Default`], the CLI's flag defaults and the
+    /// browser page's.
+    pub const DEFAULT: TrainConfig = TrainConfig {
+        model: ModelKind::Argva,
+        epochs: 200,
+        latent: 32,
+        hidden: 64,
+        disc_hidden: 64,
+        disc_steps: 5,
+        lr: 0.005,
+        disc_lr: 0.001,
+        seed: 0,
+        recon: engine::Recon::Sampled,
+        normalize_features: false,
+    };
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self {
-            model: ModelKind::Argva,
-            epochs: 200,
-            latent: 32,
-            hidden: 64,
-            disc_hidden: 64,
-            disc_steps: 5,
-            lr: 0.005,
-            disc_lr: 0.001,
-            seed: 0,
-            recon: engine::Recon::Sampled,
-            normalize_features: false,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -210,11 +216,11 @@ impl Trainer {
                 label: Some("epoch"),
             });
         self.engine.epoch.record(&mut encoder);
-        let slot = self
+        let entry = self
             .reader
             .record_copy(&mut encoder, &self.engine.buffers.losses.buffer);
         let index = ctx.queue.submit([encoder.finish()]);
-        self.reader.submitted(epoch, slot, index);
+        self.reader.submitted(epoch, entry, index);
         self.next_epoch += 1;
         Ok(true)
     }
@@ -233,11 +239,15 @@ impl Trainer {
             .map(|(epoch, r)| {
                 r.map(|v| {
                     let disc = if k > 0 {
-                        v[slot::DISC..slot::DISC + k].iter().sum::<f32>() / k as f32
+                        v[loss_index::DISC..loss_index::DISC + k]
+                            .iter()
+                            .sum::<f32>()
+                            / k as f32
                     } else {
                         0.0
                     };
-                    let (reg, recon, kl) = (v[slot::REG], v[slot::RECON], v[slot::KL]);
+                    let (reg, recon, kl) =
+                        (v[loss_index::REG], v[loss_index::RECON], v[loss_index::KL]);
                     EpochLosses {
                         epoch,
                         recon,

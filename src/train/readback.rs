@@ -1,5 +1,5 @@
 //! Asynchronous read of each epoch's loss scalars: the epoch's command buffer ends with a
-//! copy of the small loss buffer into a staging slot, mapped after submission. Results are
+//! copy of the small loss buffer into a staging buffer, mapped after submission. Results are
 //! collected when the GPU gets there; the host never waits for them except to keep at most
 //! `RING` epochs in flight (backpressure, so the queue cannot grow without bound).
 
@@ -11,7 +11,7 @@ use crate::gpu::GpuContext;
 /// Epochs that may be queued ahead of the last one whose losses have been read.
 pub const RING: usize = 3;
 
-struct Slot {
+struct Staging {
     staging: wgpu::Buffer,
     /// Filled by the map callback: Ok(()) when readable.
     ready: Arc<Mutex<Option<Result<(), wgpu::BufferAsyncError>>>>,
@@ -19,17 +19,17 @@ struct Slot {
 
 /// A ring of staging buffers for the loss scalars of in-flight epochs.
 pub struct LossReader {
-    slots: Vec<Slot>,
+    ring: Vec<Staging>,
     len: usize,
-    /// (epoch, slot, submission) of epochs submitted and not yet collected, oldest first.
+    /// (epoch, entry, submission) of epochs submitted and not yet collected, oldest first.
     pending: VecDeque<(u32, usize, wgpu::SubmissionIndex)>,
     next: usize,
 }
 
 impl LossReader {
     pub fn new(ctx: &GpuContext, len: usize) -> Self {
-        let slots = (0..RING)
-            .map(|i| Slot {
+        let ring = (0..RING)
+            .map(|i| Staging {
                 staging: ctx.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&format!("loss staging {i}")),
                     size: (len * 4).max(4) as u64,
@@ -40,47 +40,47 @@ impl LossReader {
             })
             .collect();
         Self {
-            slots,
+            ring,
             len,
             pending: VecDeque::new(),
             next: 0,
         }
     }
 
-    /// Whether a slot is free for the next epoch (else collect first).
+    /// Whether an entry is free for the next epoch (else collect first).
     pub fn is_full(&self) -> bool {
         self.pending.len() >= RING
     }
 
-    /// Appends "copy the loss buffer into the next slot" to an epoch's encoder; returns the
-    /// slot to hand to [`Self::submitted`].
+    /// Appends "copy the loss buffer into the next entry" to an epoch's encoder; returns the
+    /// entry to hand to [`Self::submitted`].
     pub fn record_copy(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         losses: &wgpu::Buffer,
     ) -> usize {
-        let slot = self.next;
+        let entry = self.next;
         self.next = (self.next + 1) % RING;
         encoder.copy_buffer_to_buffer(
             losses,
             0,
-            &self.slots[slot].staging,
+            &self.ring[entry].staging,
             0,
             (self.len * 4) as u64,
         );
-        slot
+        entry
     }
 
-    /// Requests the map of `slot` once `epoch`'s submission is done.
-    pub fn submitted(&mut self, epoch: u32, slot: usize, index: wgpu::SubmissionIndex) {
-        let ready = self.slots[slot].ready.clone();
+    /// Requests the map of `entry` once `epoch`'s submission is done.
+    pub fn submitted(&mut self, epoch: u32, entry: usize, index: wgpu::SubmissionIndex) {
+        let ready = self.ring[entry].ready.clone();
         *ready.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.slots[slot]
+        self.ring[entry]
             .staging
             .map_async(wgpu::MapMode::Read, .., move |r| {
                 *ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
             });
-        self.pending.push_back((epoch, slot, index));
+        self.pending.push_back((epoch, entry, index));
     }
 
     /// Collects, in epoch order, the losses of every epoch the GPU has finished.
@@ -104,8 +104,8 @@ impl LossReader {
         #[cfg(target_arch = "wasm32")]
         let _ = (ctx, wait_oldest);
         let mut out = Vec::new();
-        while let Some(&(epoch, slot, _)) = self.pending.front() {
-            let state = self.slots[slot]
+        while let Some(&(epoch, entry, _)) = self.pending.front() {
+            let state = self.ring[entry]
                 .ready
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -116,7 +116,7 @@ impl LossReader {
                     out.push((epoch, Err(e.to_string())));
                 }
                 Some(Ok(())) => {
-                    let staging = &self.slots[slot].staging;
+                    let staging = &self.ring[entry].staging;
                     let values = match staging.get_mapped_range(..) {
                         Ok(view) => {
                             let v = bytemuck::cast_slice::<u8, f32>(&view[..self.len * 4]).to_vec();

@@ -6,7 +6,7 @@ use crate::gpu::{GpuContext, GpuResult};
 use crate::model::ParamLayout;
 use crate::reference::golden::Golden;
 use crate::reference::{Csr, EpochInputs};
-use crate::train::engine::{CsrRef, Engine, EngineConfig, Noise, Recon, slot};
+use crate::train::engine::{CsrRef, Engine, EngineConfig, Noise, Recon, loss_index};
 
 /// f32 against f64 through a whole epoch (sums over up to a few hundred terms, Adam's
 /// normalised step): 1e-3 of the reference, relative to each tensor's magnitude.
@@ -195,17 +195,17 @@ pub async fn replay_golden(ctx: &GpuContext, g: &Golden) -> GpuResult<Vec<Compar
     };
     let mut c = vec![
         compare(&format!("{name} z"), &out.z, &o.z, FORWARD_RTOL),
-        loss("recon", slot::RECON, o.recon_loss),
+        loss("recon", loss_index::RECON, o.recon_loss),
     ];
     if kind.variational() {
-        c.push(loss("kl", slot::KL, o.kl_loss));
+        c.push(loss("kl", loss_index::KL, o.kl_loss));
     }
     if kind.adversarial() {
-        c.push(loss("reg", slot::REG, o.reg_loss));
+        c.push(loss("reg", loss_index::REG, o.reg_loss));
         let k = o.disc_losses.len();
         c.push(compare(
             &format!("{name} disc losses"),
-            &out.losses[slot::DISC..slot::DISC + k],
+            &out.losses[loss_index::DISC..loss_index::DISC + k],
             &o.disc_losses,
             FORWARD_RTOL,
         ));

@@ -1,5 +1,5 @@
-//! A recorded epoch: an ordered list of kernel dispatches (and, only when noise comes from
-//! the host, buffer copies), built once and re-recorded into a command buffer every epoch.
+//! A recorded epoch: an ordered list of kernel dispatches with their costs, built once and
+//! re-recorded into a command buffer every epoch.
 
 use crate::gpu::{Dispatch, GpuContext};
 
@@ -53,11 +53,6 @@ impl Cost {
     pub fn reparam_backward(n: usize, d: usize) -> Self {
         Self::elementwise(14 * n * d, 4 * n * d, 2 * n * d + n)
     }
-    /// Binary cross-entropy on `len` logits: loss term and dL/dlogit per logit (softplus +
-    /// sigmoid, ~12 FLOPs).
-    pub fn bce(len: usize) -> Self {
-        Self::elementwise(12 * len, len, 2 * len)
-    }
     /// Sum of `len` values into one loss slot.
     pub fn reduce(len: usize) -> Self {
         Self::elementwise(len, len, 1)
@@ -65,10 +60,6 @@ impl Cost {
     /// Column sums of a rows×cols matrix (bias gradients).
     pub fn colsum(rows: usize, cols: usize) -> Self {
         Self::elementwise(rows * cols, rows * cols, cols)
-    }
-    /// In-place ReLU backward over `len` values: reads the activation and the gradient.
-    pub fn relu_backward(len: usize) -> Self {
-        Self::elementwise(len, 2 * len, len)
     }
     /// One Adam step over `len` parameters: reads θ, g, m, v; writes θ, m, v (~12 FLOPs).
     pub fn adam(len: usize) -> Self {
@@ -194,10 +185,6 @@ impl Schedule {
     /// Appends a launch: a `Dispatch`, or `(Dispatch, Cost)` when its cost is known.
     pub fn push(&mut self, step: impl Into<Step>) {
         self.steps.push(step.into());
-    }
-
-    pub fn extend<S: Into<Step>>(&mut self, steps: impl IntoIterator<Item = S>) {
-        self.steps.extend(steps.into_iter().map(Into::into));
     }
 
     /// Number of kernel launches (the figure that decides speed on launch-bound GPUs).

@@ -12,6 +12,24 @@ struct Got {
     db3: f32,
 }
 
+/// The discriminator's batch: n fake rows, then n real.
+fn disc(n: usize) -> Labels {
+    Labels {
+        rows: 2 * n,
+        fake: n,
+        n,
+    }
+}
+
+/// The regulariser's batch: n rows, all labelled real.
+fn reg(n: usize) -> Labels {
+    Labels {
+        rows: n,
+        fake: 0,
+        n,
+    }
+}
+
 fn rows(labels: Labels) -> usize {
     labels.rows()
 }
@@ -92,7 +110,7 @@ fn matches_cpu_for_both_label_sets() {
     let mut seed = 40;
     for n in [1, 3, 128, 129, 1000] {
         for dh in [1, 7, 64, 300] {
-            for labels in [Labels::Disc { n }, Labels::Reg { n }] {
+            for labels in [disc(n), reg(n)] {
                 seed += 1;
                 let a2 = activations(seed, rows(labels) * dh);
                 let w3 = uniform_f32(&mut rng(seed + 1000), dh, -1.0, 1.0);
@@ -116,7 +134,7 @@ fn matches_cpu_for_both_label_sets() {
 #[test]
 fn without_param_grads_writes_loss_and_da2() {
     let (n, dh) = (37, 16);
-    let labels = Labels::Reg { n };
+    let labels = reg(n);
     let a2 = activations(7, n * dh);
     let w3 = uniform_f32(&mut rng(8), dh, -1.0, 1.0);
     let got = run(labels, &a2, &w3, -0.2, false);
@@ -131,7 +149,7 @@ fn without_param_grads_writes_loss_and_da2() {
 #[test]
 fn gradients_are_derivatives_of_the_loss() {
     let (n, dh) = (5, 4);
-    for labels in [Labels::Disc { n }, Labels::Reg { n }] {
+    for labels in [disc(n), reg(n)] {
         let x = to_f64(&uniform_f32(&mut rng(9), rows(labels) * dh, -1.0, 1.0));
         let a2: Vec<f64> = x.iter().map(|v| v.max(0.0)).collect();
         let w3 = to_f64(&uniform_f32(&mut rng(10), dh, -1.0, 1.0));
@@ -175,7 +193,7 @@ fn gradients_are_derivatives_of_the_loss() {
 #[test]
 fn same_inputs_give_bit_identical_outputs() {
     let (n, dh) = (700, 64);
-    let labels = Labels::Disc { n };
+    let labels = disc(n);
     let a2 = activations(11, 2 * n * dh);
     let w3 = uniform_f32(&mut rng(12), dh, -1.0, 1.0);
     let (x, y) = (
@@ -198,7 +216,7 @@ fn bad_sizes_are_typed_errors() {
     let bind = |a2, da2, base, stride| {
         disc_out::bind(
             ctx,
-            Labels::Disc { n },
+            disc(n),
             a2,
             (&big).into(),
             (&big).into(),
@@ -225,13 +243,13 @@ fn bad_sizes_are_typed_errors() {
 }
 
 /// A discriminator batch run in row chunks (each bound at a byte offset, labelled by
-/// `Labels::Rows`, writing consecutive rows of one partials table) gives the loss and the
+/// row-chunk `Labels`, writing consecutive rows of one partials table) gives the loss and the
 /// gradients of the whole batch: the engine's path for batches past one binding.
 #[test]
 fn row_chunks_fill_one_partials_table() {
     let ctx = ctx();
     for &(n, dh, chunk) in &[(192usize, 7usize, 64usize), (128, 64, 64), (320, 5, 128)] {
-        let labels = Labels::Disc { n };
+        let labels = disc(n);
         let a2 = activations(n as u64, 2 * n * dh);
         let w3 = uniform_f32(&mut rng(dh as u64), dh, -1.0, 1.0);
         let b3 = -0.1f32;
@@ -251,7 +269,7 @@ fn row_chunks_fill_one_partials_table() {
             launches.push(
                 disc_out::bind(
                     ctx,
-                    Labels::Rows { rows, fake, n },
+                    Labels { rows, fake, n },
                     a2b.range(r0 * dh, rows * dh),
                     (&w3b).into(),
                     (&b3b).into(),

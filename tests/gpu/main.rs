@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 use argva::gpu::GpuContext;
 
 mod adam;
-mod bce;
 mod colsum;
 mod decoder;
 mod dense_recon;
@@ -17,7 +16,6 @@ mod kernel_timing;
 mod matmul;
 mod recorded;
 mod reduce;
-mod relu;
 mod reparam;
 mod rng;
 mod spmm;

@@ -360,7 +360,7 @@ fn bad_bindings_are_typed_errors() {
         ..none
     };
     let err = bind((&a).into(), (&b).into(), (&out).into(), epi).unwrap_err();
-    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    assert!(matches!(err, GpuError::InvalidArgument { .. }), "{err}");
     // A range at an offset the device cannot bind.
     let big = GpuBuffer::<f32>::zeros(ctx, "big", 1000).unwrap();
     let err = bind(big.range(1, m * k), (&b).into(), (&out).into(), none).unwrap_err();
@@ -501,7 +501,7 @@ fn mask_row_gap_and_colsum_match_cpu() {
                     None,
                 );
                 if masked {
-                    want = argva::kernels::relu::backward_cpu(&to_f64(&mask), &want);
+                    want = matmul::relu_backward_cpu(&to_f64(&mask), &want);
                 }
                 let what = format!("{form:?} m={m} n={n} k={k} split={split} gap={gap_rows}");
                 assert_close(
@@ -539,7 +539,7 @@ fn fused_outputs_are_gradients() {
     let w64 = to_f64(&w);
     let g64 = to_f64(&g);
     let loss = |x: &[f64], b: &[f64]| {
-        let a = argva::kernels::relu::forward_cpu(x);
+        let a = matmul::relu_cpu(x);
         let y = matmul::matmul_cpu(Form::NT, &a, &w64, rows, kout, kin, Some(b), false, None);
         y.iter().zip(&g64).map(|(y, g)| y * g).sum::<f64>()
     };
@@ -658,7 +658,7 @@ fn bad_fused_options_are_typed_errors() {
         ..Default::default()
     };
     let err = bind(Form::NN, Epilogue::default(), cs).unwrap_err();
-    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    assert!(matches!(err, GpuError::InvalidArgument { .. }), "{err}");
     // A row gap needs the stored rows.
     let gap = matmul::Extra {
         row_gap: matmul::RowGap { split: 1, gap: 2 },
@@ -670,7 +670,7 @@ fn bad_fused_options_are_typed_errors() {
     let csr = argva::kernels::spmm::CsrBuffers::upload(ctx, "I", &[0, 1], &[0], &[1.0], 1).unwrap();
     let err = argva::kernels::spmm::bind(ctx, &csr, (&b).into(), (&out).into(), 1, short_mask)
         .unwrap_err();
-    assert!(matches!(err, GpuError::Validation { .. }), "{err}");
+    assert!(matches!(err, GpuError::InvalidArgument { .. }), "{err}");
 }
 
 /// A weight gradient `Aᵀ·B` and its bias gradient summed over row chunks of the batch (each

@@ -166,8 +166,18 @@ fn several_streams_in_one_launch_match_single_draws() {
         let len = stream_len * streams;
         let out = GpuBuffer::<f32>::zeros(ctx, "out", OFFSET + len).unwrap();
         out.poison(ctx);
-        let d = rng::bind_streams(ctx, &c, (&out).into(), OFFSET, stream_len, streams, SEED, 2)
-            .unwrap();
+        let d = rng::bind_streams(
+            ctx,
+            &c,
+            None,
+            (&out).into(),
+            OFFSET,
+            stream_len,
+            streams,
+            SEED,
+            2,
+        )
+        .unwrap();
         submit(ctx, "rng streams", &[&d]);
         let got = out.read_blocking(ctx).unwrap();
         assert!(got[..OFFSET].iter().all(|v| v.to_bits() == u32::MAX));
@@ -206,7 +216,7 @@ fn split_streams_go_to_two_buffers() {
     let out = GpuBuffer::<f32>::zeros(ctx, "out", stream_len * streams).unwrap();
     low.poison(ctx);
     out.poison(ctx);
-    let d = rng::bind_streams_split(
+    let d = rng::bind_streams(
         ctx,
         &c,
         Some(((&low).into(), 1)),
@@ -237,7 +247,7 @@ fn split_streams_go_to_two_buffers() {
     let small = GpuBuffer::<f32>::zeros(ctx, "small", stream_len - 1).unwrap();
     let big = GpuBuffer::<f32>::zeros(ctx, "big", stream_len * 9).unwrap();
     let bind = |low: Arg<'_>, low_streams| {
-        rng::bind_streams_split(
+        rng::bind_streams(
             ctx,
             &c,
             Some((low, low_streams)),

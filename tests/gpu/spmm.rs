@@ -293,7 +293,7 @@ fn malformed_csr_is_rejected() {
     ];
     for &(what, row_ptr, col, val, cols) in cases {
         match CsrBuffers::upload(ctx, "bad", row_ptr, col, val, cols) {
-            Err(GpuError::Validation { .. } | GpuError::SizeMismatch { .. }) => {}
+            Err(GpuError::InvalidArgument { .. } | GpuError::SizeMismatch { .. }) => {}
             Err(e) => panic!("{what}: unexpected error kind {e}"),
             Ok(_) => panic!("{what}: accepted"),
         }

@@ -89,8 +89,8 @@ pub struct EngineState {
     pub discriminator_adam: (Vec<f32>, Vec<f32>),
 }
 
-/// Slots of the loss buffer (read back asynchronously for the progress display).
-pub mod slot {
+/// Where each loss sits in the loss buffer (read back asynchronously for the progress display).
+pub mod loss_index {
     pub const REG: usize = 0;
     pub const RECON: usize = 1;
     pub const KL: usize = 2;
@@ -182,15 +182,15 @@ impl Engine {
     pub fn set_pairs(&self, ctx: &GpuContext, pairs: &[u32]) -> GpuResult<()> {
         let (ptr, slots) = crate::kernels::decoder::pair_slots(self.n, pairs)?;
         self.buffers.pairs.write(ctx, pairs)?;
-        self.buffers.pair_ptr.write(ctx, &ptr)?;
-        self.buffers.pair_ends.write(ctx, &slots)
+        self.buffers.slot_ptr.write(ctx, &ptr)?;
+        self.buffers.slots.write(ctx, &slots)
     }
 
     /// Host-provided noise (tests replaying recorded draws): ε (N×d) and z′ for each
     /// discriminator step (K × N × d).
     pub fn set_host_noise(&self, ctx: &GpuContext, eps: &[f32], zprime: &[f32]) -> GpuResult<()> {
         if self.cfg.noise != Noise::Host {
-            return Err(GpuError::Validation {
+            return Err(GpuError::InvalidArgument {
                 what: "host noise".into(),
                 message: "the engine was built with GPU noise".into(),
             });

@@ -7,7 +7,7 @@ use crate::gpu::{GpuError, GpuResult, MAX_WINDOWS};
 use crate::kernels::disc_out;
 use crate::model::{Arch, ParamLayout};
 
-use super::{EngineConfig, Recon, slot};
+use super::{EngineConfig, Recon, loss_index};
 
 /// How the engine binds a buffer, which decides what the device must allow of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,9 +92,10 @@ pub struct BufferSizes {
     pub pair_loss: Planned,
     pub pair_grad: Planned,
     pub pairs: Planned,
-    /// The decoder gather's node-major index of pair endpoints: row pointers and entries.
-    pub pair_ptr: Planned,
-    pub pair_ends: Planned,
+    /// The decoder gather's node-major index of pair endpoints ("slots", `decoder::pair_slots`):
+    /// row pointers and entries.
+    pub slot_ptr: Planned,
+    pub slots: Planned,
 }
 
 impl BufferSizes {
@@ -148,7 +149,7 @@ impl BufferSizes {
             enc_adam: adam(["encoder grads", "encoder adam m", "encoder adam v"], enc),
             dis_adam: adam(["disc grads", "disc adam m", "disc adam v"], dis),
             clock: b("clock", 4, Whole),
-            losses: b("losses", slot::DISC + k.max(1), Whole),
+            losses: b("losses", loss_index::DISC + k.max(1), Whole),
             p1: b("P1", n * h, Gather { row: h }),
             h1: b("H1", n * h, Rows),
             q: b("Q", n * w, Gather { row: w }),
@@ -173,8 +174,8 @@ impl BufferSizes {
             pair_loss: b("pair loss", if dense { n } else { p }, Whole),
             pair_grad: b("pair grad", p, Whole),
             pairs: b("pairs", 2 * p, Gather { row: 2 }),
-            pair_ptr: b("pair slot ptr", n + 1, Whole),
-            pair_ends: b("pair slots", 2 * p, Gather { row: 1 }),
+            slot_ptr: b("pair slot ptr", n + 1, Whole),
+            slots: b("pair slots", 2 * p, Gather { row: 1 }),
         }
     }
 
@@ -208,8 +209,8 @@ impl BufferSizes {
             &self.pair_loss,
             &self.pair_grad,
             &self.pairs,
-            &self.pair_ptr,
-            &self.pair_ends,
+            &self.slot_ptr,
+            &self.slots,
         ]);
         v
     }

@@ -14,7 +14,7 @@ use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam
 use crate::model::{Arch, ParamLayout, Tensor};
 
 use super::plan::{BufferSizes, Planned, ROW_ALIGN, partial_rows};
-use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, slot};
+use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, loss_index};
 use crate::train::schedule::{Cost, Schedule};
 
 /// A sparse operator on the GPU and the name its products carry in `argva bench`'s profile.
@@ -65,8 +65,8 @@ pub struct Buffers {
     pub pair_loss: GpuBuffer<f32>,
     pub pair_grad: GpuBuffer<f32>,
     pub pairs: GpuBuffer<u32>,
-    pub pair_ptr: GpuBuffer<u32>,
-    pub pair_ends: GpuBuffer<u32>,
+    pub slot_ptr: GpuBuffer<u32>,
+    pub slots: GpuBuffer<u32>,
 }
 
 impl Buffers {
@@ -133,8 +133,8 @@ impl Buffers {
             pair_loss: f32s(&sizes.pair_loss)?,
             pair_grad: f32s(&sizes.pair_grad)?,
             pairs: u32s(&sizes.pairs)?,
-            pair_ptr: u32s(&sizes.pair_ptr)?,
-            pair_ends: u32s(&sizes.pair_ends)?,
+            slot_ptr: u32s(&sizes.slot_ptr)?,
+            slots: u32s(&sizes.slots)?,
         })
     }
 }
@@ -371,7 +371,7 @@ impl<'a> Recorder<'a> {
             let offset = if var { 0 } else { npd };
             let streams = k_steps + var as usize;
             s.push((
-                rng::bind_streams_split(
+                rng::bind_streams(
                     ctx,
                     &b.clock,
                     low,
@@ -499,7 +499,7 @@ impl<'a> Recorder<'a> {
         let (b, dh) = (self.b, self.arch.disc_hidden);
         let mut base = 0;
         for p in pieces {
-            let labels = disc_out::Labels::Rows {
+            let labels = disc_out::Labels {
                 rows: p.rows,
                 fake: p.fake,
                 n: self.n,
@@ -609,7 +609,7 @@ impl<'a> Recorder<'a> {
             self.dis_layout.get("w3").offset,
             self.dis_layout.get("b3").offset,
         );
-        let finish = self.finish_partials(parts, Some((w3, b3)), slot::DISC + k);
+        let finish = self.finish_partials(parts, Some((w3, b3)), loss_index::DISC + k);
         let len = self.dis_layout.len;
         let a = &b.dis_adam;
         s.push((
@@ -696,8 +696,8 @@ impl<'a> Recorder<'a> {
                 ctx,
                 self.z(),
                 pairs,
-                (&b.pair_ptr).into(),
-                (&b.pair_ends).into(),
+                (&b.slot_ptr).into(),
+                (&b.slots).into(),
                 grad,
                 (&b.dz).into(),
                 n,
@@ -728,7 +728,7 @@ impl<'a> Recorder<'a> {
         let recon_sum = reduce::Sum {
             x: (&b.pair_loss).into(),
             len: recon_len,
-            slot: slot::RECON,
+            slot: loss_index::RECON,
             scale: 1.0,
         };
         if !self.arch.kind.variational() {
@@ -738,7 +738,7 @@ impl<'a> Recorder<'a> {
                     recon_sum.x,
                     recon_len,
                     (&b.losses).into(),
-                    slot::RECON,
+                    loss_index::RECON,
                     1.0,
                     false,
                 )?,
@@ -767,7 +767,7 @@ impl<'a> Recorder<'a> {
         let kl_sum = reduce::Sum {
             x: (&b.kl_terms).into(),
             len: n,
-            slot: slot::KL,
+            slot: loss_index::KL,
             scale: 1.0 / n as f32,
         };
         s.push((
@@ -843,7 +843,7 @@ impl<'a> Recorder<'a> {
     /// loss from its partial sums (`reg_parts` rows).
     pub fn encoder_adam(&self, s: &mut Schedule, reg_parts: Option<usize>) -> GpuResult<()> {
         let b = self.b;
-        let finish = reg_parts.map(|count| self.finish_partials(count, None, slot::REG));
+        let finish = reg_parts.map(|count| self.finish_partials(count, None, loss_index::REG));
         let len = self.enc_layout.len;
         let a = &b.enc_adam;
         s.push((
