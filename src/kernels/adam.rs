@@ -217,3 +217,8 @@ pub fn step_cpu(theta: &mut [f64], grads: &[f64], m: &mut [f64], v: &mut [f64], 
         theta[e] -= lr * (m[e] / bc1) / ((v[e] / bc2).sqrt() + EPS);
     }
 }
+
+/// One Adam step over `len` parameters: reads θ, g, m, v; writes θ, m, v (~12 FLOPs).
+pub fn cost(len: usize) -> super::Cost {
+    super::Cost::elementwise(12 * len, 4 * len, 3 * len)
+}

@@ -72,3 +72,8 @@ pub fn colsum_cpu(m: &[f64], rows: usize, cols: usize, acc: Option<&[f64]>) -> V
     }
     out
 }
+
+/// Column sums of a rows×cols matrix (bias gradients).
+pub fn cost(rows: usize, cols: usize) -> super::Cost {
+    super::Cost::elementwise(rows * cols, rows * cols, cols)
+}

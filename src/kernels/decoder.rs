@@ -336,6 +336,19 @@ pub fn gather_cpu(z: &[f64], pairs: &[u32], grad: &[f64], n: usize, d: usize) ->
     dz
 }
 
+/// Decoder logits, loss terms and dL/dlogit for `pairs` pairs of d-wide rows: each pair
+/// reads its two indices and both rows (a gather, counted per pair as for spmm).
+pub fn pair_loss_cost(pairs: usize, d: usize) -> super::Cost {
+    super::Cost::elementwise(pairs * (2 * d + 12), pairs * (2 + 2 * d), 2 * pairs)
+}
+
+/// Per-node gather of the pair gradients into dz (n×d): every pair is listed under both
+/// endpoints, and each listing reads its slot, the other index, the gradient and a row.
+pub fn gather_cost(n: usize, pairs: usize, d: usize) -> super::Cost {
+    let listings = 2 * pairs;
+    super::Cost::elementwise(2 * listings * d, n + 1 + listings * (3 + d), n * d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

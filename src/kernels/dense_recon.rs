@@ -142,3 +142,14 @@ pub fn loss_and_grad_cpu(
     }
     (loss, dz)
 }
+
+/// The dense N² reconstruction loss and its gradient: per pair a d-wide dot for the logit
+/// and another d-wide update of dz; z is re-read from cache, so memory traffic is z, the
+/// label CSR (`label_nnz` entries) and dz once.
+pub fn cost(n: usize, label_nnz: usize, d: usize) -> super::Cost {
+    let (nf, df) = (n as f64, d as f64);
+    super::Cost {
+        flops: nf * nf * (4.0 * df + 12.0),
+        bytes: 4.0 * (2.0 * nf * df + nf + 1.0 + label_nnz as f64 + nf),
+    }
+}

@@ -246,6 +246,13 @@ pub fn bce_rows_cpu(logits: &[f64], fake: usize, n: usize) -> (Vec<f64>, Vec<f64
         .unzip()
 }
 
+/// The discriminator's output layer fused with its BCE loss and gradients over `rows`
+/// rows of width `h`: logits (2h FLOPs a row), dW3/db3 and da2 (≈3h), each activation read
+/// once and da2 written once.
+pub fn cost(rows: usize, h: usize) -> super::Cost {
+    super::Cost::elementwise(5 * rows * h, rows * h + h + 1, rows * h + h + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,43 @@ pub const SHADERS: &[(&str, &str)] = &[
 
 use crate::gpu::{Arg, GpuError, GpuResult};
 
+/// Arithmetic and memory traffic of one launch (the roofline inputs `argva bench` prints).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Cost {
+    pub flops: f64,
+    /// Bytes that must move between memory and the cores at least once.
+    pub bytes: f64,
+}
+
+/// Each kernel module states the cost of its launches (`cost` functions) next to its
+/// binding contract; the memory-bound kernels' FLOP counts are approximate (a transcendental
+/// counts as one operation) and only tell a reader how little arithmetic they carry.
+impl Cost {
+    /// Dense m×k by k×n product (any form): 2mnk FLOPs, both inputs and the output once.
+    pub fn matmul(m: usize, n: usize, k: usize) -> Self {
+        let (m, n, k) = (m as f64, n as f64, k as f64);
+        Self {
+            flops: 2.0 * m * n * k,
+            bytes: 4.0 * (m * k + k * n + m * n),
+        }
+    }
+    /// Sparse (nnz entries, `rows` rows) times a dense matrix with `c` columns.
+    pub fn spmm(rows: usize, nnz: usize, c: usize) -> Self {
+        let (r, z, c) = (rows as f64, nnz as f64, c as f64);
+        Self {
+            flops: 2.0 * z * c,
+            bytes: 8.0 * z + 4.0 * (r + 1.0) + 4.0 * z * c + 4.0 * r * c,
+        }
+    }
+    /// An elementwise pass reading `reads` and writing `writes` 4-byte values with `flops`.
+    pub fn elementwise(flops: usize, reads: usize, writes: usize) -> Self {
+        Self {
+            flops: flops as f64,
+            bytes: 4.0 * (reads + writes) as f64,
+        }
+    }
+}
+
 /// What a product kernel (spmm, matmul) does with each output element after the sum:
 /// `out = [relu]( sum + bias[col] ) [· [mask > 0]] [+ out]`. Fusing these saves a dispatch and
 /// a pass over the output each. `accumulate` adds into the existing output (gradient

@@ -189,3 +189,14 @@ pub fn backward_cpu(
     }
     dhead
 }
+
+/// z = μ + ε·exp(min(ℓ̃, 10)) over n×d: reads μ, ℓ̃, ε; writes z.
+pub fn forward_cost(n: usize, d: usize) -> super::Cost {
+    super::Cost::elementwise(4 * n * d, 3 * n * d, n * d)
+}
+
+/// Reparameterisation backward with the fused KL: reads μ, ℓ̃, ε, dz; writes dμ, dℓ̃
+/// and one KL term per row (~14 FLOPs per element).
+pub fn backward_cost(n: usize, d: usize) -> super::Cost {
+    super::Cost::elementwise(14 * n * d, 4 * n * d, 2 * n * d + n)
+}

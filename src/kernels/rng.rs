@@ -250,6 +250,12 @@ pub fn bind_bits(
     )
 }
 
+/// `len` standard normals (Box–Muller, ~5 FLOPs each; Philox's integer rounds are not
+/// FLOPs): writes only.
+pub fn cost(len: usize) -> super::Cost {
+    super::Cost::elementwise(5 * len, 0, len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

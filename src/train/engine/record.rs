@@ -15,7 +15,8 @@ use crate::model::{Arch, ParamLayout, Tensor};
 
 use super::plan::{BufferSizes, Planned, ROW_ALIGN, partial_rows};
 use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, loss_index};
-use crate::train::schedule::{Cost, Schedule};
+use crate::kernels::Cost;
+use crate::train::schedule::Schedule;
 
 /// A sparse operator on the GPU and the name its products carry in `argva bench`'s profile.
 pub struct Operator {
@@ -382,21 +383,21 @@ impl<'a> Recorder<'a> {
                     seed,
                     first,
                 )?,
-                Cost::rng_normal(npd * streams),
+                rng::cost(npd * streams),
             ));
             return Ok(());
         }
         if var {
             s.push((
                 rng::bind(ctx, &b.clock, b.eps.range(0, nd), 0, nd, seed, STREAM_EPS)?,
-                Cost::rng_normal(nd),
+                rng::cost(nd),
             ));
         }
         for k in 0..k_steps {
             let out = b.zz.range((1 + k) * npd, nd);
             s.push((
                 rng::bind(ctx, &b.clock, out, 0, nd, seed, STREAM_EPS + 1 + k as u32)?,
-                Cost::rng_normal(nd),
+                rng::cost(nd),
             ));
         }
         Ok(())
@@ -418,7 +419,7 @@ impl<'a> Recorder<'a> {
                     ch.1 - ch.0,
                     d,
                 )?,
-                Cost::reparam_forward(ch.1 - ch.0, d),
+                reparam::forward_cost(ch.1 - ch.0, d),
             ));
         }
         Ok(())
@@ -521,7 +522,7 @@ impl<'a> Recorder<'a> {
                     grads,
                     dh,
                 )?,
-                Cost::disc_out(p.rows, dh),
+                disc_out::cost(p.rows, dh),
             ));
             base += disc_out::workgroups(p.rows);
         }
@@ -626,7 +627,7 @@ impl<'a> Recorder<'a> {
                 k as u32,
                 Some(finish),
             )?,
-            Cost::adam(len),
+            adam::cost(len),
         ));
         Ok(())
     }
@@ -677,7 +678,7 @@ impl<'a> Recorder<'a> {
                     adj.nnz.saturating_sub(n),
                     dz_written,
                 )?,
-                Cost::dense_recon(n, adj.nnz, d),
+                dense_recon::cost(n, adj.nnz, d),
             ));
             return Ok(());
         }
@@ -689,7 +690,7 @@ impl<'a> Recorder<'a> {
         );
         s.push((
             decoder::pair_loss(ctx, self.z(), pairs, loss, grad, n, d, pos, neg)?,
-            Cost::pair_loss(pos + neg, d),
+            decoder::pair_loss_cost(pos + neg, d),
         ));
         s.push((
             decoder::gather(
@@ -704,7 +705,7 @@ impl<'a> Recorder<'a> {
                 d,
                 dz_written,
             )?,
-            Cost::pair_gather(n, pos + neg, d),
+            decoder::gather_cost(n, pos + neg, d),
         ));
         Ok(())
     }
@@ -742,7 +743,7 @@ impl<'a> Recorder<'a> {
                     1.0,
                     false,
                 )?,
-                Cost::reduce(recon_len),
+                reduce::cost(recon_len),
             ));
             return Ok(&b.dz);
         }
@@ -761,7 +762,7 @@ impl<'a> Recorder<'a> {
                     d,
                     kl_weight,
                 )?,
-                Cost::reparam_backward(ch.1 - ch.0, d),
+                reparam::backward_cost(ch.1 - ch.0, d),
             ));
         }
         let kl_sum = reduce::Sum {
@@ -772,7 +773,7 @@ impl<'a> Recorder<'a> {
         };
         s.push((
             reduce::bind_pair(ctx, recon_sum, kl_sum, (&b.losses).into())?,
-            Cost::reduce(recon_len + n),
+            reduce::cost(recon_len + n),
         ));
         Ok(&b.dhead)
     }
@@ -806,7 +807,7 @@ impl<'a> Recorder<'a> {
                     w,
                     i > 0,
                 )?,
-                Cost::colsum(ch.1 - ch.0, w),
+                colsum::cost(ch.1 - ch.0, w),
             ));
         }
         for &ch in &self.node_chunks {
@@ -831,7 +832,7 @@ impl<'a> Recorder<'a> {
                     h,
                     i > 0,
                 )?,
-                Cost::colsum(ch.1 - ch.0, h),
+                colsum::cost(ch.1 - ch.0, h),
             ));
         }
         let f = self.arch.features;
@@ -860,7 +861,7 @@ impl<'a> Recorder<'a> {
                 0,
                 finish,
             )?,
-            Cost::adam(len),
+            adam::cost(len),
         ));
         Ok(())
     }
