@@ -32,6 +32,14 @@ struct Params {
     _pad1: u32,
 }
 
+// `params.flags` (kernels::adam::FromPartials) and the columns of disc_out's partials table
+// (kernels::disc_out): checked against the host's by tests/shaders.rs.
+const FINISH_LOSS: u32 = 1u;
+const FINISH_W3_B3: u32 = 2u;
+const LOSS_COLUMN: u32 = 0u;
+const DB3_COLUMN: u32 = 1u;
+const DW3_COLUMN: u32 = 2u;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> clock: array<u32>;
 @group(0) @binding(2) var<storage, read_write> theta: array<f32>;
@@ -75,15 +83,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let bc1 = one_minus_exp(t * params.ln_beta1);
     let bc2 = one_minus_exp(t * params.ln_beta2);
     var g = grads[e];
-    if (params.flags & 1u) != 0u && e == 0u {
-        losses[params.slot] = column_total(0u);
+    if (params.flags & FINISH_LOSS) != 0u && e == 0u {
+        losses[params.slot] = column_total(LOSS_COLUMN);
     }
-    if (params.flags & 2u) != 0u {
+    if (params.flags & FINISH_W3_B3) != 0u {
         if e >= params.w3 && e < params.w3 + params.dh {
-            g = column_total(2u + e - params.w3);
+            g = column_total(DW3_COLUMN + e - params.w3);
             grads[e] = g;
         } else if e == params.b3 {
-            g = column_total(1u);
+            g = column_total(DB3_COLUMN);
             grads[e] = g;
         }
     }

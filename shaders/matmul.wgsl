@@ -37,6 +37,14 @@ struct Params {
     _pad0: u32,
 }
 
+// Epilogue flag bits of `params.flags` (kernels::Epilogue; checked against the host's by
+// tests/shaders.rs).
+const FLAG_BIAS: u32 = 1u;
+const FLAG_RELU: u32 = 2u;
+const FLAG_ACCUMULATE: u32 = 4u;
+const FLAG_MASK: u32 = 8u;
+const FLAG_COLSUM: u32 = 16u;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
@@ -83,16 +91,16 @@ fn finish(v: f32, row: u32, col: u32) {
     }
     let idx = row * params.n + col;
     var x = v;
-    if (params.flags & 1u) != 0u {
+    if (params.flags & FLAG_BIAS) != 0u {
         x += bias[col];
     }
-    if (params.flags & 2u) != 0u {
+    if (params.flags & FLAG_RELU) != 0u {
         x = max(x, 0.0);
     }
-    if (params.flags & 8u) != 0u {
+    if (params.flags & FLAG_MASK) != 0u {
         x = select(0.0, x, mask[idx] > 0.0);
     }
-    if (params.flags & 4u) != 0u {
+    if (params.flags & FLAG_ACCUMULATE) != 0u {
         x += out[idx];
     }
     out[idx] = x;
@@ -183,11 +191,11 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw
         acc[7] += x3 * bv[1];
     }
     store(blk, acc);
-    if (params.flags & 16u) != 0u && blk.c0 == 0u {
+    if (params.flags & FLAG_COLSUM) != 0u && blk.c0 == 0u {
         for (var t = 0u; t < TM; t++) {
             if blk.r0 + t < m {
                 var v = cs[t];
-                if (params.flags & 4u) != 0u {
+                if (params.flags & FLAG_ACCUMULATE) != 0u {
                     v += colsum[blk.r0 + t];
                 }
                 colsum[blk.r0 + t] = v;

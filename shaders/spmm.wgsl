@@ -28,6 +28,12 @@ struct Params {
     _pad2: u32,
 }
 
+// Epilogue flag bits of `params.flags` (kernels::Epilogue; checked against the host's by
+// tests/shaders.rs).
+const FLAG_BIAS: u32 = 1u;
+const FLAG_RELU: u32 = 2u;
+const FLAG_ACCUMULATE: u32 = 4u;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> row_ptr: array<u32>;
 @group(0) @binding(2) var<storage, read> col: array<u32>;
@@ -39,13 +45,13 @@ struct Params {
 
 fn finish(sum: f32, j: u32, idx: u32) {
     var v = sum;
-    if (params.flags & 1u) != 0u {
+    if (params.flags & FLAG_BIAS) != 0u {
         v += bias[j];
     }
-    if (params.flags & 2u) != 0u {
+    if (params.flags & FLAG_RELU) != 0u {
         v = max(v, 0.0);
     }
-    if (params.flags & 4u) != 0u {
+    if (params.flags & FLAG_ACCUMULATE) != 0u {
         v += out[idx];
     }
     out[idx] = v;

@@ -45,6 +45,10 @@ pub struct FromPartials<'a> {
     pub slot: usize,
 }
 
+/// `params.flags`: total the loss column into its slot, and the w3/b3 gradient columns.
+const FINISH_LOSS: u32 = 1;
+const FINISH_W3_B3: u32 = 2;
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -172,7 +176,9 @@ pub fn bind_ext(
         one_minus_beta2: (1.0 - BETA2) as f32,
         ln_beta1: BETA1.ln() as f32,
         ln_beta2: BETA2.ln() as f32,
-        flags: partials.map_or(0, |p| 1 | if p.w3_b3.is_some() { 2 } else { 0 }),
+        flags: partials.map_or(0, |p| {
+            FINISH_LOSS | if p.w3_b3.is_some() { FINISH_W3_B3 } else { 0 }
+        }),
         count: partials.map_or(0, |p| p.count as u32),
         stride: partials.map_or(0, |p| p.stride as u32),
         dh: partials.map_or(0, |p| p.dh as u32),
@@ -221,4 +227,41 @@ pub fn step_cpu(theta: &mut [f64], grads: &[f64], m: &mut [f64], v: &mut [f64], 
 /// One Adam step over `len` parameters: reads θ, g, m, v; writes θ, m, v (~12 FLOPs).
 pub fn cost(len: usize) -> super::Cost {
     super::Cost::elementwise(12 * len, 4 * len, 3 * len)
+}
+
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![super::Contract {
+        source: SOURCE,
+        entry: "main",
+        bindings: BINDINGS,
+        params: super::params_layout!(Params {
+            len,
+            steps_per_epoch,
+            step_in_epoch,
+            lr,
+            beta1,
+            beta2,
+            eps,
+            one_minus_beta1,
+            one_minus_beta2,
+            ln_beta1,
+            ln_beta2,
+            flags,
+            count,
+            stride,
+            dh,
+            w3,
+            b3,
+            slot
+        }),
+        constants: vec![
+            ("FINISH_LOSS", FINISH_LOSS),
+            ("FINISH_W3_B3", FINISH_W3_B3),
+            ("LOSS_COLUMN", super::disc_out::LOSS_COLUMN as u32),
+            ("DB3_COLUMN", super::disc_out::DB3_COLUMN as u32),
+            ("DW3_COLUMN", super::disc_out::DW3_COLUMN as u32),
+        ],
+    }]
 }

@@ -77,3 +77,20 @@ pub fn colsum_cpu(m: &[f64], rows: usize, cols: usize, acc: Option<&[f64]>) -> V
 pub fn cost(rows: usize, cols: usize) -> super::Cost {
     super::Cost::elementwise(rows * cols, rows * cols, cols)
 }
+
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![super::Contract {
+        source: SOURCE,
+        entry: "main",
+        bindings: BINDINGS,
+        params: super::params_layout!(Params {
+            rows,
+            cols,
+            accumulate,
+            cw
+        }),
+        constants: vec![],
+    }]
+}

@@ -349,6 +349,75 @@ pub fn gather_cost(n: usize, pairs: usize, d: usize) -> super::Cost {
     super::Cost::elementwise(2 * listings * d, n + 1 + listings * (3 + d), n * d)
 }
 
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![
+        super::Contract {
+            source: LOSS_SOURCE,
+            entry: "main",
+            bindings: LOSS_BINDINGS,
+            params: super::params_layout!(LossParams {
+                n,
+                d,
+                npos,
+                nneg,
+                inv_pos,
+                inv_neg,
+                split
+            }),
+            constants: vec![],
+        },
+        super::Contract {
+            source: LOSS_SOURCE,
+            entry: "windowed",
+            bindings: LOSS_BINDINGS_WINDOWED,
+            params: super::params_layout!(LossParams {
+                n,
+                d,
+                npos,
+                nneg,
+                inv_pos,
+                inv_neg,
+                split
+            }),
+            constants: vec![],
+        },
+        super::Contract {
+            source: GATHER_SOURCE,
+            entry: "main",
+            bindings: GATHER_BINDINGS,
+            params: super::params_layout!(GatherParams {
+                n,
+                d,
+                accumulate,
+                num_pairs,
+                pairs_split,
+                slots_split,
+                num_slots,
+                nq
+            }),
+            constants: vec![],
+        },
+        super::Contract {
+            source: GATHER_SOURCE,
+            entry: "windowed",
+            bindings: GATHER_BINDINGS_WINDOWED,
+            params: super::params_layout!(GatherParams {
+                n,
+                d,
+                accumulate,
+                num_pairs,
+                pairs_split,
+                slots_split,
+                num_slots,
+                nq
+            }),
+            constants: vec![],
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

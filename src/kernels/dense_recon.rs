@@ -153,3 +153,21 @@ pub fn cost(n: usize, label_nnz: usize, d: usize) -> super::Cost {
         bytes: 4.0 * (2.0 * nf * df + nf + 1.0 + label_nnz as f64 + nf),
     }
 }
+
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![super::Contract {
+        source: SOURCE,
+        entry: "main",
+        bindings: BINDINGS,
+        params: super::params_layout!(Params {
+            n,
+            d,
+            accumulate,
+            pos_weight,
+            scale
+        }),
+        constants: vec![],
+    }]
+}

@@ -253,6 +253,26 @@ pub fn cost(rows: usize, h: usize) -> super::Cost {
     super::Cost::elementwise(5 * rows * h, rows * h + h + 1, rows * h + h + 1)
 }
 
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![super::Contract {
+        source: SOURCE,
+        entry: "main",
+        bindings: BINDINGS,
+        params: super::params_layout!(Params {
+            rows,
+            fake,
+            dh,
+            base,
+            stride,
+            inv_n,
+            flags
+        }),
+        constants: vec![],
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,56 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("spmm.wgsl", spmm::SOURCE),
 ];
 
-use crate::gpu::{Arg, GpuError, GpuResult};
+use crate::gpu::{Arg, Binding, GpuError, GpuResult};
+
+/// A uniform block as the host writes it: its size and named field offsets (padding fields,
+/// named `_…`, are left out: only their effect on the offsets and the size matters).
+#[derive(Clone, Debug)]
+pub struct ParamsLayout {
+    pub size: usize,
+    pub fields: Vec<(&'static str, usize)>,
+}
+
+/// The layout of a `#[repr(C)]` params struct from its type and field names.
+macro_rules! params_layout {
+    ($t:ty { $($f:ident),* $(,)? }) => {
+        $crate::kernels::ParamsLayout {
+            size: std::mem::size_of::<$t>(),
+            fields: vec![$((stringify!($f), std::mem::offset_of!($t, $f))),*],
+        }
+    };
+}
+pub(crate) use params_layout;
+
+/// One entry point's binding contract as the host declares it.
+#[derive(Clone, Debug)]
+pub struct Contract {
+    /// The WGSL source (with its prepended library, where it has one).
+    pub source: &'static str,
+    pub entry: &'static str,
+    /// In `@binding` order.
+    pub bindings: &'static [Binding],
+    pub params: ParamsLayout,
+    /// `const` values the shader must declare equal to the host's (flag bits, layouts).
+    pub constants: Vec<(&'static str, u32)>,
+}
+
+/// Every entry point of every kernel the crate ships.
+pub fn contracts() -> Vec<Contract> {
+    [
+        adam::contracts(),
+        colsum::contracts(),
+        decoder::contracts(),
+        dense_recon::contracts(),
+        disc_out::contracts(),
+        matmul::contracts(),
+        reduce::contracts(),
+        reparam::contracts(),
+        rng::contracts(),
+        spmm::contracts(),
+    ]
+    .concat()
+}
 
 /// Arithmetic and memory traffic of one launch (the roofline inputs `argva bench` prints).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -87,10 +136,16 @@ pub struct Epilogue<'a> {
 }
 
 /// Bit flags of the epilogue as the product shaders read them (`params.flags`).
-const FLAG_BIAS: u32 = 1;
-const FLAG_RELU: u32 = 2;
-const FLAG_ACCUMULATE: u32 = 4;
-const FLAG_MASK: u32 = 8;
+pub(crate) const FLAG_BIAS: u32 = 1;
+pub(crate) const FLAG_RELU: u32 = 2;
+pub(crate) const FLAG_ACCUMULATE: u32 = 4;
+pub(crate) const FLAG_MASK: u32 = 8;
+/// The epilogue flags as the product shaders name them.
+pub(crate) const EPILOGUE_FLAGS: [(&str, u32); 3] = [
+    ("FLAG_BIAS", FLAG_BIAS),
+    ("FLAG_RELU", FLAG_RELU),
+    ("FLAG_ACCUMULATE", FLAG_ACCUMULATE),
+];
 
 impl<'a> Epilogue<'a> {
     /// Checks the epilogue against an output with `cols` columns and returns the bias binding

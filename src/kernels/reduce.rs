@@ -127,3 +127,24 @@ pub fn sum_cpu(x: &[f64], scale: f64) -> f64 {
 pub fn cost(len: usize) -> super::Cost {
     super::Cost::elementwise(len, len, 1)
 }
+
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![super::Contract {
+        source: SOURCE,
+        entry: "main",
+        bindings: BINDINGS,
+        params: super::params_layout!(Params {
+            len,
+            slot,
+            accumulate,
+            scale,
+            len2,
+            slot2,
+            has2,
+            scale2
+        }),
+        constants: vec![],
+    }]
+}

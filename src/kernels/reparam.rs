@@ -200,3 +200,24 @@ pub fn forward_cost(n: usize, d: usize) -> super::Cost {
 pub fn backward_cost(n: usize, d: usize) -> super::Cost {
     super::Cost::elementwise(14 * n * d, 4 * n * d, 2 * n * d + n)
 }
+
+/// Every entry point this module builds, with its bindings and uniform layout as the host
+/// writes them (compared with the shader by `tests/shaders.rs`).
+pub fn contracts() -> Vec<super::Contract> {
+    vec![
+        super::Contract {
+            source: SOURCE,
+            entry: "forward",
+            bindings: FORWARD_BINDINGS,
+            params: super::params_layout!(Params { n, d, kl_weight }),
+            constants: vec![],
+        },
+        super::Contract {
+            source: SOURCE,
+            entry: "backward",
+            bindings: BACKWARD_BINDINGS,
+            params: super::params_layout!(Params { n, d, kl_weight }),
+            constants: vec![],
+        },
+    ]
+}
