@@ -1,11 +1,11 @@
 // Headless browser test of argva's page (see run.sh): the system Chromium on SwiftShader's
 // WebGPU adapter, driven with playwright-core. Prints one line per check and a closing
 // "N passed, N failed"; exits non-zero on any failure.
-//   node run.mjs URL NATIVE_JSON SCREENSHOT
+//   node run.mjs URL NATIVE_JSON SCREENSHOT SHADER_FILES
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [url, nativePath, screenshot] = process.argv.slice(2);
+const [url, nativePath, screenshot, shaderFiles] = process.argv.slice(2);
 const native = JSON.parse(readFileSync(nativePath, "utf8"));
 const EPOCHS = native.config.epochs;
 const results = [];
@@ -53,7 +53,8 @@ if (ready !== "ready") {
 const shaders = await page.evaluate(() => window.argvaTest.checkShaders());
 for (const s of shaders.shaders) check(`Tint compiles ${s.name}`, s.errors.length === 0, s.errors.join("; "));
 for (const p of shaders.pipelines) check(`pipelines of ${p.model} build`, p.errors.length === 0, p.errors.join("; "));
-check("every shader checked", shaders.shaders.length >= 13, `${shaders.shaders.length} shaders, ${shaders.pipeline_count} pipelines`);
+check("every shader in shaders/ checked", shaders.shaders.length === Number(shaderFiles),
+  `${shaders.shaders.length} of ${shaderFiles} shaders, ${shaders.pipeline_count} pipelines`);
 
 // 3. PyTorch Geometric's golden epochs replay within the native tolerances.
 for (const model of ["gae", "vgae", "arga", "argva"]) {

@@ -36,4 +36,5 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
-node "$here/run.mjs" "http://127.0.0.1:$port/" "$out/native.json" "$out/screenshot.png"
+shaders=$(ls shaders/*.wgsl | wc -l)
+node "$here/run.mjs" "http://127.0.0.1:$port/" "$out/native.json" "$out/screenshot.png" "$shaders"
