@@ -232,11 +232,10 @@ pub fn cost(len: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![super::Contract {
-        source: SOURCE,
-        entry: "main",
-        bindings: BINDINGS,
-        params: super::params_layout!(Params {
+    super::Contract::entries(
+        SOURCE,
+        &[("main", BINDINGS)],
+        super::params_layout!(Params {
             len,
             steps_per_epoch,
             step_in_epoch,
@@ -256,12 +255,12 @@ pub fn contracts() -> Vec<super::Contract> {
             b3,
             slot
         }),
-        constants: vec![
+        vec![
             ("FINISH_LOSS", FINISH_LOSS),
             ("FINISH_W3_B3", FINISH_W3_B3),
             ("LOSS_COLUMN", super::disc_out::LOSS_COLUMN as u32),
             ("DB3_COLUMN", super::disc_out::DB3_COLUMN as u32),
             ("DW3_COLUMN", super::disc_out::DW3_COLUMN as u32),
         ],
-    }]
+    )
 }

@@ -352,12 +352,14 @@ pub fn gather_cost(n: usize, pairs: usize, d: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![
-        super::Contract {
-            source: LOSS_SOURCE,
-            entry: "main",
-            bindings: LOSS_BINDINGS,
-            params: super::params_layout!(LossParams {
+    [
+        super::Contract::entries(
+            LOSS_SOURCE,
+            &[
+                ("main", LOSS_BINDINGS),
+                ("windowed", LOSS_BINDINGS_WINDOWED),
+            ],
+            super::params_layout!(LossParams {
                 n,
                 d,
                 npos,
@@ -366,28 +368,15 @@ pub fn contracts() -> Vec<super::Contract> {
                 inv_neg,
                 split
             }),
-            constants: vec![],
-        },
-        super::Contract {
-            source: LOSS_SOURCE,
-            entry: "windowed",
-            bindings: LOSS_BINDINGS_WINDOWED,
-            params: super::params_layout!(LossParams {
-                n,
-                d,
-                npos,
-                nneg,
-                inv_pos,
-                inv_neg,
-                split
-            }),
-            constants: vec![],
-        },
-        super::Contract {
-            source: GATHER_SOURCE,
-            entry: "main",
-            bindings: GATHER_BINDINGS,
-            params: super::params_layout!(GatherParams {
+            vec![],
+        ),
+        super::Contract::entries(
+            GATHER_SOURCE,
+            &[
+                ("main", GATHER_BINDINGS),
+                ("windowed", GATHER_BINDINGS_WINDOWED),
+            ],
+            super::params_layout!(GatherParams {
                 n,
                 d,
                 accumulate,
@@ -397,25 +386,10 @@ pub fn contracts() -> Vec<super::Contract> {
                 num_slots,
                 nq
             }),
-            constants: vec![],
-        },
-        super::Contract {
-            source: GATHER_SOURCE,
-            entry: "windowed",
-            bindings: GATHER_BINDINGS_WINDOWED,
-            params: super::params_layout!(GatherParams {
-                n,
-                d,
-                accumulate,
-                num_pairs,
-                pairs_split,
-                slots_split,
-                num_slots,
-                nq
-            }),
-            constants: vec![],
-        },
+            vec![],
+        ),
     ]
+    .concat()
 }
 
 #[cfg(test)]

@@ -157,17 +157,16 @@ pub fn cost(n: usize, label_nnz: usize, d: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![super::Contract {
-        source: SOURCE,
-        entry: "main",
-        bindings: BINDINGS,
-        params: super::params_layout!(Params {
+    super::Contract::entries(
+        SOURCE,
+        &[("main", BINDINGS)],
+        super::params_layout!(Params {
             n,
             d,
             accumulate,
             pos_weight,
             scale
         }),
-        constants: vec![],
-    }]
+        vec![],
+    )
 }

@@ -256,11 +256,10 @@ pub fn cost(rows: usize, h: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![super::Contract {
-        source: SOURCE,
-        entry: "main",
-        bindings: BINDINGS,
-        params: super::params_layout!(Params {
+    super::Contract::entries(
+        SOURCE,
+        &[("main", BINDINGS)],
+        super::params_layout!(Params {
             rows,
             fake,
             dh,
@@ -269,8 +268,8 @@ pub fn contracts() -> Vec<super::Contract> {
             inv_n,
             flags
         }),
-        constants: vec![],
-    }]
+        vec![],
+    )
 }
 
 #[cfg(test)]

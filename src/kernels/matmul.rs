@@ -285,74 +285,27 @@ pub fn relu_backward_cpu(y: &[f64], grad: &[f64]) -> Vec<f64> {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![
-        super::Contract {
-            source: SOURCE,
-            entry: "nn",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                m,
-                n,
-                k,
-                flags,
-                mb,
-                split,
-                gap
-            }),
-            constants: [
-                super::EPILOGUE_FLAGS.as_slice(),
-                &[
-                    ("FLAG_MASK", super::FLAG_MASK),
-                    ("FLAG_COLSUM", FLAG_COLSUM),
-                ],
-            ]
-            .concat(),
-        },
-        super::Contract {
-            source: SOURCE,
-            entry: "tn",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                m,
-                n,
-                k,
-                flags,
-                mb,
-                split,
-                gap
-            }),
-            constants: [
-                super::EPILOGUE_FLAGS.as_slice(),
-                &[
-                    ("FLAG_MASK", super::FLAG_MASK),
-                    ("FLAG_COLSUM", FLAG_COLSUM),
-                ],
-            ]
-            .concat(),
-        },
-        super::Contract {
-            source: SOURCE,
-            entry: "nt",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                m,
-                n,
-                k,
-                flags,
-                mb,
-                split,
-                gap
-            }),
-            constants: [
-                super::EPILOGUE_FLAGS.as_slice(),
-                &[
-                    ("FLAG_MASK", super::FLAG_MASK),
-                    ("FLAG_COLSUM", FLAG_COLSUM),
-                ],
-            ]
-            .concat(),
-        },
-    ]
+    super::Contract::entries(
+        SOURCE,
+        &[("nn", BINDINGS), ("tn", BINDINGS), ("nt", BINDINGS)],
+        super::params_layout!(Params {
+            m,
+            n,
+            k,
+            flags,
+            mb,
+            split,
+            gap
+        }),
+        [
+            super::EPILOGUE_FLAGS.as_slice(),
+            &[
+                ("FLAG_MASK", super::FLAG_MASK),
+                ("FLAG_COLSUM", FLAG_COLSUM),
+            ],
+        ]
+        .concat(),
+    )
 }
 
 #[cfg(test)]

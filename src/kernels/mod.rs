@@ -64,6 +64,27 @@ pub struct Contract {
     pub constants: Vec<(&'static str, u32)>,
 }
 
+impl Contract {
+    /// The contracts of several entry points of one shader that share its uniform.
+    pub fn entries(
+        source: &'static str,
+        entries: &[(&'static str, &'static [Binding])],
+        params: ParamsLayout,
+        constants: Vec<(&'static str, u32)>,
+    ) -> Vec<Contract> {
+        entries
+            .iter()
+            .map(|&(entry, bindings)| Contract {
+                source,
+                entry,
+                bindings,
+                params: params.clone(),
+                constants: constants.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Every entry point of every kernel the crate ships.
 pub fn contracts() -> Vec<Contract> {
     [

@@ -131,11 +131,10 @@ pub fn cost(len: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![super::Contract {
-        source: SOURCE,
-        entry: "main",
-        bindings: BINDINGS,
-        params: super::params_layout!(Params {
+    super::Contract::entries(
+        SOURCE,
+        &[("main", BINDINGS)],
+        super::params_layout!(Params {
             len,
             slot,
             accumulate,
@@ -145,6 +144,6 @@ pub fn contracts() -> Vec<super::Contract> {
             has2,
             scale2
         }),
-        constants: vec![],
-    }]
+        vec![],
+    )
 }

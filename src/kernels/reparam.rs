@@ -204,20 +204,13 @@ pub fn backward_cost(n: usize, d: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![
-        super::Contract {
-            source: SOURCE,
-            entry: "forward",
-            bindings: FORWARD_BINDINGS,
-            params: super::params_layout!(Params { n, d, kl_weight }),
-            constants: vec![],
-        },
-        super::Contract {
-            source: SOURCE,
-            entry: "backward",
-            bindings: BACKWARD_BINDINGS,
-            params: super::params_layout!(Params { n, d, kl_weight }),
-            constants: vec![],
-        },
-    ]
+    super::Contract::entries(
+        SOURCE,
+        &[
+            ("forward", FORWARD_BINDINGS),
+            ("backward", BACKWARD_BINDINGS),
+        ],
+        super::params_layout!(Params { n, d, kl_weight }),
+        vec![],
+    )
 }

@@ -259,38 +259,20 @@ pub fn cost(len: usize) -> super::Cost {
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![
-        super::Contract {
-            source: SOURCE,
-            entry: "normal",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                offset,
-                len,
-                seed_lo,
-                seed_hi,
-                stream,
-                stream_len,
-                low_len
-            }),
-            constants: vec![],
-        },
-        super::Contract {
-            source: SOURCE,
-            entry: "bits",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                offset,
-                len,
-                seed_lo,
-                seed_hi,
-                stream,
-                stream_len,
-                low_len
-            }),
-            constants: vec![],
-        },
-    ]
+    super::Contract::entries(
+        SOURCE,
+        &[("normal", BINDINGS), ("bits", BINDINGS)],
+        super::params_layout!(Params {
+            offset,
+            len,
+            seed_lo,
+            seed_hi,
+            stream,
+            stream_len,
+            low_len
+        }),
+        vec![],
+    )
 }
 
 #[cfg(test)]

@@ -285,34 +285,18 @@ pub fn spmm_cpu(
 /// Every entry point this module builds, with its bindings and uniform layout as the host
 /// writes them (compared with the shader by `tests/shaders.rs`).
 pub fn contracts() -> Vec<super::Contract> {
-    vec![
-        super::Contract {
-            source: SOURCE,
-            entry: "main",
-            bindings: BINDINGS,
-            params: super::params_layout!(Params {
-                rows,
-                c,
-                nq,
-                flags,
-                win_rows
-            }),
-            constants: super::EPILOGUE_FLAGS.to_vec(),
-        },
-        super::Contract {
-            source: SOURCE,
-            entry: "windowed",
-            bindings: BINDINGS_WINDOWED,
-            params: super::params_layout!(Params {
-                rows,
-                c,
-                nq,
-                flags,
-                win_rows
-            }),
-            constants: super::EPILOGUE_FLAGS.to_vec(),
-        },
-    ]
+    super::Contract::entries(
+        SOURCE,
+        &[("main", BINDINGS), ("windowed", BINDINGS_WINDOWED)],
+        super::params_layout!(Params {
+            rows,
+            c,
+            nq,
+            flags,
+            win_rows
+        }),
+        super::EPILOGUE_FLAGS.to_vec(),
+    )
 }
 
 #[cfg(test)]

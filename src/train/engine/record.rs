@@ -3,7 +3,7 @@
 //! [`Recorder::encoder_forward`], [`Recorder::noise`], [`Recorder::reparameterise`],
 //! [`Recorder::discriminator_step`] (×K), [`Recorder::regulariser`],
 //! [`Recorder::reconstruction`], [`Recorder::loss_sums`], [`Recorder::encoder_backward`] and
-//! [`Recorder::encoder_adam`]. Formulas: `docs/argva-math.md` (§ numbers below).
+//! [`Recorder::encoder_adam`]. Formulas: `docs/argva-math.md` (its sections named below).
 
 use crate::gpu::{Arg, Dispatch, GpuBuffer, GpuContext, GpuResult, chunk_rows, row_chunks};
 use crate::kernels::Epilogue;
@@ -321,7 +321,7 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// §1 Encoder forward: P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head,
+    /// Encoder forward (math note: Encoder): P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head,
     /// head = Â·Q + b_head (z itself for GAE/ARGA). Also the evaluation pass.
     pub fn encoder_forward(&self, s: &mut Schedule) -> GpuResult<()> {
         let b = self.b;
@@ -355,7 +355,7 @@ impl<'a> Recorder<'a> {
         self.propagate(s, &b.a_hat, (&b.q).into(), head, w, bias(self.ep("b_head")))
     }
 
-    /// §2 GPU noise: ε (stream 0, `eps`) and every step's z′ (streams 1..=K, rows (1 + k)·Np
+    /// GPU noise (math note: Gaussian samples on the GPU): ε (stream 0, `eps`) and every step's z′ (streams 1..=K, rows (1 + k)·Np
     /// of `zz`), in one launch when `zz` fits one binding, else one launch per draw. Padding
     /// rows between the draws get samples too; nothing reads them. Host noise: nothing.
     pub fn noise(&self, s: &mut Schedule) -> GpuResult<()> {
@@ -403,7 +403,7 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// §3 z = μ + ε·exp(min(ℓ̃, 10)) (variational models; GAE/ARGA: z is the head).
+    /// z = μ + ε·exp(min(ℓ̃, 10)) (math note: Encoder) (variational models; GAE/ARGA: z is the head).
     pub fn reparameterise(&self, s: &mut Schedule) -> GpuResult<()> {
         if !self.arch.kind.variational() {
             return Ok(());
@@ -475,7 +475,7 @@ impl<'a> Recorder<'a> {
         rows(buf, self.arch.disc_hidden, (p.act, p.act + p.rows))
     }
 
-    /// §4 The discriminator's hidden layers: a1 = ReLU(x·W1ᵀ + b1), a2 = ReLU(a1·W2ᵀ + b2).
+    /// The discriminator's hidden layers (math note: Discriminator): a1 = ReLU(x·W1ᵀ + b1), a2 = ReLU(a1·W2ᵀ + b2).
     fn disc_hidden(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
         let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
         for p in pieces {
@@ -493,7 +493,7 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// §4–5 Output layer + BCE, back to da2 (ReLU′ applied); the loss and (with `grads`) the
+    /// Output layer + BCE (math note: Discriminator), back to da2 (ReLU′ applied); the loss and (with `grads`) the
     /// output layer's gradients as partial sums, the pieces taking consecutive rows of the
     /// table. Returns the rows written: the optimiser step that follows sums them.
     fn disc_head(&self, s: &mut Schedule, pieces: &[Piece], grads: bool) -> GpuResult<usize> {
@@ -529,7 +529,7 @@ impl<'a> Recorder<'a> {
         Ok(base)
     }
 
-    /// §5 da1 = (da2·W2) ⊙ [a1 > 0].
+    /// da1 = (da2·W2) ⊙ [a1 > 0] (math note: Discriminator).
     fn disc_da1(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
         let (b, dh) = (self.b, self.arch.disc_hidden);
         for p in pieces {
@@ -565,7 +565,7 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// §4–5, §8 Discriminator step k on z detached against z′_k: forward, BCE, backward to
+    /// Discriminator step k on z detached (math note: Discriminator, One ARGVA epoch step 2, Adam) against z′_k: forward, BCE, backward to
     /// every parameter gradient (each TN weight gradient also makes its bias gradient), Adam.
     pub fn discriminator_step(&self, s: &mut Schedule, k: usize) -> GpuResult<()> {
         let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
@@ -611,28 +611,12 @@ impl<'a> Recorder<'a> {
             self.dis_layout.get("b3").offset,
         );
         let finish = self.finish_partials(parts, Some((w3, b3)), loss_index::DISC + k);
-        let len = self.dis_layout.len;
-        let a = &b.dis_adam;
-        s.push((
-            adam::bind_ext(
-                self.ctx,
-                &b.clock,
-                (&b.dis_params).into(),
-                (&a.grads).into(),
-                (&a.m).into(),
-                (&a.v).into(),
-                len,
-                self.cfg.lr_discriminator,
-                self.k_steps as u32,
-                k as u32,
-                Some(finish),
-            )?,
-            adam::cost(len),
-        ));
-        Ok(())
+        let steps = (self.k_steps as u32, k as u32);
+        let lr = self.cfg.lr_discriminator;
+        self.adam(s, (&b.dis_params, &b.dis_adam), lr, steps, Some(finish))
     }
 
-    /// §6 reg_loss = mean softplus(−D(z)) through the updated discriminator, back to dz
+    /// reg_loss = mean softplus(−D(z)) (math note: Discriminator, One ARGVA epoch step 3) through the updated discriminator, back to dz
     /// (written, not added). Returns the partial-sum rows of its loss, which the encoder's
     /// Adam launch totals; `None` without a discriminator.
     pub fn regulariser(&self, s: &mut Schedule) -> GpuResult<Option<usize>> {
@@ -658,7 +642,7 @@ impl<'a> Recorder<'a> {
         Ok(Some(parts))
     }
 
-    /// §7 Reconstruction loss and its gradient into dz (added to the regulariser's when
+    /// Reconstruction loss and its gradient (math note: Reconstruction, Dense reconstruction) into dz (added to the regulariser's when
     /// `dz_written`): the sampled pairs' BCE then a per-node gather, or the dense N² BCE
     /// with labels A_train + I (the sparsity pattern of Â itself).
     pub fn reconstruction(&self, s: &mut Schedule, dz_written: bool) -> GpuResult<()> {
@@ -710,7 +694,7 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// §3, §7 The reconstruction loss's sum; variational models first take dz back through
+    /// The reconstruction loss's sum (math note: Reconstruction, KL); variational models first take dz back through
     /// the reparameterisation (with the KL/N term's gradient) and sum the KL with it in one
     /// launch. Returns the gradient of the head: dhead, or dz for GAE/ARGA.
     pub fn loss_sums(&self, s: &mut Schedule) -> GpuResult<&'a GpuBuffer<f32>> {
@@ -778,7 +762,7 @@ impl<'a> Recorder<'a> {
         Ok(&b.dhead)
     }
 
-    /// §1 backward: G2 = Âᵀ·dhead (Â is symmetric), dW_head = H1ᵀ·G2, db_head = Σ dhead,
+    /// Encoder backward (math note: Encoder, Backward): G2 = Âᵀ·dhead (Â is symmetric), dW_head = H1ᵀ·G2, db_head = Σ dhead,
     /// dH1 = (G2·W_headᵀ) ⊙ [H1 > 0], G1 = Â·dH1, db1 = Σ dH1, dW1 = Xᵀ·G1.
     pub fn encoder_backward(&self, s: &mut Schedule, dhead: &'a GpuBuffer<f32>) -> GpuResult<()> {
         let (b, ctx, h, w) = (self.b, self.ctx, self.arch.hidden, self.arch.head_width());
@@ -840,25 +824,43 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// §8 The encoder's Adam step (one step per epoch), which also totals the regulariser's
+    /// The encoder's Adam step (math note: Adam) (one step per epoch), which also totals the regulariser's
     /// loss from its partial sums (`reg_parts` rows).
     pub fn encoder_adam(&self, s: &mut Schedule, reg_parts: Option<usize>) -> GpuResult<()> {
-        let b = self.b;
         let finish = reg_parts.map(|count| self.finish_partials(count, None, loss_index::REG));
-        let len = self.enc_layout.len;
-        let a = &b.enc_adam;
+        let b = self.b;
+        self.adam(
+            s,
+            (&b.enc_params, &b.enc_adam),
+            self.cfg.lr_encoder,
+            (1, 0),
+            finish,
+        )
+    }
+
+    /// One Adam launch over a parameter vector: step `steps.1` of `steps.0` per epoch (the
+    /// clock gives the epoch), finishing partial sums first when given.
+    fn adam(
+        &self,
+        s: &mut Schedule,
+        (params, state): (&'a GpuBuffer<f32>, &'a AdamBuffers),
+        lr: f32,
+        steps: (u32, u32),
+        finish: Option<adam::FromPartials<'a>>,
+    ) -> GpuResult<()> {
+        let len = params.len();
         s.push((
             adam::bind_ext(
                 self.ctx,
-                &b.clock,
-                (&b.enc_params).into(),
-                (&a.grads).into(),
-                (&a.m).into(),
-                (&a.v).into(),
+                &self.b.clock,
+                params.into(),
+                (&state.grads).into(),
+                (&state.m).into(),
+                (&state.v).into(),
                 len,
-                self.cfg.lr_encoder,
-                1,
-                0,
+                lr,
+                steps.0,
+                steps.1,
                 finish,
             )?,
             adam::cost(len),
