@@ -176,11 +176,20 @@ impl Kernel {
                 message,
             });
         }
+        let bound = args
+            .iter()
+            .map(|a| Bound {
+                buffer: a.buffer.clone(),
+                offset: a.offset,
+                bytes: a.size.map_or(a.buffer.size() - a.offset, |s| s.get()),
+            })
+            .collect();
         Ok(Dispatch {
             label: self.label,
             pipeline: self.pipeline.clone(),
             bind_group,
             workgroups,
+            bound,
         })
     }
 }
@@ -230,6 +239,24 @@ pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    /// What each binding covers, in `@binding` order (how a buffer is really bound: the
+    /// engine's tests compare it with the buffer plan).
+    pub bound: Vec<Bound>,
+}
+
+/// The byte range of a buffer one binding covers.
+#[derive(Clone, Debug)]
+pub struct Bound {
+    pub buffer: wgpu::Buffer,
+    pub offset: u64,
+    pub bytes: u64,
+}
+
+impl Bound {
+    /// Whether the binding covers its whole buffer.
+    pub fn is_whole(&self) -> bool {
+        self.offset == 0 && self.bytes == self.buffer.size()
+    }
 }
 
 impl Dispatch {

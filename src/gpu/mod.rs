@@ -12,6 +12,6 @@ pub use context::{AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
 pub use host::yield_to_host;
 pub use kernel::{
-    Arg, Binding, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
+    Arg, Binding, Bound, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };
 pub use window::{MAX_WINDOWS, Windows, chunk_rows, row_chunks, rows_per_binding};

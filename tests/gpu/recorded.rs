@@ -9,15 +9,14 @@ use std::collections::BTreeMap;
 
 use argva::data::{self, LoadOptions, NegativeSampler};
 use argva::gpu::GpuContext;
-use argva::model::{Arch, ModelKind, init_params};
-use argva::train::engine::{EngineState, Noise, Recon};
+use argva::model::ModelKind;
+use argva::train::engine::EngineState;
 use argva::train::fit::{Resume, Validation, fit};
-use argva::train::replay::Csr32;
 use argva::train::{Prepared, TrainConfig};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-use crate::train::random_graph;
+use crate::train::SplitCase;
 use crate::{ctx, small_binding_ctx};
 
 const KINDS: [ModelKind; 4] = [
@@ -78,45 +77,7 @@ fn cora(ctx: &GpuContext, kind: ModelKind) -> String {
 
 /// Three epochs on a 200-node graph under an 8 KiB binding limit (every split path).
 fn split(ctx: &GpuContext, kind: ModelKind) -> String {
-    let (n, f) = (200, 40);
-    let (x, adj, pos, neg) = random_graph(n, f, 0.03, 21);
-    let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
-    let pairs: Vec<u32> = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
-    let arch = Arch {
-        kind,
-        features: f,
-        hidden: 16,
-        latent: 8,
-        disc_hidden: 16,
-    };
-    let (enc0, dis0) = init_params(&arch, 5);
-    let cfg = argva::train::engine::EngineConfig {
-        lr_encoder: 0.01,
-        lr_discriminator: 0.002,
-        disc_steps: 3,
-        num_pos: pos.len(),
-        num_neg: neg.len(),
-        noise: Noise::Gpu { seed: 9 },
-        recon: Recon::Sampled,
-    };
-    let engine = argva::train::engine::Engine::new(
-        ctx,
-        arch,
-        cfg,
-        x32.as_ref(),
-        adj32.as_ref(),
-        &enc0,
-        &dis0,
-    )
-    .unwrap();
-    engine.set_pairs(ctx, &pairs).unwrap();
-    let mut losses = Vec::new();
-    for epoch in 0..3 {
-        engine.submit_epoch(ctx, epoch).unwrap();
-        losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
-    }
-    let state = pollster::block_on(engine.read_state(ctx)).unwrap();
-    let z = pollster::block_on(engine.embedding(ctx)).unwrap();
+    let (_, losses, state, z) = SplitCase::new().three_epochs(ctx, kind);
     let mut parts = vec![losses.as_slice(), z.as_slice()];
     parts.extend(state_parts(&state));
     digest(&parts)

@@ -7,7 +7,10 @@ use argva::model::{Arch, ModelKind, init_params};
 use argva::reference::golden::Golden;
 use argva::reference::{self, AdamState, Csr, EpochInputs};
 use argva::testing::rng;
-use argva::train::engine::{CsrRef, Engine, EngineConfig, Noise, Recon, loss_index};
+use argva::train::engine::{
+    BufferSizes, CsrRef, Engine, EngineConfig, EngineState, Noise, Recon, binding_mismatches,
+    loss_index,
+};
 use argva::train::replay::{self, Csr32, EPOCH_RTOL, FORWARD_RTOL, GpuEpoch, compare, f32s};
 use rand::RngExt;
 
@@ -63,7 +66,7 @@ fn replays_pyg_golden_epochs() {
 }
 
 /// A random graph with sparse binary features: (x, Â, positives, negatives).
-pub(crate) fn random_graph(
+fn random_graph(
     n: usize,
     f: usize,
     p_edge: f64,
@@ -419,44 +422,12 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
 fn split_buffers_train_like_whole_ones() {
     let (whole_ctx, split_ctx) = (ctx(), small_binding_ctx());
     assert_eq!(SMALL_BINDING, 8192);
-    let (n, f) = (200, 40);
-    let (x, adj, pos, neg) = random_graph(n, f, 0.03, 21);
-    let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
-    let pairs: Vec<u32> = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
+    let case = SplitCase::new();
     // The sizes that force each path at this limit.
+    let (n, pairs, adj) = (case.n, &case.pairs, &case.adj);
     assert!(n * 16 * 4 > 8192 && pairs.len() * 4 > 8192 && adj.col.len() * 4 <= 8192);
     for kind in KINDS {
-        let arch = Arch {
-            kind,
-            features: f,
-            hidden: 16,
-            latent: 8,
-            disc_hidden: 16,
-        };
-        let (enc0, dis0) = init_params(&arch, 5);
-        let cfg = EngineConfig {
-            lr_encoder: 0.01,
-            lr_discriminator: 0.002,
-            disc_steps: 3,
-            num_pos: pos.len(),
-            num_neg: neg.len(),
-            noise: Noise::Gpu { seed: 9 },
-            recon: Recon::Sampled,
-        };
-        let run = |ctx: &GpuContext| {
-            let engine =
-                Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
-            engine.set_pairs(ctx, &pairs).unwrap();
-            let mut losses = Vec::new();
-            for epoch in 0..3 {
-                engine.submit_epoch(ctx, epoch).unwrap();
-                losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
-            }
-            let state = pollster::block_on(engine.read_state(ctx)).unwrap();
-            let z = pollster::block_on(engine.embedding(ctx)).unwrap();
-            assert!(ctx.take_uncaptured_error().is_none());
-            (engine.epoch.dispatch_count(), losses, state, z)
-        };
+        let run = |ctx: &GpuContext| case.three_epochs(ctx, kind);
         let (whole_launches, whole_losses, whole_state, whole_z) = run(whole_ctx);
         let (split_launches, split_losses, split_state, split_z) = run(split_ctx);
         let what = kind.name();
@@ -489,5 +460,112 @@ fn split_buffers_train_like_whole_ones() {
             &f64s(&whole_z),
             1e-4,
         );
+    }
+}
+
+/// The buffer plan's binding claims hold for what the recorder really binds, on a device
+/// that takes every path (whole bindings, and row chunks and windows under an 8 KiB limit):
+/// every buffer planned `Whole` is bound whole somewhere, gathers use at most two windows, and
+/// no launch binds a storage buffer the plan does not list.
+#[test]
+fn bindings_follow_the_buffer_plan() {
+    let case = SplitCase::new();
+    let variants = KINDS.iter().map(|&k| (k, Recon::Sampled));
+    for (kind, recon) in variants.chain([(ModelKind::Argva, Recon::Dense)]) {
+        let (arch, cfg, _, _) = case.parts(kind, recon);
+        let (n, x, adj) = (case.n, &case.x, &case.adj);
+        let sizes = BufferSizes::new(&arch, &cfg, n, x.val.len(), adj.val.len());
+        for ctx in [ctx(), small_binding_ctx()] {
+            let engine = case.engine(ctx, kind, recon);
+            let problems = binding_mismatches(
+                &sizes,
+                &engine.buffers.labelled(),
+                &[&engine.epoch, &engine.encode],
+                &[ctx.unused_output().buffer],
+            );
+            let limit = ctx.max_binding_bytes();
+            assert!(
+                problems.is_empty(),
+                "{kind:?} {recon:?} at {limit} B: {problems:#?}"
+            );
+        }
+    }
+}
+
+/// A 200-node graph and a small model whose arrays pass an 8 KiB binding: under
+/// [`small_binding_ctx`] every split path (row chunks, two-window gathers, per-draw noise).
+pub(crate) struct SplitCase {
+    pub n: usize,
+    pub x: Csr,
+    pub adj: Csr,
+    x32: Csr32,
+    adj32: Csr32,
+    pos: usize,
+    neg: usize,
+    pub pairs: Vec<u32>,
+}
+
+impl SplitCase {
+    pub fn new() -> Self {
+        let (n, f) = (200, 40);
+        let (x, adj, pos, neg) = random_graph(n, f, 0.03, 21);
+        let pairs = pos.iter().chain(&neg).flat_map(|p| [p[0], p[1]]).collect();
+        SplitCase {
+            n,
+            x32: Csr32::from(&x),
+            adj32: Csr32::from(&adj),
+            x,
+            adj,
+            pos: pos.len(),
+            neg: neg.len(),
+            pairs,
+        }
+    }
+
+    /// The model, engine settings and initial parameters of one variant.
+    pub fn parts(&self, kind: ModelKind, recon: Recon) -> (Arch, EngineConfig, Vec<f32>, Vec<f32>) {
+        let arch = Arch {
+            kind,
+            features: self.x.cols,
+            hidden: 16,
+            latent: 8,
+            disc_hidden: 16,
+        };
+        let (enc0, dis0) = init_params(&arch, 5);
+        let cfg = EngineConfig {
+            lr_encoder: 0.01,
+            lr_discriminator: 0.002,
+            disc_steps: 3,
+            num_pos: self.pos,
+            num_neg: self.neg,
+            noise: Noise::Gpu { seed: 9 },
+            recon,
+        };
+        (arch, cfg, enc0, dis0)
+    }
+
+    pub fn engine(&self, ctx: &GpuContext, kind: ModelKind, recon: Recon) -> Engine {
+        let (arch, cfg, enc0, dis0) = self.parts(kind, recon);
+        let (x, adj) = (self.x32.as_ref(), self.adj32.as_ref());
+        Engine::new(ctx, arch, cfg, x, adj, &enc0, &dis0).unwrap()
+    }
+
+    /// Three epochs with the sampled loss: (launches, losses, final state, embedding).
+    pub fn three_epochs(
+        &self,
+        ctx: &GpuContext,
+        kind: ModelKind,
+    ) -> (usize, Vec<f32>, EngineState, Vec<f32>) {
+        let engine = self.engine(ctx, kind, Recon::Sampled);
+        engine.set_pairs(ctx, &self.pairs).unwrap();
+        let mut losses = Vec::new();
+        for epoch in 0..3 {
+            engine.submit_epoch(ctx, epoch).unwrap();
+            losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
+        }
+        let state = pollster::block_on(engine.read_state(ctx)).unwrap();
+        let z = pollster::block_on(engine.embedding(ctx)).unwrap();
+        assert!(ctx.take_uncaptured_error().is_none());
+        (engine.epoch.dispatch_count(), losses, state, z)
     }
 }

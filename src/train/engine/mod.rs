@@ -18,7 +18,7 @@
 mod plan;
 mod record;
 
-pub use plan::{Access, BufferSizes, Planned, buffer_plan, check_plan};
+pub use plan::{Access, BufferSizes, Planned, binding_mismatches, buffer_plan, check_plan};
 pub use record::{AdamBuffers, Buffers, Operator};
 
 use crate::gpu::{GpuContext, GpuError, GpuResult};

@@ -235,6 +235,76 @@ pub fn buffer_plan(
         .collect()
 }
 
+/// Where the plan's binding claims disagree with how `schedules` really bind `buffers`
+/// (label, buffer): a buffer planned `Whole` that no launch binds whole (the plan would refuse
+/// graphs for nothing), one planned as a gather read through more than [`MAX_WINDOWS`]
+/// bindings in a launch, or a storage buffer a launch binds that the plan does not list.
+/// `ignore` holds buffers outside the plan (the context's shared unused-output binding).
+pub fn binding_mismatches(
+    sizes: &BufferSizes,
+    buffers: &[(&str, &wgpu::Buffer)],
+    schedules: &[&crate::train::schedule::Schedule],
+    ignore: &[&wgpu::Buffer],
+) -> Vec<String> {
+    let bound: Vec<&[crate::gpu::Bound]> = schedules
+        .iter()
+        .flat_map(|s| s.steps.iter().map(|st| st.dispatch.bound.as_slice()))
+        .collect();
+    let mut problems = Vec::new();
+    for p in sizes.all() {
+        let Some(&(_, buf)) = buffers.iter().find(|(l, _)| *l == p.label) else {
+            problems.push(format!("`{}` is planned but not allocated", p.label));
+            continue;
+        };
+        let uses: Vec<Vec<&crate::gpu::Bound>> = bound
+            .iter()
+            .map(|launch| {
+                launch
+                    .iter()
+                    .filter(|b| &b.buffer == buf)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|u| !u.is_empty())
+            .collect();
+        match p.access {
+            Access::Whole if !uses.is_empty() && !uses.iter().flatten().any(|b| b.is_whole()) => {
+                problems.push(format!(
+                    "`{}` is planned Whole but never bound whole",
+                    p.label
+                ))
+            }
+            // Distinct ranges: an unread placeholder binding repeats a real one.
+            Access::Gather { .. } if uses.iter().any(|u| distinct_ranges(u) > MAX_WINDOWS) => {
+                problems.push(format!(
+                    "`{}` is read through more than {MAX_WINDOWS} bindings",
+                    p.label
+                ))
+            }
+            _ => {}
+        }
+    }
+    for b in bound.iter().flat_map(|launch| launch.iter()) {
+        let planned = buffers.iter().any(|(_, buf)| *buf == &b.buffer);
+        let storage = b.buffer.usage().contains(wgpu::BufferUsages::STORAGE);
+        if storage && !planned && !ignore.contains(&&b.buffer) {
+            problems.push(format!(
+                "a launch binds a {}-byte storage buffer the plan does not list",
+                b.buffer.size()
+            ));
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+fn distinct_ranges(bindings: &[&crate::gpu::Bound]) -> usize {
+    let mut ranges: Vec<(u64, u64)> = bindings.iter().map(|b| (b.offset, b.bytes)).collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    ranges.len()
+}
+
 /// The first buffer of `plan` this device cannot hold or bind the way the engine binds it,
 /// as `GraphTooLarge` with the plan's total. `binding`, `align` and `max_buffer` are the
 /// device's per-binding limit, storage offset alignment and buffer-size limit.

@@ -140,6 +140,59 @@ impl Buffers {
     }
 }
 
+impl Buffers {
+    /// Every buffer with its label (the plan's names).
+    pub fn labelled(&self) -> Vec<(&str, &wgpu::Buffer)> {
+        fn f(b: &GpuBuffer<f32>) -> (&str, &wgpu::Buffer) {
+            (b.label(), &b.buffer)
+        }
+        fn u(b: &GpuBuffer<u32>) -> (&str, &wgpu::Buffer) {
+            (b.label(), &b.buffer)
+        }
+        let mut v = Vec::new();
+        for op in [&self.x, &self.xt, &self.a_hat] {
+            v.extend([u(&op.csr.row_ptr), u(&op.csr.col), f(&op.csr.val)]);
+        }
+        for a in [&self.enc_adam, &self.dis_adam] {
+            v.extend([f(&a.grads), f(&a.m), f(&a.v)]);
+        }
+        v.extend([
+            u(&self.clock),
+            u(&self.pairs),
+            u(&self.slot_ptr),
+            u(&self.slots),
+        ]);
+        v.extend(
+            [
+                &self.enc_params,
+                &self.dis_params,
+                &self.losses,
+                &self.p1,
+                &self.h1,
+                &self.q,
+                &self.head,
+                &self.zz,
+                &self.eps,
+                &self.a1,
+                &self.a2,
+                &self.da1,
+                &self.da2,
+                &self.dz,
+                &self.dhead,
+                &self.g2,
+                &self.dh1,
+                &self.g1,
+                &self.kl_terms,
+                &self.partials,
+                &self.pair_loss,
+                &self.pair_grad,
+            ]
+            .map(f),
+        );
+        v
+    }
+}
+
 /// A run of discriminator-batch rows (see [`Recorder::pieces`]): `rows` rows whose
 /// activations start at row `act` of a1/a2/da1/da2 and whose input starts at row `src` of
 /// `zz` (read through `gap`; `whole_src`: bind all of `zz`), the first `fake` of them fake.
