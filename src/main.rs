@@ -33,6 +33,12 @@ enum Command {
     /// Measure speed: time per epoch, per-kernel GPU time, memory, host overhead.
     Bench(Box<cli::bench::BenchArgs>),
     /// Embed a graph with a trained model (a checkpoint written by `train --out`).
+    ///
+    /// By default the encoder passes messages over every edge of the graph, so on the training
+    /// graph the result differs from the run's embedding.npy, whose messages used the training
+    /// edges only (the held-out validation and test edges were hidden). `--message-edges train`
+    /// recomputes the run's link split (the checkpoint's seed, --val-frac and --test-frac) and
+    /// gives the run's embedding back.
     Embed(Box<cli::embed::EmbedArgs>),
     /// Draw a run folder: the embedding in 2-D by class, and the training curves (PNG, SVG).
     Plot(cli::plot::PlotArgs),
@@ -65,7 +71,7 @@ fn main() -> std::process::ExitCode {
     match run(cli, launched) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -90,14 +90,10 @@ impl Default for Options {
 impl Options {
     fn parse(json: &str) -> Result<Self, JsError> {
         let o: Options = serde_json::from_str(json).map_err(|e| js_err(format!("options: {e}")))?;
-        if o.epochs == 0 || o.latent == 0 || o.disc_hidden == 0 || o.hidden == Some(0) {
-            return Err(js_err(
-                "epochs, latent, hidden and disc_hidden must be at least 1",
-            ));
+        if o.epochs == 0 {
+            return Err(js_err("epochs must be at least 1"));
         }
-        if !(o.lr > 0.0 && o.disc_lr > 0.0 && o.lr.is_finite() && o.disc_lr.is_finite()) {
-            return Err(js_err("learning rates must be positive numbers"));
-        }
+        o.config().check().map_err(js_err)?;
         Ok(o)
     }
     fn config(&self) -> TrainConfig {

@@ -130,6 +130,23 @@ fn train_writes_everything_then_plot_and_embed_read_it() {
         npy_read(&std::fs::read(&e).unwrap()).unwrap().shape,
         vec![300, 8]
     );
+    // Over the run's training edges, embed gives the run's own embedding back, bit for bit;
+    // over every edge (the default) it differs, as `embed --help` says.
+    let t = tmp.path().join("train-edges.npy");
+    let o = argva(&[
+        "embed",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        GRAPH,
+        "--message-edges",
+        "train",
+        "--out",
+        t.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = std::fs::read(out.join("embedding.npy")).unwrap();
+    assert_eq!(std::fs::read(&t).unwrap(), run);
+    assert_ne!(std::fs::read(&e).unwrap(), run);
     // The same embedding as CSV: a header and one row per node, id first.
     let c = tmp.path().join("again.csv");
     let o = argva(&[
@@ -164,6 +181,50 @@ fn train_writes_everything_then_plot_and_embed_read_it() {
     assert_eq!(
         std::fs::read(resumed.join("embedding.npy")).unwrap(),
         std::fs::read(out.join("embedding.npy")).unwrap()
+    );
+}
+
+/// Messages found when tried as a new user would: each says what happened, once.
+#[test]
+fn messages_say_what_happened_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A folder given as the graph: the OS's cause appears once, not twice.
+    let o = argva(&["data", tmp.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
+    // A negative node id: what ids may be, not a bogus graph size.
+    let edges = tmp.path().join("neg.csv");
+    std::fs::write(&edges, "0,1\n1,-3\n").unwrap();
+    let o = argva(&["data", edges.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 2: node id -3 is not allowed") && err.contains("from 0 to 4294967294"),
+        "{err}"
+    );
+    assert!(!err.contains("4294967295 nodes"), "{err}");
+    // Zero epochs: no per-epoch figure; the untrained model was evaluated.
+    let o = argva(&[GRAPH, "--epochs", "0", "--no-save"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("the untrained model") && !out.contains("ms/epoch"),
+        "{out}"
+    );
+    // No discriminator steps on an adversarial model: refused, with the reason.
+    let o = argva(&[GRAPH, "--model", "arga", "--disc-steps", "0", "--no-save"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--disc-steps 0") && err.contains("gae"),
+        "{err}"
+    );
+    // `embed --help` says which edges carry messages.
+    let o = argva(&["embed", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("--message-edges") && help.contains("training edges only"),
+        "{help}"
     );
 }
 

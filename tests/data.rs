@@ -723,7 +723,20 @@ fn bad_node_id_out_of_range() {
     );
     assert!(e.to_string().contains("g.csv line 2"), "{e}");
     let e = data::user::parse_edge_list(&edges, b"0,1\n-3,2\n").unwrap_err();
-    assert!(matches!(e, DataError::NodeOutOfRange { id: -3, .. }), "{e}");
+    // A negative id is not "out of range" of some graph: ids must be non-negative (this
+    // assertion used to accept NodeOutOfRange with a 4294967295-node "graph").
+    assert!(
+        matches!(
+            e,
+            DataError::BadNodeId {
+                id: -3,
+                line: Some(2),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("from 0 to 4294967294"), "{e}");
 }
 
 #[test]

@@ -12,11 +12,17 @@ use super::data::DataSource;
 use super::train::read_checkpoint;
 use super::{Prepared, output};
 
+/// Which edges carry the encoder's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageEdges {
+    /// Every edge of the graph (embedding a graph, new or grown, with a trained model).
+    All,
+    /// The training edges of the run's link split (same seed and fractions): gives back the
+    /// run's own embedding.npy.
+    Train,
+}
+
 #[derive(Args, Debug)]
-#[command(
-    about = "Embed a graph with a trained model (a checkpoint from `argva train --out`): \
-every edge is used for message passing; writes N×d float32 .npy or a CSV with node ids"
-)]
 pub struct EmbedArgs {
     /// The trained model (model.safetensors or checkpoint-*.safetensors).
     #[arg(long, value_name = "CKPT")]
@@ -26,6 +32,15 @@ pub struct EmbedArgs {
     /// Output file: `.npy` (float32 N×d) or `.csv` (node id, then d columns).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Edges that carry messages: `all` of the graph, or the run's `train` edges.
+    #[arg(long, value_enum, default_value_t = MessageEdges::All)]
+    pub message_edges: MessageEdges,
+    /// With `--message-edges train`: the run's validation fraction.
+    #[arg(long, default_value_t = 0.05)]
+    pub val_frac: f64,
+    /// With `--message-edges train`: the run's test fraction.
+    #[arg(long, default_value_t = 0.1)]
+    pub test_frac: f64,
 }
 
 pub fn run(args: EmbedArgs) -> Result<()> {
@@ -59,8 +74,15 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         );
     }
     let n = graph.num_nodes;
-    // Every edge carries messages when embedding a graph with a trained model.
-    let prepared = Prepared::new(&graph, &graph.edges, ck.config.normalize_features);
+    let edges = match args.message_edges {
+        MessageEdges::All => graph.edges.clone(),
+        MessageEdges::Train => {
+            argva::data::link_split(&graph, args.val_frac, args.test_frac, ck.config.seed)
+                .with_context(|| format!("splitting the edges of {}", graph.name))?
+                .train_pos
+        }
+    };
+    let prepared = Prepared::new(&graph, &edges, ck.config.normalize_features);
     let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
     let inputs = prepared.inputs(&[], &no_negatives);
     let ctx = GpuContext::new_blocking()?;

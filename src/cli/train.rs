@@ -186,15 +186,25 @@ fn default_out_dir(dataset: &str, model: ModelKind, seed: u64) -> PathBuf {
     PathBuf::from("runs").join(format!("{name}-{}-seed{seed}", model.name()))
 }
 
+/// The hyperparameters the flags ask for.
+fn config_of(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        model: args.model,
+        epochs: args.epochs,
+        latent: args.latent,
+        hidden: args.hidden.unwrap_or(2 * args.latent),
+        disc_hidden: args.disc_hidden,
+        disc_steps: args.disc_steps,
+        lr: args.lr,
+        disc_lr: args.disc_lr,
+        seed: args.seed,
+        recon: args.recon,
+        normalize_features: args.normalize_features,
+    }
+}
+
 fn check_args(args: &TrainArgs) -> Result<()> {
-    if args.latent == 0 || args.hidden == Some(0) || args.disc_hidden == 0 {
-        bail!("--latent, --hidden and --disc-hidden must be at least 1");
-    }
-    for (flag, v) in [("--lr", args.lr), ("--disc-lr", args.disc_lr)] {
-        if !(v.is_finite() && v > 0.0) {
-            bail!("{flag} must be a positive number, got {v}");
-        }
-    }
+    config_of(args).check().map_err(anyhow::Error::msg)?;
     for (flag, v) in [
         ("--val-frac", args.val_frac),
         ("--test-frac", args.test_frac),
@@ -239,19 +249,7 @@ fn train_and_evaluate(
             n
         );
     }
-    let mut cfg = TrainConfig {
-        model: args.model,
-        epochs: args.epochs,
-        latent: args.latent,
-        hidden: args.hidden.unwrap_or(2 * args.latent),
-        disc_hidden: args.disc_hidden,
-        disc_steps: args.disc_steps,
-        lr: args.lr,
-        disc_lr: args.disc_lr,
-        seed: args.seed,
-        recon: args.recon,
-        normalize_features: args.normalize_features,
-    };
+    let mut cfg = config_of(args);
     if let Some(ck) = &resume {
         cfg = TrainConfig {
             epochs: args.epochs,
@@ -476,6 +474,16 @@ fn print_summary(r: &Report) {
         r.adapter.name,
         r.adapter.backend
     );
+    if c.epochs == 0 {
+        println!("trained    0 epochs: the untrained model (its initial parameters) was evaluated");
+    } else {
+        print_trained(r);
+    }
+    print_results(r);
+}
+
+fn print_trained(r: &Report) {
+    let c = &r.config;
     println!(
         "trained    {} epochs in {:.2} s ({:.1} ms/epoch, {} dispatches/epoch); kept epoch {} ({})",
         c.epochs,
@@ -488,6 +496,10 @@ fn print_summary(r: &Report) {
             Select::Val => "best validation AUC",
         }
     );
+}
+
+fn print_results(r: &Report) {
+    let c = &r.config;
     if let Some(last) = r.history.last() {
         let mut terms = format!("recon {:.4}", last.recon);
         if c.model.adversarial() {

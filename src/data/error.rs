@@ -39,6 +39,12 @@ pub enum DataError {
         id: i64,
         num_nodes: usize,
     },
+    #[error("{}{}: node id {id} is not allowed: node ids must be integers from 0 to {}", file.display(), line.map(|l| format!(" line {l}")).unwrap_or_default(), u32::MAX - 1)]
+    BadNodeId {
+        file: PathBuf,
+        line: Option<usize>,
+        id: i64,
+    },
     #[error("{}: feature row {row}, column {col} is {value} (features must be finite)", file.display())]
     NonFinite {
         file: PathBuf,

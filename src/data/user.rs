@@ -117,11 +117,10 @@ pub fn parse_edge_list(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError>
             for (k, f) in r[..2].iter().enumerate() {
                 let v: i64 = f.parse().expect("checked integer");
                 if !(0..u32::MAX as i64).contains(&v) {
-                    return Err(DataError::NodeOutOfRange {
+                    return Err(DataError::BadNodeId {
                         file: file.into(),
                         line: Some(ln),
                         id: v,
-                        num_nodes: u32::MAX as usize,
                     });
                 }
                 e[k] = v as u32;
@@ -350,11 +349,10 @@ pub fn parse_labels(
                             format!("node id `{}` is not an integer", r[0]),
                         )
                     })?;
-                    usize::try_from(id).map_err(|_| DataError::NodeOutOfRange {
+                    usize::try_from(id).map_err(|_| DataError::BadNodeId {
                         file: file.into(),
                         line: Some(*ln),
                         id,
-                        num_nodes: n,
                     })?
                 }
             }

@@ -67,6 +67,35 @@ impl TrainConfig {
     };
 }
 
+impl TrainConfig {
+    /// Refuses hyperparameters no run can use, naming the CLI flag (the browser page's
+    /// options have the same names).
+    pub fn check(&self) -> Result<(), String> {
+        if self.latent == 0 || self.hidden == 0 || self.disc_hidden == 0 {
+            return Err("--latent, --hidden and --disc-hidden must be at least 1".into());
+        }
+        for (flag, v) in [("--lr", self.lr), ("--disc-lr", self.disc_lr)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{flag} must be a positive number, got {v}"));
+            }
+        }
+        if self.model.adversarial() && self.disc_steps == 0 {
+            return Err(format!(
+                "--disc-steps 0 would never train {}'s discriminator, so its regulariser would \
+                 score z against random weights; give at least 1 step, or train {} (no \
+                 discriminator) instead",
+                self.model.name(),
+                if self.model.variational() {
+                    "vgae"
+                } else {
+                    "gae"
+                }
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self::DEFAULT
