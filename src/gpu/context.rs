@@ -79,7 +79,13 @@ pub struct GpuContext {
     unused: wgpu::Buffer,
     /// A binding limit below the device's (see [`GpuContext::limit_bindings`]).
     binding_limit: Option<u64>,
+    /// The longest a native wait on the GPU may take ([`GPU_WAIT_LIMIT`] unless set).
+    wait_limit: std::time::Duration,
 }
+
+/// How long one native wait on the GPU may take before it is an error naming what was waited
+/// for. Generous: one epoch of a 1 M-node ARGVA run on lavapipe takes about 75 s.
+pub const GPU_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl GpuContext {
     /// Opens the best adapter allowed by the environment (see the module docs).
@@ -194,6 +200,7 @@ impl GpuContext {
             allocated: std::sync::atomic::AtomicU64::new(0),
             unused,
             binding_limit: None,
+            wait_limit: GPU_WAIT_LIMIT,
             features,
             summary,
             kernels: Mutex::new(HashMap::new()),
@@ -229,13 +236,37 @@ impl GpuContext {
     /// Blocks until the queue is idle. Native only: in a browser the event loop does this.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_idle(&self) -> GpuResult<()> {
+        self.wait_for(None, "the queue")
+    }
+
+    /// Blocks until `submission` (or everything submitted) is done, or fails after
+    /// [`GpuContext::wait_limit`] naming `what` was waited for: a lost or hung device becomes
+    /// an error, never a hang.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_for(&self, submission: Option<wgpu::SubmissionIndex>, what: &str) -> GpuResult<()> {
+        let poll = wgpu::PollType::Wait {
+            submission_index: submission,
+            timeout: Some(self.wait_limit),
+        };
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(poll)
             .map(|_| ())
             .map_err(|e| GpuError::Readback {
-                what: "queue".into(),
-                reason: e.to_string(),
+                what: what.into(),
+                reason: match e {
+                    wgpu::PollError::Timeout => format!(
+                        "the GPU did not finish within {} s (device lost or hung?)",
+                        self.wait_limit.as_secs_f64()
+                    ),
+                    other => other.to_string(),
+                },
             })
+    }
+
+    /// Sets how long one wait on the GPU may take before it is an error (tests use a short
+    /// one to see the error).
+    pub fn set_wait_limit(&mut self, limit: std::time::Duration) {
+        self.wait_limit = limit;
     }
 
     /// Largest buffer we may bind as one storage binding.

@@ -91,15 +91,18 @@ impl LossReader {
         wait_oldest: bool,
     ) -> Vec<(u32, Result<Vec<f32>, String>)> {
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            let poll = match (&self.pending.front(), wait_oldest) {
-                (Some((_, _, index)), true) => wgpu::PollType::Wait {
-                    submission_index: Some(index.clone()),
-                    timeout: None,
-                },
-                _ => wgpu::PollType::Poll,
-            };
-            let _ = ctx.device.poll(poll);
+        match (self.pending.front(), wait_oldest) {
+            (Some((epoch, _, index)), true) => {
+                if let Err(e) = ctx.wait_for(Some(index.clone()), "an epoch's losses") {
+                    // The epoch never finished: report it (training stops on it).
+                    let epoch = *epoch;
+                    self.pending.pop_front();
+                    return vec![(epoch, Err(e.to_string()))];
+                }
+            }
+            _ => {
+                let _ = ctx.device.poll(wgpu::PollType::Poll);
+            }
         }
         #[cfg(target_arch = "wasm32")]
         let _ = (ctx, wait_oldest);

@@ -569,3 +569,44 @@ impl SplitCase {
         (engine.epoch.dispatch_count(), losses, state, z)
     }
 }
+
+/// A wait on the GPU that outlasts its limit is an error naming what was waited for, never a
+/// hang; with the normal limit the same work finishes.
+#[test]
+fn a_gpu_wait_past_its_limit_is_an_error() {
+    use argva::gpu::{GpuBuffer, submit};
+    use argva::kernels::{Epilogue, matmul};
+    let mut ctx = GpuContext::new_blocking().unwrap();
+    let n = 768; // ~0.9 GFLOP a product: no CPU adapter finishes four in a microsecond
+    let a = GpuBuffer::<f32>::zeros(&ctx, "a", n * n).unwrap();
+    let out = GpuBuffer::<f32>::zeros(&ctx, "out", n * n).unwrap();
+    let (aa, oo) = ((&a).into(), (&out).into());
+    let d = matmul::bind(
+        &ctx,
+        matmul::Form::NN,
+        aa,
+        aa,
+        oo,
+        n,
+        n,
+        n,
+        Epilogue::default(),
+    )
+    .unwrap();
+    ctx.wait_idle().unwrap();
+    ctx.set_wait_limit(std::time::Duration::from_micros(1));
+    submit(&ctx, "slow", &[&d, &d, &d, &d]);
+    let waited = ctx.wait_for(None, "the test's products");
+    if ctx.summary.backend == "Gl" {
+        // wgpu's GL device runs a submission while it is submitted: nothing is left to time out.
+        eprintln!("GL: the wait returned {waited:?} (work already done at submit)");
+    } else {
+        let msg = waited.expect_err("a 1 µs limit").to_string();
+        assert!(
+            msg.contains("the test's products") && msg.contains("did not finish within"),
+            "{msg}"
+        );
+    }
+    ctx.set_wait_limit(argva::gpu::context::GPU_WAIT_LIMIT);
+    ctx.wait_idle().unwrap();
+}
