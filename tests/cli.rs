@@ -352,6 +352,14 @@ fn bench_json_costs_and_times_every_launch() {
     // The model's buffers only: the calibration's 128 MiB of copy buffers must not count.
     let gpu = r["gpu_buffer_mib"].as_f64().unwrap();
     assert!(0.0 < gpu && gpu < 16.0, "{gpu} MiB");
+    // Each epoch uploads its pair list (1020 training positives + as many negatives, two u32
+    // each), the pairs' node-major slot index (301 pointers, two slots a pair) and the clock.
+    let pairs = 2 * 1020;
+    let upload = 4 * (2 * pairs) + 4 * 301 + 4 * (2 * pairs) + 16;
+    assert_eq!(
+        r["host_to_gpu_bytes_per_epoch"].as_f64().unwrap(),
+        upload as f64
+    );
     let kernels = r["kernels"].as_array().unwrap();
     if kernels.is_empty() {
         return; // adapter without timestamp queries: nothing more to check

@@ -102,6 +102,9 @@ pub struct BenchReport {
     pub host_record_submit_ms: f64,
     /// Host time to sample the epoch's negatives (overlapped with the GPU).
     pub host_negatives_ms: f64,
+    /// Bytes the host writes into GPU buffers per steady-state epoch (pair list, its
+    /// node-major index, the clock).
+    pub host_to_gpu_bytes_per_epoch: f64,
     pub kernel_timing: &'static str,
     pub kernels: Vec<KernelRow>,
     pub calibration: Option<Calibration>,
@@ -180,9 +183,12 @@ fn bench_graph(
     }
     let mut times = Vec::with_capacity(args.epochs as usize);
     neg_time.set(0.0);
+    let uploaded_before = ctx.uploaded_bytes();
     for _ in 0..args.epochs {
         times.push(run_one(&mut trainer)?);
     }
+    let host_to_gpu_bytes_per_epoch =
+        (ctx.uploaded_bytes() - uploaded_before) as f64 / args.epochs.max(1) as f64;
     let host_negatives_ms = neg_time.get() * 1e3 / args.epochs as f64;
 
     // Pipelined (the way `argva train` runs) and the host's recording cost: both run extra
@@ -222,6 +228,7 @@ fn bench_graph(
         submissions_per_epoch: 1,
         host_record_submit_ms,
         host_negatives_ms,
+        host_to_gpu_bytes_per_epoch,
         kernel_timing,
         kernels,
         calibration,
@@ -471,11 +478,12 @@ fn print_report(r: &BenchReport) {
         r.gpu_buffer_mib
     );
     println!(
-        "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, negatives {:.3} ms (overlapped)",
+        "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, negatives {:.3} ms (overlapped); host→GPU {:.1} KiB",
         r.dispatches_per_epoch,
         r.submissions_per_epoch,
         r.host_record_submit_ms,
-        r.host_negatives_ms
+        r.host_negatives_ms,
+        r.host_to_gpu_bytes_per_epoch / 1024.0
     );
     if let Some(c) = &r.calibration {
         println!(

@@ -121,8 +121,7 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
             });
         }
         if !data.is_empty() {
-            ctx.queue
-                .write_buffer(&self.buffer, 0, bytemuck::cast_slice(data));
+            ctx.upload(&self.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }

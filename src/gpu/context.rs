@@ -74,6 +74,9 @@ pub struct GpuContext {
     /// Bytes of every storage buffer created through [`super::GpuBuffer`] (never decreases:
     /// argva allocates up front and keeps buffers for the run). Reported by `argva bench`.
     pub(crate) allocated: std::sync::atomic::AtomicU64,
+    /// Bytes written from the host into GPU buffers through [`super::GpuBuffer::write`] (and
+    /// the engine's host noise), cumulative: `argva bench` reports it per epoch.
+    pub(crate) uploaded: std::sync::atomic::AtomicU64,
     /// Backing for read-write bindings a launch declares but does not write (see
     /// [`GpuContext::unused_output`]).
     unused: wgpu::Buffer,
@@ -130,6 +133,18 @@ impl GpuContext {
             offset: 0,
             size: std::num::NonZeroU64::new(4),
         }
+    }
+
+    /// Bytes the host has written into GPU buffers so far.
+    pub fn uploaded_bytes(&self) -> u64 {
+        self.uploaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Queues a host → GPU write and counts its bytes.
+    pub fn upload(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
+        self.uploaded
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.queue.write_buffer(buffer, offset, bytes);
     }
 
     /// Bytes allocated in storage buffers so far.
@@ -198,6 +213,7 @@ impl GpuContext {
             queue,
             limits,
             allocated: std::sync::atomic::AtomicU64::new(0),
+            uploaded: std::sync::atomic::AtomicU64::new(0),
             unused,
             binding_limit: None,
             wait_limit: GPU_WAIT_LIMIT,

@@ -205,8 +205,7 @@ impl Engine {
                 });
             }
             // (ε's buffer may have padding rows after the N used ones)
-            ctx.queue
-                .write_buffer(&self.buffers.eps.buffer, 0, bytemuck::cast_slice(eps));
+            ctx.upload(&self.buffers.eps.buffer, 0, bytemuck::cast_slice(eps));
         }
         if self.arch.kind.adversarial() {
             // z′_k goes to rows (1 + k)·Np of `zz` (the epoch overwrites only z).
@@ -220,7 +219,7 @@ impl Engine {
             }
             let stride = self.n.next_multiple_of(ROW_ALIGN) * self.arch.latent;
             for (k, draw) in zprime.chunks(nd.max(1)).enumerate() {
-                ctx.queue.write_buffer(
+                ctx.upload(
                     &self.buffers.zz.buffer,
                     ((1 + k) * stride * 4) as u64,
                     bytemuck::cast_slice(draw),
