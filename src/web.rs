@@ -397,30 +397,7 @@ async fn kernel_table(
 ) -> Result<(&'static str, Vec<KernelRow>), JsError> {
     let schedule = &trainer.engine.epoch;
     if ctx.summary.timestamp_queries {
-        let count = 2 * schedule.dispatch_count().max(1) as u32;
-        let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("bench timestamps"),
-            ty: wgpu::QueryType::Timestamp,
-            count,
-        });
-        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timestamps"),
-            size: count as u64 * 8,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
-        let timed = schedule.record_profiled(&mut enc, &queries);
-        enc.resolve_query_set(&queries, 0..count, &resolve, 0);
-        ctx.queue.submit([enc.finish()]);
-        let ticks: Vec<u64> =
-            crate::gpu::buffer::read_buffer(ctx, &resolve, count as usize, "timestamps")
-                .await
-                .map_err(js_err)?;
-        let period = ctx.queue.get_timestamp_period() as f64;
-        let ms: Vec<f64> = (0..timed.len())
-            .map(|i| (ticks[2 * i + 1].saturating_sub(ticks[2 * i])) as f64 * period * 1e-6)
-            .collect();
+        let (timed, ms) = schedule.profile(ctx).await.map_err(js_err)?;
         return Ok((
             "GPU timestamps, one pass per launch",
             kernel_rows(&timed, &ms),

@@ -281,59 +281,6 @@ fn host_record_submit_ms(ctx: &GpuContext, trainer: &Trainer) -> Result<f64> {
     Ok(Spread::of(host).median_ms)
 }
 
-/// Runs `record` once with `queries` timestamps and returns the ticks in nanoseconds.
-fn timestamps(
-    ctx: &GpuContext,
-    count: u32,
-    record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::QuerySet),
-) -> Result<Vec<f64>> {
-    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-        label: Some("bench timestamps"),
-        ty: wgpu::QueryType::Timestamp,
-        count,
-    });
-    let bytes = count as u64 * 8;
-    let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("timestamps"),
-        size: bytes,
-        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("timestamps staging"),
-        size: bytes,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut enc = ctx
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("bench"),
-        });
-    record(&mut enc, &queries);
-    enc.resolve_query_set(&queries, 0..count, &resolve, 0);
-    enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
-    ctx.queue.submit([enc.finish()]);
-    let ticks: Vec<u64> = pollster::block_on(async {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        ctx.wait_idle()?;
-        rx.await
-            .context("timestamp readback dropped")?
-            .context("mapping timestamps")?;
-        let view = staging
-            .slice(..)
-            .get_mapped_range()
-            .map_err(|e| anyhow::anyhow!("mapping timestamps: {e:?}"))?;
-        let v = bytemuck::cast_slice(&view).to_vec();
-        anyhow::Ok(v)
-    })?;
-    let period = ctx.queue.get_timestamp_period() as f64;
-    Ok(ticks.iter().map(|&t| t as f64 * period).collect())
-}
-
 fn kernel_table(
     ctx: &GpuContext,
     trainer: &Trainer,
@@ -344,19 +291,17 @@ fn kernel_table(
         return Ok(("unavailable (adapter has no timestamp queries)", Vec::new()));
     }
     let schedule = &trainer.engine.epoch;
-    let launched = schedule.dispatch_count() as u32;
     // Each launch's time is the median over `reps` profiled epochs: on a shared CPU adapter
     // one preempted launch would otherwise dominate a mean.
     let reps = reps.max(1);
     let mut timed: Vec<(&'static str, Option<Cost>)> = Vec::new();
     let mut samples: Vec<Vec<f64>> = Vec::new();
     for _ in 0..reps {
-        let ns = timestamps(ctx, 2 * launched.max(1), |enc, q| {
-            timed = schedule.record_profiled(enc, q);
-        })?;
+        let (launches, ms) = pollster::block_on(schedule.profile(ctx))?;
+        timed = launches;
         samples.resize(timed.len(), Vec::new());
-        for (i, v) in samples.iter_mut().enumerate() {
-            v.push((ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6);
+        for (v, t) in samples.iter_mut().zip(ms) {
+            v.push(t);
         }
     }
     let ms: Vec<f64> = samples
@@ -408,7 +353,8 @@ fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
         let mut best = f64::INFINITY;
         for _ in 0..7 {
             let dt = if ctx.summary.timestamp_queries {
-                let ns = timestamps(ctx, 2, |enc, q| f(enc, Some(q)))?;
+                let ns =
+                    pollster::block_on(argva::gpu::timestamps(ctx, 2, |enc, q| f(enc, Some(q))))?;
                 (ns[1] - ns[0]) * 1e-9
             } else {
                 let t = Instant::now();

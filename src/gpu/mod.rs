@@ -5,6 +5,7 @@ pub mod context;
 pub mod error;
 pub mod host;
 pub mod kernel;
+pub mod timing;
 pub mod window;
 
 pub use buffer::GpuBuffer;
@@ -14,4 +15,5 @@ pub use host::yield_to_host;
 pub use kernel::{
     Arg, Binding, Bound, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };
+pub use timing::timestamps;
 pub use window::{MAX_WINDOWS, Windows, chunk_rows, row_chunks, rows_per_binding};

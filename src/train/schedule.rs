@@ -145,6 +145,24 @@ impl Schedule {
         labels
     }
 
+    /// One profiled epoch ([`Schedule::record_profiled`]): the launches (label and cost, in
+    /// order) and each one's GPU time in milliseconds. Needs `TIMESTAMP_QUERY`.
+    pub async fn profile(
+        &self,
+        ctx: &GpuContext,
+    ) -> crate::gpu::GpuResult<(Vec<(&'static str, Option<Cost>)>, Vec<f64>)> {
+        let count = 2 * self.dispatch_count().max(1) as u32;
+        let mut timed = Vec::new();
+        let ns = crate::gpu::timestamps(ctx, count, |enc, q| {
+            timed = self.record_profiled(enc, q);
+        })
+        .await?;
+        let ms = (0..timed.len())
+            .map(|i| (ns[2 * i + 1] - ns[2 * i]).max(0.0) * 1e-6)
+            .collect();
+        Ok((timed, ms))
+    }
+
     /// Records and submits as one command buffer; returns at once.
     pub fn submit(&self, ctx: &GpuContext) -> wgpu::SubmissionIndex {
         let mut encoder = ctx
