@@ -5,6 +5,7 @@
 //   out[offset + e] = sqrt(−2 ln u) · cos(2π v)   (evaluated as −cos(2π(v − ½)))
 // so a run is reproducible and independent of the dispatch shape. Entry `bits` writes the raw
 // Philox words (element e gets word e % 4 of counter e / 4) bit-cast to f32, for exact tests.
+// philox, box_muller: shaders/lib/philox.wgsl, which the host module prepends.
 
 override WG: u32 = 256u;
 
@@ -27,33 +28,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> low: array<f32>;
 
-// Full 32×32 → 64-bit product as (hi, lo), from 16-bit halves (WGSL has no u64).
-fn mulhilo(a: u32, b: u32) -> vec2<u32> {
-    let al = a & 0xffffu;
-    let ah = a >> 16u;
-    let bl = b & 0xffffu;
-    let bh = b >> 16u;
-    let ll = al * bl;
-    let lh = al * bh;
-    let hl = ah * bl;
-    let hh = ah * bh;
-    let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
-    let hi = hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
-    return vec2<u32>(hi, a * b);
-}
-
-fn philox(counter: vec4<u32>, seed: vec2<u32>) -> vec4<u32> {
-    var c = counter;
-    var k = seed;
-    for (var r = 0u; r < 10u; r++) {
-        let p0 = mulhilo(0xD2511F53u, c.x);
-        let p1 = mulhilo(0xCD9E8D57u, c.z);
-        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
-        k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
-    }
-    return c;
-}
-
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
 }
@@ -71,10 +45,7 @@ fn normal(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         stream += e / params.stream_len;
     }
     let w = philox(vec4<u32>(idx, clock[0], stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
-    let u = (f32(w.x >> 8u) + 0.5) * 5.9604645e-8; // 2⁻²⁴
-    let v = f32(w.y >> 8u) * 5.9604645e-8;
-    // cos(2πv) = −cos(2π(v − ½)): the argument stays in [−π, π), where Vulkan bounds cos's error.
-    let sample = -sqrt(-2.0 * log(u)) * cos(6.2831853 * (v - 0.5));
+    let sample = box_muller(w);
     if e < params.low_len {
         low[e] = sample;
     } else {

@@ -14,7 +14,11 @@ use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
-pub const SOURCE: &str = include_str!("../../shaders/rng.wgsl");
+/// `shaders/lib/philox.wgsl` + `shaders/rng.wgsl`.
+pub const SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/philox.wgsl"),
+    include_str!("../../shaders/rng.wgsl")
+);
 pub const WORKGROUP_SIZE: u32 = 256;
 /// `@binding` order: params, clock, out, low.
 pub const BINDINGS: &[Binding] = &[
