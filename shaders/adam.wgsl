@@ -20,25 +20,20 @@ struct Params {
     one_minus_beta2: f32,
     ln_beta1: f32,
     ln_beta2: f32,
-    // partial sums (kernels::adam::FromPartials): bit 0 the loss into losses[slot], bit 1 the
-    // gradients of w3 (dh values from index w3) and b3 (index b3)
+    // partial sums (kernels::adam::FromPartials): bit 0 the loss into losses[slot], bit 1
+    // every gradient; the table is row-major, `count` rows of `row_len` values
     flags: u32,
     count: u32,
-    stride: u32,
-    dh: u32,
-    w3: u32,
-    b3: u32,
+    row_len: u32,
     slot: u32,
-    _pad1: u32,
 }
 
-// `params.flags` (kernels::adam::FromPartials) and the columns of disc_out's partials table
-// (kernels::disc_out): checked against the host's by tests/shaders.rs.
+// `params.flags` (kernels::adam::FromPartials) and the columns of disc_fused's partials table
+// (kernels::disc_fused): checked against the host's by tests/shaders.rs.
 const FINISH_LOSS: u32 = 1u;
-const FINISH_W3_B3: u32 = 2u;
+const FINISH_GRADS: u32 = 2u;
 const LOSS_COLUMN: u32 = 0u;
-const DB3_COLUMN: u32 = 1u;
-const DW3_COLUMN: u32 = 2u;
+const GRAD_COLUMN: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> clock: array<u32>;
@@ -49,12 +44,11 @@ const DW3_COLUMN: u32 = 2u;
 @group(0) @binding(6) var<storage, read> partials: array<f32>;
 @group(0) @binding(7) var<storage, read_write> losses: array<f32>;
 
-// Column `c` of the partials table (disc_out.wgsl) summed over its rows in order.
+// Column `c` of the partials table (disc_fused.wgsl) summed over its rows in order.
 fn column_total(c: u32) -> f32 {
     var sum = 0.0;
-    let o = c * params.stride;
     for (var w = 0u; w < params.count; w++) {
-        sum += partials[o + w];
+        sum += partials[w * params.row_len + c];
     }
     return sum;
 }
@@ -86,14 +80,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (params.flags & FINISH_LOSS) != 0u && e == 0u {
         losses[params.slot] = column_total(LOSS_COLUMN);
     }
-    if (params.flags & FINISH_W3_B3) != 0u {
-        if e >= params.w3 && e < params.w3 + params.dh {
-            g = column_total(DW3_COLUMN + e - params.w3);
-            grads[e] = g;
-        } else if e == params.b3 {
-            g = column_total(DB3_COLUMN);
-            grads[e] = g;
-        }
+    if (params.flags & FINISH_GRADS) != 0u {
+        g = column_total(GRAD_COLUMN + e);
+        grads[e] = g;
     }
     let m1 = params.beta1 * m[e] + params.one_minus_beta1 * g;
     let v1 = params.beta2 * v[e] + params.one_minus_beta2 * g * g;

@@ -370,14 +370,28 @@ fn bench_json_costs_and_times_every_launch() {
         assert!(k["flops"].as_f64().unwrap() > 0.0, "no FLOP count: {k}");
         assert!(k["bytes"].as_f64().unwrap() > 0.0, "no byte count: {k}");
     }
-    // NT products: the discriminator's two hidden layers (64 wide, latent 8) over 2N rows in
-    // each of 5 steps and over N rows for the regulariser (its output layer is the fused
-    // `disc_out` kernel), plus the encoder's G2·W_headᵀ (N × 16 × 16).
+    // The encoder's one NT product, G2·W_headᵀ (N × 16 × 16); the discriminator is fused:
+    // 5 steps over 2N rows and the regulariser over N rows, each counting its forward
+    // (8·64 + 64·64 + 64 multiply-adds a row), da1 (64·64) and either the weight gradients
+    // (as many as the forward) or dx (8·64).
     let nt = kernels.iter().find(|k| k["kernel"] == "matmul NT").unwrap();
-    let rows = 5 * 600 + 300;
-    let expected = (2 * 64 * (8 + 64) * rows + 2 * 300 * 16 * 16) as f64;
-    assert_eq!(nt["calls"], 13);
-    assert_eq!(nt["flops"].as_f64().unwrap(), expected);
+    assert_eq!(nt["calls"], 1);
+    assert_eq!(nt["flops"].as_f64().unwrap(), (2 * 300 * 16 * 16) as f64);
+    let forward = 8 * 64 + 64 * 64 + 64;
+    let step = kernels
+        .iter()
+        .find(|k| k["kernel"] == "disc_fused step")
+        .unwrap();
+    assert_eq!(step["calls"], 5);
+    let step_flops = 5 * 2 * 600 * (2 * forward + 64 * 64);
+    assert_eq!(step["flops"].as_f64().unwrap(), step_flops as f64);
+    let reg = kernels
+        .iter()
+        .find(|k| k["kernel"] == "disc_fused reg")
+        .unwrap();
+    assert_eq!(reg["calls"], 1);
+    let reg_flops = 2 * 300 * (forward + 64 * 64 + 8 * 64);
+    assert_eq!(reg["flops"].as_f64().unwrap(), reg_flops as f64);
 }
 
 #[test]

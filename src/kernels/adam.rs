@@ -5,8 +5,9 @@
 //! from the epoch clock, so one recorded dispatch is reused every epoch.
 //!
 //! Cost per element: ≈ 12 FLOPs + one sqrt; 16 bytes read, 12 written. With
-//! [`FromPartials`], the invocations of w3, b3 and parameter 0 first sum a column of the
-//! discriminator output layer's partial sums (one value per 64 batch rows) in order.
+//! [`FromPartials`], each invocation first sums its gradient's column of the fused
+//! discriminator's partial sums (one row per workgroup of that launch) in order, and
+//! invocation 0 the loss column.
 
 use super::{check_len, check_u32};
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
@@ -29,25 +30,24 @@ pub const BINDINGS: &[Binding] = &[
     Binding::ReadWrite,
 ];
 
-/// Sums the step finishes before updating: the partial sums the discriminator's output layer
-/// left per workgroup ([`disc_out::Partials`](super::disc_out::Partials), rows `0..count`).
-/// The loss total goes to `losses[slot]`; with `w3_b3` the gradients of w3 (dh values at that
-/// offset of the parameter vector) and b3 (one value at the second offset) are the column
-/// totals, written back into `grads` too.
+/// Sums the step finishes before updating: the partial sums the fused discriminator left
+/// per workgroup ([`disc_fused`](super::disc_fused): row-major, rows `0..count` of `row_len`
+/// values, column 0 the loss, column 1 + e parameter e's gradient). The loss total goes to
+/// `losses[slot]`; with `grads` every gradient is its column's total, written back into
+/// `grads` too (for diagnostics).
 #[derive(Clone, Copy, Debug)]
 pub struct FromPartials<'a> {
     pub table: Arg<'a>,
-    pub stride: usize,
+    pub row_len: usize,
     pub count: usize,
-    pub dh: usize,
-    pub w3_b3: Option<(usize, usize)>,
+    pub grads: bool,
     pub losses: Arg<'a>,
     pub slot: usize,
 }
 
-/// `params.flags`: total the loss column into its slot, and the w3/b3 gradient columns.
+/// `params.flags`: total the loss column into its slot, and every gradient column.
 const FINISH_LOSS: u32 = 1;
-const FINISH_W3_B3: u32 = 2;
+const FINISH_GRADS: u32 = 2;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -65,15 +65,11 @@ struct Params {
     one_minus_beta2: f32,
     ln_beta1: f32,
     ln_beta2: f32,
-    // partial sums (see FromPartials): bit 0 loss, bit 1 w3/b3 gradients
+    // partial sums (see FromPartials): bit 0 loss, bit 1 every gradient
     flags: u32,
     count: u32,
-    stride: u32,
-    dh: u32,
-    w3: u32,
-    b3: u32,
+    row_len: u32,
     slot: u32,
-    _pad1: u32,
 }
 
 /// Updates `params`, `m`, `v` (each `len` elements) in place from `grads`.
@@ -133,36 +129,28 @@ pub fn bind_ext(
     }
     let (table, losses) = match &partials {
         Some(p) => {
-            let columns = if p.w3_b3.is_some() { p.dh + 2 } else { 1 };
-            if p.count > p.stride || columns * p.stride > u32::MAX as usize {
-                return Err(GpuError::InvalidArgument {
-                    what: "adam partials".into(),
-                    message: format!("{} rows of a table with {} rows", p.count, p.stride),
-                });
-            }
-            check_len(
-                "adam: `partials` elements",
-                &p.table,
-                (columns - 1) * p.stride + p.count,
-            )?;
-            check_len("adam: `losses` elements", &p.losses, p.slot + 1)?;
-            if let Some((w3, b3)) = p.w3_b3
-                && (w3 + p.dh > len || b3 >= len || len == 0)
-            {
+            if p.grads && p.row_len < len + 1 {
                 return Err(GpuError::InvalidArgument {
                     what: "adam partials".into(),
                     message: format!(
-                        "w3 at {w3} (+{}) or b3 at {b3} outside {len} parameters",
-                        p.dh
+                        "rows of {} values cannot hold the loss and {len} gradients",
+                        p.row_len
                     ),
                 });
             }
+            check_u32("adam: `partials`", p.count.saturating_mul(p.row_len))?;
+            let need = if p.count == 0 {
+                0
+            } else {
+                (p.count - 1) * p.row_len + if p.grads { len + 1 } else { 1 }
+            };
+            check_len("adam: `partials` elements", &p.table, need)?;
+            check_len("adam: `losses` elements", &p.losses, p.slot + 1)?;
             (p.table, p.losses)
         }
         // (never read: the clock stands in for the table, already bound read-only)
         None => ((&clock.buffer).into(), ctx.unused_output()),
     };
-    let (w3, b3) = partials.and_then(|p| p.w3_b3).unwrap_or((0, 0));
     let uniforms = Params {
         len: len as u32,
         steps_per_epoch,
@@ -176,16 +164,10 @@ pub fn bind_ext(
         one_minus_beta2: (1.0 - BETA2) as f32,
         ln_beta1: BETA1.ln() as f32,
         ln_beta2: BETA2.ln() as f32,
-        flags: partials.map_or(0, |p| {
-            FINISH_LOSS | if p.w3_b3.is_some() { FINISH_W3_B3 } else { 0 }
-        }),
+        flags: partials.map_or(0, |p| FINISH_LOSS | if p.grads { FINISH_GRADS } else { 0 }),
         count: partials.map_or(0, |p| p.count as u32),
-        stride: partials.map_or(0, |p| p.stride as u32),
-        dh: partials.map_or(0, |p| p.dh as u32),
-        w3: w3 as u32,
-        b3: b3 as u32,
+        row_len: partials.map_or(0, |p| p.row_len as u32),
         slot: partials.map_or(0, |p| p.slot as u32),
-        _pad1: 0,
     };
     let uniforms = uniform(ctx, "adam params", &uniforms);
     let spec = KernelSpec {
@@ -249,18 +231,14 @@ pub fn contracts() -> Vec<super::Contract> {
             ln_beta2,
             flags,
             count,
-            stride,
-            dh,
-            w3,
-            b3,
+            row_len,
             slot
         }),
         vec![
             ("FINISH_LOSS", FINISH_LOSS),
-            ("FINISH_W3_B3", FINISH_W3_B3),
-            ("LOSS_COLUMN", super::disc_out::LOSS_COLUMN as u32),
-            ("DB3_COLUMN", super::disc_out::DB3_COLUMN as u32),
-            ("DW3_COLUMN", super::disc_out::DW3_COLUMN as u32),
+            ("FINISH_GRADS", FINISH_GRADS),
+            ("LOSS_COLUMN", super::disc_fused::LOSS_COLUMN as u32),
+            ("GRAD_COLUMN", super::disc_fused::GRAD_COLUMN as u32),
         ],
     )
 }

@@ -8,7 +8,7 @@ pub mod adam;
 pub mod colsum;
 pub mod decoder;
 pub mod dense_recon;
-pub mod disc_out;
+pub mod disc_fused;
 pub mod matmul;
 pub mod reduce;
 pub mod reparam;
@@ -22,7 +22,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("decoder_gather.wgsl", decoder::GATHER_SOURCE),
     ("decoder_loss.wgsl", decoder::LOSS_SOURCE),
     ("dense_recon.wgsl", dense_recon::SOURCE),
-    ("disc_out.wgsl", disc_out::SOURCE),
+    ("disc_fused.wgsl", disc_fused::SOURCE),
     ("matmul.wgsl", matmul::SOURCE),
     ("reduce.wgsl", reduce::SOURCE),
     ("reparam.wgsl", reparam::SOURCE),
@@ -92,7 +92,7 @@ pub fn contracts() -> Vec<Contract> {
         colsum::contracts(),
         decoder::contracts(),
         dense_recon::contracts(),
-        disc_out::contracts(),
+        disc_fused::contracts(),
         matmul::contracts(),
         reduce::contracts(),
         reparam::contracts(),

@@ -6,29 +6,59 @@
 //! 28·N·d bytes + 4·N for the KL terms.
 
 use super::{check_len, check_u32};
-use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuResult, KernelSpec};
+use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
 
-pub const SOURCE: &str = include_str!("../../shaders/reparam.wgsl");
+/// `shaders/lib/philox.wgsl` + `shaders/reparam.wgsl`.
+pub const SOURCE: &str = concat!(
+    include_str!("../../shaders/lib/philox.wgsl"),
+    include_str!("../../shaders/reparam.wgsl")
+);
 pub const WORKGROUP_SIZE: u32 = 256;
 /// Upper clamp of ℓ̃ (PyG's `MAX_LOGSTD`).
 pub const MAX_LOG_STD: f64 = 10.0;
-/// Forward `@binding` order: params, head, eps, z.
+/// Forward `@binding` order: params, head, eps (only read), z.
 pub const FORWARD_BINDINGS: &[Binding] = &[
     Binding::Uniform,
     Binding::Read,
-    Binding::Read,
+    Binding::ReadWrite,
     Binding::ReadWrite,
 ];
-/// Backward `@binding` order: params, head, eps, dhead, kl_terms, dz.
+/// Backward `@binding` order: params, head, eps (only read), dhead, kl_terms, dz.
 pub const BACKWARD_BINDINGS: &[Binding] = &[
     Binding::Uniform,
     Binding::Read,
-    Binding::Read,
+    Binding::ReadWrite,
     Binding::ReadWrite,
     Binding::ReadWrite,
     Binding::Read,
 ];
+/// `forward_drawn` `@binding` order: params, head, eps (written), z, then two bindings it
+/// does not use (kl_terms, dz of the backward) and the clock.
+pub const FORWARD_DRAWN_BINDINGS: &[Binding] = &[
+    Binding::Uniform,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::Read,
+    Binding::Read,
+];
+
+/// Where the forward's ε comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Eps<'a> {
+    /// Read from `eps` (host noise, or drawn by an earlier launch).
+    Given,
+    /// Drawn in the launch from Philox stream `stream` of `seed` at the epoch in `clock[0]`
+    /// (rows are numbered from `first_row`) and written to `eps`.
+    Drawn {
+        clock: &'a GpuBuffer<u32>,
+        seed: u64,
+        stream: u32,
+        first_row: usize,
+    },
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -36,7 +66,26 @@ struct Params {
     n: u32,
     d: u32,
     kl_weight: f32,
+    first_row: u32,
+    stream: u32,
+    seed_lo: u32,
+    seed_hi: u32,
     _pad: u32,
+}
+
+impl Params {
+    fn new(n: usize, d: usize, kl_weight: f32) -> Self {
+        Params {
+            n: n as u32,
+            d: d as u32,
+            kl_weight,
+            first_row: 0,
+            stream: 0,
+            seed_lo: 0,
+            seed_hi: 0,
+            _pad: 0,
+        }
+    }
 }
 
 fn check(entry: &str, n: usize, d: usize, args: &[(&str, &Arg<'_>, usize)]) -> GpuResult<()> {
@@ -60,7 +109,7 @@ fn spec(entry: &'static str, bindings: &'static [Binding]) -> KernelSpec {
     }
 }
 
-/// `z = μ + ε·exp(min(ℓ̃, 10))` for `n` rows of width `d`.
+/// `z = μ + ε·exp(min(ℓ̃, 10))` for `n` rows of width `d`, ε read from `eps`.
 pub fn forward(
     ctx: &GpuContext,
     head: Arg<'_>,
@@ -68,6 +117,19 @@ pub fn forward(
     z: Arg<'_>,
     n: usize,
     d: usize,
+) -> GpuResult<Dispatch> {
+    forward_with(ctx, head, eps, z, n, d, Eps::Given)
+}
+
+/// [`forward`] with ε from `source` (drawn: also written to `eps`).
+pub fn forward_with(
+    ctx: &GpuContext,
+    head: Arg<'_>,
+    eps: Arg<'_>,
+    z: Arg<'_>,
+    n: usize,
+    d: usize,
+    source: Eps<'_>,
 ) -> GpuResult<Dispatch> {
     check(
         "forward",
@@ -79,19 +141,48 @@ pub fn forward(
             ("z", &z, n * d),
         ],
     )?;
-    let params = Params {
-        n: n as u32,
-        d: d as u32,
-        kl_weight: 0.0,
-        _pad: 0,
-    };
-    let params = uniform(ctx, "reparam params", &params);
+    let mut params = Params::new(n, d, 0.0);
     let grid = grid_1d(ctx, "reparam forward", (n * d) as u64, WORKGROUP_SIZE)?;
-    ctx.kernel(&spec("forward", FORWARD_BINDINGS))?.dispatch(
-        ctx,
-        &[(&params).into(), head, eps, z],
-        grid,
-    )
+    let Eps::Drawn {
+        clock,
+        seed,
+        stream,
+        first_row,
+    } = source
+    else {
+        let params = uniform(ctx, "reparam params", &params);
+        return ctx.kernel(&spec("forward", FORWARD_BINDINGS))?.dispatch(
+            ctx,
+            &[(&params).into(), head, eps, z],
+            grid,
+        );
+    };
+    check_u32(
+        "reparam forward_drawn: rows",
+        (first_row + n).saturating_mul(d),
+    )?;
+    check_len("reparam forward_drawn: clock", &clock.into(), 1)?;
+    params.first_row = first_row as u32;
+    params.stream = stream;
+    params.seed_lo = seed as u32;
+    params.seed_hi = (seed >> 32) as u32;
+    let params = uniform(ctx, "reparam params", &params);
+    // (bindings 4 and 5 belong to the backward: never read here)
+    let unused = [ctx.unused_output(), clock.into()];
+    ctx.kernel(&spec("forward_drawn", FORWARD_DRAWN_BINDINGS))?
+        .dispatch(
+            ctx,
+            &[
+                (&params).into(),
+                head,
+                eps,
+                z,
+                unused[0],
+                unused[1],
+                clock.into(),
+            ],
+            grid,
+        )
 }
 
 /// Writes `dhead` (N × 2d) = the gradient of `Σ dz⊙z + kl_weight·Σ_i kl_i` and
@@ -120,13 +211,7 @@ pub fn backward(
             ("kl_terms", &kl_terms, n),
         ],
     )?;
-    let params = Params {
-        n: n as u32,
-        d: d as u32,
-        kl_weight,
-        _pad: 0,
-    };
-    let params = uniform(ctx, "reparam params", &params);
+    let params = uniform(ctx, "reparam params", &Params::new(n, d, kl_weight));
     let grid = grid_1d(ctx, "reparam backward", n as u64, WORKGROUP_SIZE)?;
     ctx.kernel(&spec("backward", BACKWARD_BINDINGS))?.dispatch(
         ctx,
@@ -208,9 +293,18 @@ pub fn contracts() -> Vec<super::Contract> {
         SOURCE,
         &[
             ("forward", FORWARD_BINDINGS),
+            ("forward_drawn", FORWARD_DRAWN_BINDINGS),
             ("backward", BACKWARD_BINDINGS),
         ],
-        super::params_layout!(Params { n, d, kl_weight }),
+        super::params_layout!(Params {
+            n,
+            d,
+            kl_weight,
+            first_row,
+            stream,
+            seed_lo,
+            seed_hi
+        }),
         vec![],
     )
 }

@@ -164,7 +164,7 @@ pub async fn gpu_epoch(
     engine.set_host_noise(ctx, &r.eps.map(f32s).unwrap_or_default(), &zp)?;
     engine.submit_epoch(ctx, 0)?;
     let n = r.x.rows;
-    let z = crate::gpu::buffer::read_buffer(ctx, &engine.buffers.zz.buffer, n * r.arch.latent, "z")
+    let z = crate::gpu::buffer::read_buffer(ctx, &engine.buffers.z.buffer, n * r.arch.latent, "z")
         .await?;
     let (enc_grads, _) = engine.read_grads(ctx).await?;
     Ok(GpuEpoch {

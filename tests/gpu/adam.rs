@@ -90,17 +90,18 @@ fn bad_sizes_are_typed_errors() {
     assert!(err.contains("`m`") && err.contains("expected 10"), "{err}");
 }
 
-/// With `FromPartials` the step first totals the discriminator output layer's partial sums:
-/// the loss lands in its slot, w3's and b3's gradients are the column totals (written back to
-/// `grads`), every other parameter steps on its own gradient; without `w3_b3` only the loss.
+/// With `FromPartials` the step first totals the fused discriminator's partial sums (a
+/// row-major table, one row per workgroup: the loss, then every parameter's gradient): the
+/// loss lands in its slot, every gradient is its column total (written back to `grads`);
+/// without `grads` only the loss, and every parameter steps on its own gradient.
 #[test]
 fn finishes_partial_sums_before_stepping() {
-    use argva::kernels::disc_out::{DB3_COLUMN, DW3_COLUMN, LOSS_COLUMN, sum_column};
+    use argva::kernels::disc_fused::{GRAD_COLUMN, LOSS_COLUMN, sum_column};
     let ctx = ctx();
     let mut r = rng(77);
-    let (len, dh, stride, count) = (300, 7, 40, 37);
-    let (w3, b3) = (128, 192);
-    let table = uniform_f32(&mut r, (dh + 2) * stride, -0.1, 0.1);
+    // rows wider than 1 + len (spare columns are never read), an odd row count
+    let (len, row_len, count) = (300, 305, 37);
+    let table = uniform_f32(&mut r, count * row_len + 9, -0.1, 0.1);
     for with_grads in [true, false] {
         let theta = uniform_f32(&mut r, len, -1.0, 1.0);
         let g = uniform_f32(&mut r, len, -0.5, 0.5);
@@ -118,10 +119,9 @@ fn finishes_partial_sums_before_stepping() {
         let clock = GpuBuffer::<u32>::zeros(ctx, "clock", 4).unwrap();
         let finish = adam::FromPartials {
             table: (&tableb).into(),
-            stride,
+            row_len,
             count,
-            dh,
-            w3_b3: with_grads.then_some((w3, b3)),
+            grads: with_grads,
             losses: (&losses).into(),
             slot: 2,
         };
@@ -142,18 +142,17 @@ fn finishes_partial_sums_before_stepping() {
         submit(ctx, "adam partials", &[&d]);
         let mut want_g = to_f64(&g);
         if with_grads {
-            for j in 0..dh {
-                want_g[w3 + j] = sum_column(&table, stride, count, DW3_COLUMN + j);
+            for (e, w) in want_g.iter_mut().enumerate() {
+                *w = sum_column(&table, row_len, count, GRAD_COLUMN + e);
             }
-            want_g[b3] = sum_column(&table, stride, count, DB3_COLUMN);
         }
         let (mut t64, mut m64, mut v64) = (to_f64(&theta), vec![0.0; len], vec![0.0; len]);
         adam::step_cpu(&mut t64, &want_g, &mut m64, &mut v64, 0.01, 1);
-        let what = format!("w3/b3 from partials: {with_grads}");
+        let what = format!("gradients from partials: {with_grads}");
         assert_close(&what, &tb.read_blocking(ctx).unwrap(), &t64, 1e-5, 1e-7);
         assert_close(&what, &gb.read_blocking(ctx).unwrap(), &want_g, 1e-5, 1e-7);
         let l = losses.read_blocking(ctx).unwrap();
-        let want_loss = sum_column(&table, stride, count, LOSS_COLUMN);
+        let want_loss = sum_column(&table, row_len, count, LOSS_COLUMN);
         assert_close(&format!("{what}: loss"), &l[2..3], &[want_loss], 1e-5, 1e-7);
         assert!(
             [0, 1, 3].iter().all(|&i| l[i].to_bits() == u32::MAX),

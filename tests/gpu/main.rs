@@ -10,7 +10,7 @@ mod adam;
 mod colsum;
 mod decoder;
 mod dense_recon;
-mod disc_out;
+mod disc_fused;
 mod fit;
 mod kernel_timing;
 mod matmul;

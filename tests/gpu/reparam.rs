@@ -164,3 +164,50 @@ fn bad_sizes_are_typed_errors() {
         "{err}"
     );
 }
+
+/// With ε drawn in the launch, eps holds exactly the rng kernel's draw of that stream (rows
+/// numbered from `first_row`, as a row chunk of a larger draw is), and z is what the plain
+/// forward makes from that ε: bit for bit.
+#[test]
+fn a_drawn_eps_is_the_rng_draw() {
+    use argva::kernels::rng;
+    let ctx = ctx();
+    let (n, d, first_row, seed, stream) = (70, 5, 64, 0xBEEF, 0);
+    let head = random_head(9, n, d, true);
+    let clock = GpuBuffer::from_slice(ctx, "clock", &[7u32, 0, 0, 0]).unwrap();
+    let whole = GpuBuffer::<f32>::zeros(ctx, "draw", (first_row + n) * d).unwrap();
+    let draw = rng::bind(
+        ctx,
+        &clock,
+        (&whole).into(),
+        0,
+        (first_row + n) * d,
+        seed,
+        stream,
+    );
+    submit(ctx, "rng", &[&draw.unwrap()]);
+    let want_eps = whole.read_blocking(ctx).unwrap()[first_row * d..].to_vec();
+    let hb = GpuBuffer::from_slice(ctx, "head", &head).unwrap();
+    let eb = GpuBuffer::<f32>::zeros(ctx, "eps", n * d).unwrap();
+    let zb = GpuBuffer::<f32>::zeros(ctx, "z", n * d).unwrap();
+    eb.poison(ctx);
+    zb.poison(ctx);
+    let source = reparam::Eps::Drawn {
+        clock: &clock,
+        seed,
+        stream,
+        first_row,
+    };
+    let disp = reparam::forward_with(ctx, (&hb).into(), (&eb).into(), (&zb).into(), n, d, source);
+    submit(ctx, "reparam forward_drawn", &[&disp.unwrap()]);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&eb.read_blocking(ctx).unwrap()), bits(&want_eps));
+    let eg = GpuBuffer::from_slice(ctx, "eps given", &want_eps).unwrap();
+    let zg = GpuBuffer::<f32>::zeros(ctx, "z given", n * d).unwrap();
+    let plain = reparam::forward(ctx, (&hb).into(), (&eg).into(), (&zg).into(), n, d).unwrap();
+    submit(ctx, "reparam forward", &[&plain]);
+    assert_eq!(
+        bits(&zb.read_blocking(ctx).unwrap()),
+        bits(&zg.read_blocking(ctx).unwrap())
+    );
+}

@@ -5,13 +5,12 @@
 //! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
 //! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
 //! (head = [μ | ℓ̃] for VGAE/ARGVA, z for GAE/ARGA); z = μ + ε·exp(min(ℓ̃, 10)).
-//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first). `zz` holds z, then
-//! z′_k from row (1 + k)·Np (Np = N rounded up to 64 rows): every z′ is drawn at the start of
-//! the epoch, and step k reads its batch through a row gap (rows ≥ N shifted to z′_k), so
-//! nothing is copied. Launches are fused where a pass over memory can carry more work (see
-//! docs/performance.md): ReLU backward rides on the matmul that makes the gradient, bias
-//! gradients on the TN weight gradient, the discriminator's output layer, loss and their
-//! backward are one kernel, and its partial sums are finished by the Adam launch.
+//! The discriminator sees 2N-row batches `[z ; z′_k]` (fake rows first) in one fused launch
+//! per step (`kernels::disc_fused`) that draws z′_k itself from the counter-based generator,
+//! so no z′ is stored; its per-workgroup partial sums are finished by the step's Adam launch.
+//! ε is drawn by the reparameterisation launch. Launches are fused where a pass over memory
+//! can carry more work (see docs/performance.md): ReLU backward rides on the matmul that
+//! makes the gradient, the reconstruction and KL sums share a launch.
 //! Arrays past one storage binding are bound in row chunks or windows (`Access`, and
 //! `src/gpu/window.rs`); when everything fits, each launch runs once over all rows.
 
@@ -25,7 +24,6 @@ use crate::gpu::{GpuContext, GpuError, GpuResult};
 use crate::model::{Arch, ParamLayout};
 
 use super::schedule::Schedule;
-use plan::ROW_ALIGN;
 use record::Recorder;
 
 /// Borrowed CSR matrix (row pointers, column indices, values) with its column count.
@@ -140,6 +138,11 @@ impl Engine {
                 got: adjacency.row_ptr.len().saturating_sub(1),
             });
         }
+        if arch.kind.adversarial() {
+            // A discriminator too wide for the fused kernel's tile is refused up front.
+            let mlp = crate::kernels::disc_fused::Mlp::of(&ParamLayout::discriminator(&arch));
+            crate::kernels::disc_fused::tile_rows(&mlp)?;
+        }
         // Refuse a graph the device cannot hold before allocating anything.
         let sizes = BufferSizes::new(&arch, &cfg, n, features.col.len(), adjacency.col.len());
         check_plan(
@@ -208,7 +211,6 @@ impl Engine {
             ctx.upload(&self.buffers.eps.buffer, 0, bytemuck::cast_slice(eps));
         }
         if self.arch.kind.adversarial() {
-            // z′_k goes to rows (1 + k)·Np of `zz` (the epoch overwrites only z).
             let want = self.cfg.disc_steps * nd;
             if zprime.len() != want {
                 return Err(GpuError::SizeMismatch {
@@ -217,11 +219,13 @@ impl Engine {
                     got: zprime.len(),
                 });
             }
-            let stride = self.n.next_multiple_of(ROW_ALIGN) * self.arch.latent;
+            // Draw k from row k·Np (binding offsets stay aligned).
+            let stride = self.n.next_multiple_of(plan::ROW_ALIGN) * self.arch.latent;
             for (k, draw) in zprime.chunks(nd.max(1)).enumerate() {
+                let offset = (k * stride * 4) as u64;
                 ctx.upload(
-                    &self.buffers.zz.buffer,
-                    ((1 + k) * stride * 4) as u64,
+                    &self.buffers.zprime.buffer,
+                    offset,
                     bytemuck::cast_slice(draw),
                 );
             }
@@ -248,7 +252,7 @@ impl Engine {
             let head = self.buffers.head.read(ctx).await?;
             Ok(head.chunks(w).flat_map(|row| row[..d].to_vec()).collect())
         } else {
-            crate::gpu::buffer::read_buffer(ctx, &self.buffers.zz.buffer, n * d, "z").await
+            crate::gpu::buffer::read_buffer(ctx, &self.buffers.z.buffer, n * d, "z").await
         }
     }
 

@@ -4,10 +4,10 @@
 
 use crate::gpu::window::gather_capacity;
 use crate::gpu::{GpuError, GpuResult, MAX_WINDOWS};
-use crate::kernels::disc_out;
+use crate::kernels::disc_fused::{self, Batch, Mlp};
 use crate::model::{Arch, ParamLayout};
 
-use super::{EngineConfig, Recon, loss_index};
+use super::{EngineConfig, Noise, Recon, loss_index};
 
 /// How the engine binds a buffer, which decides what the device must allow of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub enum Access {
     /// Rows of `row` values gathered from anywhere (Â·H, the decoder's lookups): read through
     /// at most [`MAX_WINDOWS`] bindings.
     Gather { row: usize },
-    /// Blocks of `block` values bound whole (z and each step's z′ in `zz`), otherwise rows.
+    /// Blocks of `block` values bound whole (each step's host-written z′), otherwise rows.
     Blocks { block: usize },
 }
 
@@ -44,19 +44,21 @@ impl Planned {
     }
 }
 
-/// Rows between the fake and real halves of discriminator batches, and between the draws
-/// in `zz`, are padded to a multiple of this, so that every row chunk's byte offset meets the
-/// storage alignment (≤ 256 bytes on every device: 64 rows of 4 bytes).
+/// Rows of ε are padded to a multiple of this, so that every row chunk's byte offset meets
+/// the storage alignment (≤ 256 bytes on every device: 64 rows of 4 bytes).
 pub const ROW_ALIGN: usize = 64;
 
-/// Rows of the discriminator output layer's partial-sums table: one per 64 rows of each half
-/// of a batch, chunked or not (0 without a discriminator).
-pub fn partial_rows(adversarial: bool, n: usize) -> usize {
-    if adversarial {
-        2 * disc_out::workgroups(n)
-    } else {
-        0
+/// Values of the fused discriminator's partial-sums table: a row per workgroup of its widest
+/// launch (the step's 2N-row batch), each the loss and every parameter's gradient (0 without
+/// a discriminator).
+pub fn partials_len(arch: &Arch, n: usize) -> usize {
+    if !arch.kind.adversarial() {
+        return 0;
     }
+    let mlp = Mlp::of(&ParamLayout::discriminator(arch));
+    // (at most this many: a device with small bindings uses fewer rows; a discriminator too
+    // wide for a tile is refused when the engine is built)
+    disc_fused::partial_rows(&mlp, Batch::step(n), u64::MAX).unwrap_or(1) * mlp.row_len()
 }
 
 /// Every storage buffer of an engine (names follow `docs/argva-math.md`): sized here once,
@@ -78,10 +80,11 @@ pub struct BufferSizes {
     pub h1: Planned,
     pub q: Planned,
     pub head: Planned,
-    pub zz: Planned,
+    pub z: Planned,
+    /// Host noise: each discriminator step's z′ (N × d from row k·Np; GPU noise draws it in
+    /// the step).
+    pub zprime: Planned,
     pub eps: Planned,
-    /// The discriminator's activations a1, a2 and their gradients da1, da2 (2·Np rows).
-    pub disc_act: [Planned; 4],
     pub dz: Planned,
     pub dhead: Planned,
     pub g2: Planned,
@@ -107,13 +110,12 @@ impl BufferSizes {
         adjacency_nnz: usize,
     ) -> Self {
         use Access::*;
-        let (n, f, h, d, w, dh) = (
+        let (n, f, h, d, w) = (
             nodes,
             arch.features,
             arch.hidden,
             arch.latent,
             arch.head_width(),
-            arch.disc_hidden,
         );
         let np = n.next_multiple_of(ROW_ALIGN);
         let (enc, dis) = (
@@ -123,7 +125,7 @@ impl BufferSizes {
         let (adv, var) = (arch.kind.adversarial(), arch.kind.variational());
         let k = if adv { cfg.disc_steps } else { 0 };
         let p = cfg.num_pos + cfg.num_neg;
-        let rows_d = if adv { 2 * np } else { 0 };
+        let host_noise = cfg.noise == Noise::Host;
         let dense = cfg.recon == Recon::Dense;
         let csr = |names: [&'static str; 3], rows: usize, nnz: usize, rows_access: Access| {
             [
@@ -155,22 +157,21 @@ impl BufferSizes {
             q: b("Q", n * w, Gather { row: w }),
             // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
             head: b("head", if var { n * w } else { 0 }, Rows),
-            // z, then z′_k at rows (1 + k)·Np (GAE/VGAE: z alone).
-            zz: b(
-                "zz",
-                if adv { (1 + k) * np * d } else { n * d },
+            z: b("z", n * d, Whole),
+            zprime: b(
+                "z prime",
+                if host_noise { k * np * d } else { 0 },
                 Blocks { block: n * d },
             ),
             eps: b("eps", if var { np * d } else { 0 }, Rows),
-            disc_act: ["D a1", "D a2", "D da1", "D da2"].map(|l| b(l, rows_d * dh, Rows)),
             dz: b("dz", n * d, Whole),
             dhead: b("dhead", if var { n * w } else { 0 }, Gather { row: w }),
             g2: b("G2", n * w, Rows),
             dh1: b("dH1", n * h, Gather { row: h }),
             g1: b("G1", n * h, Gather { row: h }),
             kl_terms: b("KL terms", n, Whole),
-            // A row per 64 batch rows of either half, dh + 2 columns (disc_out::Partials).
-            partials: b("D partials", (dh + 2) * partial_rows(adv, n), Whole),
+            // Its first rows are bound: as many as one binding of the device holds.
+            partials: b("D partials", partials_len(arch, n), Rows),
             pair_loss: b("pair loss", if dense { n } else { p }, Whole),
             pair_grad: b("pair grad", p, Whole),
             pairs: b("pairs", 2 * p, Gather { row: 2 }),
@@ -194,10 +195,10 @@ impl BufferSizes {
             &self.h1,
             &self.q,
             &self.head,
-            &self.zz,
+            &self.z,
+            &self.zprime,
             &self.eps,
         ]);
-        v.extend(&self.disc_act);
         v.extend([
             &self.dz,
             &self.dhead,
@@ -412,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_lists_41_distinct_buffers() {
+    fn the_plan_lists_38_distinct_buffers() {
         let arch = Arch {
             kind: crate::model::ModelKind::Argva,
             features: 7,
@@ -431,9 +432,9 @@ mod tests {
         };
         let sizes = BufferSizes::new(&arch, &cfg, 100, 300, 500);
         let mut labels: Vec<_> = sizes.all().iter().map(|b| b.label).collect();
-        assert_eq!(labels.len(), 41);
+        assert_eq!(labels.len(), 38);
         labels.sort_unstable();
         labels.dedup();
-        assert_eq!(labels.len(), 41, "labels are unique");
+        assert_eq!(labels.len(), 38, "labels are unique");
     }
 }

@@ -1,19 +1,19 @@
 //! Recording an epoch: the buffers allocated from the plan, and a [`Recorder`] whose methods
 //! append one phase of the epoch each to a [`Schedule`], in the order the epoch runs them:
-//! [`Recorder::encoder_forward`], [`Recorder::noise`], [`Recorder::reparameterise`],
+//! [`Recorder::encoder_forward`], [`Recorder::reparameterise`],
 //! [`Recorder::discriminator_step`] (×K), [`Recorder::regulariser`],
 //! [`Recorder::reconstruction`], [`Recorder::loss_sums`], [`Recorder::encoder_backward`] and
 //! [`Recorder::encoder_adam`]. Formulas: `docs/argva-math.md` (its sections named below).
 
 use crate::gpu::{Arg, Dispatch, GpuBuffer, GpuContext, GpuResult, chunk_rows, row_chunks};
 use crate::kernels::Epilogue;
-use crate::kernels::disc_out::{self, Partials};
-use crate::kernels::matmul::{Extra, Form, RowGap};
+use crate::kernels::disc_fused::{self, Batch, Mlp, Prior};
+use crate::kernels::matmul::{Extra, Form};
 use crate::kernels::spmm::CsrBuffers;
-use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, rng, spmm};
+use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, spmm};
 use crate::model::{Arch, ParamLayout, Tensor};
 
-use super::plan::{BufferSizes, Planned, ROW_ALIGN, partial_rows};
+use super::plan::{BufferSizes, Planned};
 use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, loss_index};
 use crate::kernels::Cost;
 use crate::train::schedule::Schedule;
@@ -48,14 +48,11 @@ pub struct Buffers {
     pub q: GpuBuffer<f32>,
     /// [μ | ℓ̃] (variational) or unused (GAE/ARGA write z into `zz`).
     pub head: GpuBuffer<f32>,
-    /// [z ; z′_0 ; … ; z′_{K−1}], each draw from row (1 + k)·Np (z alone without a
-    /// discriminator).
-    pub zz: GpuBuffer<f32>,
+    pub z: GpuBuffer<f32>,
+    /// Host noise only: z′ of each discriminator step, K × N × d (GPU noise draws z′ inside
+    /// the discriminator's launches).
+    pub zprime: GpuBuffer<f32>,
     pub eps: GpuBuffer<f32>,
-    pub a1: GpuBuffer<f32>,
-    pub a2: GpuBuffer<f32>,
-    pub da1: GpuBuffer<f32>,
-    pub da2: GpuBuffer<f32>,
     pub dz: GpuBuffer<f32>,
     pub dhead: GpuBuffer<f32>,
     pub g2: GpuBuffer<f32>,
@@ -96,7 +93,6 @@ impl Buffers {
             let csr = CsrBuffers::upload(ctx, label, ptr, col, val, cols)?;
             GpuResult::Ok(Operator { csr, profile })
         };
-        let [a1, a2, da1, da2] = &sizes.disc_act;
         Ok(Buffers {
             x: op("X", "spmm X·W", ptr, col, val, f)?,
             xt: op("Xt", "spmm Xᵀ·G", &xt_ptr, &xt_col, &xt_val, n)?,
@@ -118,12 +114,9 @@ impl Buffers {
             h1: f32s(&sizes.h1)?,
             q: f32s(&sizes.q)?,
             head: f32s(&sizes.head)?,
-            zz: f32s(&sizes.zz)?,
+            z: f32s(&sizes.z)?,
+            zprime: f32s(&sizes.zprime)?,
             eps: f32s(&sizes.eps)?,
-            a1: f32s(a1)?,
-            a2: f32s(a2)?,
-            da1: f32s(da1)?,
-            da2: f32s(da2)?,
             dz: f32s(&sizes.dz)?,
             dhead: f32s(&sizes.dhead)?,
             g2: f32s(&sizes.g2)?,
@@ -171,12 +164,9 @@ impl Buffers {
                 &self.h1,
                 &self.q,
                 &self.head,
-                &self.zz,
+                &self.z,
+                &self.zprime,
                 &self.eps,
-                &self.a1,
-                &self.a2,
-                &self.da1,
-                &self.da2,
                 &self.dz,
                 &self.dhead,
                 &self.g2,
@@ -191,19 +181,6 @@ impl Buffers {
         );
         v
     }
-}
-
-/// A run of discriminator-batch rows (see [`Recorder::pieces`]): `rows` rows whose
-/// activations start at row `act` of a1/a2/da1/da2 and whose input starts at row `src` of
-/// `zz` (read through `gap`; `whole_src`: bind all of `zz`), the first `fake` of them fake.
-#[derive(Clone, Copy, Debug)]
-struct Piece {
-    act: usize,
-    src: usize,
-    rows: usize,
-    fake: usize,
-    gap: RowGap,
-    whole_src: bool,
 }
 
 /// Rows r0..r1 of a row-major buffer `width` values wide.
@@ -249,18 +226,14 @@ pub struct Recorder<'a> {
     arch: Arch,
     cfg: EngineConfig,
     enc_layout: &'a ParamLayout,
-    dis_layout: &'a ParamLayout,
     n: usize,
-    /// N rounded up to [`ROW_ALIGN`] rows.
-    np: usize,
     /// Discriminator steps (0 without a discriminator).
     k_steps: usize,
     /// The row chunks every row-local launch is split into when its arrays are past one
     /// binding (one chunk on most devices and graphs: the schedule is then the unsplit one).
     node_chunks: Vec<(usize, usize)>,
-    /// Whether a discriminator batch fits one binding (read through a row gap, unchunked).
-    disc_whole: bool,
-    partial_rows: usize,
+    /// The discriminator's widths and tensor offsets (for its fused launches).
+    mlp: Mlp,
 }
 
 impl<'a> Recorder<'a> {
@@ -272,29 +245,20 @@ impl<'a> Recorder<'a> {
         layouts: (&'a ParamLayout, &'a ParamLayout),
         n: usize,
     ) -> Self {
-        let (h, d, w, dh) = (
-            arch.hidden,
-            arch.latent,
-            arch.head_width(),
-            arch.disc_hidden,
-        );
+        let (h, d, w) = (arch.hidden, arch.latent, arch.head_width());
         let adv = arch.kind.adversarial();
         // Rows one binding holds at the widest activation.
-        let chunk = chunk_rows(ctx, (h.max(w).max(d).max(dh) * 4) as u64);
-        let max = ctx.max_binding_bytes();
+        let chunk = chunk_rows(ctx, (h.max(w).max(d) * 4) as u64);
         Recorder {
             ctx,
             b,
             arch,
             cfg,
             enc_layout: layouts.0,
-            dis_layout: layouts.1,
             n,
-            np: n.next_multiple_of(ROW_ALIGN),
             k_steps: if adv { cfg.disc_steps } else { 0 },
             node_chunks: row_chunks(n, chunk),
-            disc_whole: adv && (b.zz.len() * 4) as u64 <= max && (2 * n * dh * 4) as u64 <= max,
-            partial_rows: partial_rows(adv, n),
+            mlp: Mlp::of(layouts.1),
         }
     }
 
@@ -308,15 +272,8 @@ impl<'a> Recorder<'a> {
     fn eg(&self, name: &str) -> Arg<'a> {
         Self::range(&self.b.enc_adam.grads, self.enc_layout.get(name))
     }
-    /// A discriminator parameter, or its gradient.
-    fn dp(&self, name: &str) -> Arg<'a> {
-        Self::range(&self.b.dis_params, self.dis_layout.get(name))
-    }
-    fn dg(&self, name: &str) -> Arg<'a> {
-        Self::range(&self.b.dis_adam.grads, self.dis_layout.get(name))
-    }
     fn z(&self) -> Arg<'a> {
-        self.b.zz.range(0, self.n * self.arch.latent)
+        self.b.z.range(0, self.n * self.arch.latent)
     }
 
     /// A dense product with its cost (for `argva bench`'s roofline table).
@@ -383,7 +340,7 @@ impl<'a> Recorder<'a> {
         let head = if self.arch.kind.variational() {
             &b.head
         } else {
-            &b.zz
+            &b.z
         };
         self.propagate(s, &b.x, self.ep("w1"), &b.p1, h, plain)?;
         self.propagate(
@@ -408,69 +365,33 @@ impl<'a> Recorder<'a> {
         self.propagate(s, &b.a_hat, (&b.q).into(), head, w, bias(self.ep("b_head")))
     }
 
-    /// GPU noise (math note: Gaussian samples on the GPU): ε (stream 0, `eps`) and every step's z′ (streams 1..=K, rows (1 + k)·Np
-    /// of `zz`), in one launch when `zz` fits one binding, else one launch per draw. Padding
-    /// rows between the draws get samples too; nothing reads them. Host noise: nothing.
-    pub fn noise(&self, s: &mut Schedule) -> GpuResult<()> {
-        let Noise::Gpu { seed } = self.cfg.noise else {
-            return Ok(());
-        };
-        let (b, ctx) = (self.b, self.ctx);
-        let var = self.arch.kind.variational();
-        let (nd, npd) = (self.n * self.arch.latent, self.np * self.arch.latent);
-        let k_steps = self.k_steps;
-        if k_steps > 0 && (b.zz.len() * 4) as u64 <= ctx.max_binding_bytes() {
-            let low = var.then(|| ((&b.eps).into(), 1));
-            let first = if var { STREAM_EPS } else { STREAM_EPS + 1 };
-            let offset = if var { 0 } else { npd };
-            let streams = k_steps + var as usize;
-            s.push((
-                rng::bind_streams(
-                    ctx,
-                    &b.clock,
-                    low,
-                    (&b.zz).into(),
-                    offset,
-                    npd,
-                    streams,
-                    seed,
-                    first,
-                )?,
-                rng::cost(npd * streams),
-            ));
-            return Ok(());
-        }
-        if var {
-            s.push((
-                rng::bind(ctx, &b.clock, b.eps.range(0, nd), 0, nd, seed, STREAM_EPS)?,
-                rng::cost(nd),
-            ));
-        }
-        for k in 0..k_steps {
-            let out = b.zz.range((1 + k) * npd, nd);
-            s.push((
-                rng::bind(ctx, &b.clock, out, 0, nd, seed, STREAM_EPS + 1 + k as u32)?,
-                rng::cost(nd),
-            ));
-        }
-        Ok(())
-    }
-
-    /// z = μ + ε·exp(min(ℓ̃, 10)) (math note: Encoder) (variational models; GAE/ARGA: z is the head).
+    /// z = μ + ε·exp(min(ℓ̃, 10)) (math note: Encoder) (variational models; GAE/ARGA: z is the
+    /// head). With GPU noise the launch draws ε itself (math note: Gaussian samples on the GPU)
+    /// and keeps it for the backward; host noise reads the ε the host wrote.
     pub fn reparameterise(&self, s: &mut Schedule) -> GpuResult<()> {
         if !self.arch.kind.variational() {
             return Ok(());
         }
         let (b, d, w) = (self.b, self.arch.latent, self.arch.head_width());
         for &ch in &self.node_chunks {
+            let source = match self.cfg.noise {
+                Noise::Gpu { seed } => reparam::Eps::Drawn {
+                    clock: &b.clock,
+                    seed,
+                    stream: STREAM_EPS,
+                    first_row: ch.0,
+                },
+                Noise::Host => reparam::Eps::Given,
+            };
             s.push((
-                reparam::forward(
+                reparam::forward_with(
                     self.ctx,
                     rows(&b.head, w, ch),
                     rows(&b.eps, d, ch),
-                    rows(&b.zz, d, ch),
+                    rows(&b.z, d, ch),
                     ch.1 - ch.0,
                     d,
+                    source,
                 )?,
                 reparam::forward_cost(ch.1 - ch.0, d),
             ));
@@ -478,221 +399,90 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// The discriminator batch of step k (or, with `None`, of the regulariser) as runs of
-    /// rows: where its activations sit, where its input rows come from in `zz`, and how many
-    /// are fake. One piece over the whole batch when it fits one binding (step k reads
-    /// [z ; z′_k] through a row gap); otherwise row chunks of each half, each bound at an
-    /// offset (real rows then live from row Np of the activations, so offsets stay aligned).
-    fn pieces(&self, step: Option<usize>) -> Vec<Piece> {
-        let (n, np) = (self.n, self.np);
-        let real_src = |k: usize| (1 + k) * np;
-        let chunk = |act: usize, src: usize, fake: bool| {
-            self.node_chunks.iter().map(move |&(r0, r1)| Piece {
-                act: act + r0,
-                src: src + r0,
-                rows: r1 - r0,
-                fake: if fake { r1 - r0 } else { 0 },
-                gap: RowGap::NONE,
-                whole_src: false,
-            })
-        };
-        match step {
-            Some(k) if self.disc_whole => vec![Piece {
-                act: 0,
-                src: 0,
-                rows: 2 * n,
-                fake: n,
-                gap: RowGap {
-                    split: n,
-                    gap: real_src(k) - n,
-                },
-                whole_src: true,
-            }],
-            Some(k) => chunk(0, 0, true)
-                .chain(chunk(np, real_src(k), false))
-                .collect(),
-            None => chunk(0, 0, false).collect(),
-        }
+    /// The fused discriminator's operands over `batch`; `dz` is written by the regulariser
+    /// only. The partials table is bound as far as the launch writes it.
+    fn disc_operands(&self, batch: Batch) -> GpuResult<disc_fused::Operands<'a>> {
+        let b = self.b;
+        let rows = self.partial_rows(batch)?;
+        Ok(disc_fused::Operands {
+            clock: &b.clock,
+            theta: (&b.dis_params).into(),
+            z: self.z(),
+            partials: b.partials.range(0, rows * self.mlp.row_len()),
+            dz: (&b.dz).into(),
+        })
     }
 
-    fn src_arg(&self, p: &Piece) -> Arg<'a> {
-        if p.whole_src {
-            (&self.b.zz).into()
-        } else {
-            rows(&self.b.zz, self.arch.latent, (p.src, p.src + p.rows))
-        }
+    fn partial_rows(&self, batch: Batch) -> GpuResult<usize> {
+        disc_fused::partial_rows(&self.mlp, batch, self.ctx.max_binding_bytes())
     }
 
-    /// A piece's rows of a discriminator activation.
-    fn act(&self, buf: &'a GpuBuffer<f32>, p: &Piece) -> Arg<'a> {
-        rows(buf, self.arch.disc_hidden, (p.act, p.act + p.rows))
-    }
-
-    /// The discriminator's hidden layers (math note: Discriminator): a1 = ReLU(x·W1ᵀ + b1), a2 = ReLU(a1·W2ᵀ + b2).
-    fn disc_hidden(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
-        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
-        for p in pieces {
-            let gap = Extra {
-                row_gap: p.gap,
-                ..Default::default()
-            };
-            let a1 = self.act(&b.a1, p);
-            let (w1, b1) = (self.dp("w1"), bias_relu(self.dp("b1")));
-            s.push(self.mm(Form::NT, self.src_arg(p), w1, a1, (p.rows, dh, d), b1, gap)?);
-            let (w2, b2) = (self.dp("w2"), bias_relu(self.dp("b2")));
-            let a2 = self.act(&b.a2, p);
-            s.push(self.mm(Form::NT, a1, w2, a2, (p.rows, dh, dh), b2, Extra::default())?);
-        }
-        Ok(())
-    }
-
-    /// Output layer + BCE (math note: Discriminator), back to da2 (ReLU′ applied); the loss and (with `grads`) the
-    /// output layer's gradients as partial sums, the pieces taking consecutive rows of the
-    /// table. Returns the rows written: the optimiser step that follows sums them.
-    fn disc_head(&self, s: &mut Schedule, pieces: &[Piece], grads: bool) -> GpuResult<usize> {
-        let (b, dh) = (self.b, self.arch.disc_hidden);
-        let mut base = 0;
-        for p in pieces {
-            let labels = disc_out::Labels {
-                rows: p.rows,
-                fake: p.fake,
-                n: self.n,
-            };
-            let table = Partials {
-                table: (&b.partials).into(),
-                base,
-                stride: self.partial_rows,
-            };
-            s.push((
-                disc_out::bind(
-                    self.ctx,
-                    labels,
-                    self.act(&b.a2, p),
-                    self.dp("w3"),
-                    self.dp("b3"),
-                    self.act(&b.da2, p),
-                    table,
-                    grads,
-                    dh,
-                )?,
-                disc_out::cost(p.rows, dh),
-            ));
-            base += disc_out::workgroups(p.rows);
-        }
-        Ok(base)
-    }
-
-    /// da1 = (da2·W2) ⊙ [a1 > 0] (math note: Discriminator).
-    fn disc_da1(&self, s: &mut Schedule, pieces: &[Piece]) -> GpuResult<()> {
-        let (b, dh) = (self.b, self.arch.disc_hidden);
-        for p in pieces {
-            s.push(self.mm(
-                Form::NN,
-                self.act(&b.da2, p),
-                self.dp("w2"),
-                self.act(&b.da1, p),
-                (p.rows, dh, dh),
-                masked(self.act(&b.a1, p)),
-                Extra::default(),
-            )?);
-        }
-        Ok(())
-    }
-
-    /// What an Adam launch finishes of the output layer's partial sums: `count` rows, the
-    /// loss into `slot` and, for the discriminator's step, the w3/b3 gradients.
-    fn finish_partials(
-        &self,
-        count: usize,
-        w3_b3: Option<(usize, usize)>,
-        slot: usize,
-    ) -> adam::FromPartials<'a> {
-        adam::FromPartials {
-            table: (&self.b.partials).into(),
-            stride: self.partial_rows,
-            count,
-            dh: self.arch.disc_hidden,
-            w3_b3,
-            losses: (&self.b.losses).into(),
-            slot,
-        }
-    }
-
-    /// Discriminator step k on z detached (math note: Discriminator, One ARGVA epoch step 2, Adam) against z′_k: forward, BCE, backward to
-    /// every parameter gradient (each TN weight gradient also makes its bias gradient), Adam.
+    /// Discriminator step k on z detached against z′_k (math note: Discriminator, One ARGVA
+    /// epoch step 2, Adam): one fused launch for the forward, the BCE and the backward to every
+    /// parameter gradient (as per-workgroup partial sums), then Adam, which totals them.
     pub fn discriminator_step(&self, s: &mut Schedule, k: usize) -> GpuResult<()> {
-        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
-        let batch = self.pieces(Some(k));
-        self.disc_hidden(s, &batch)?;
-        let parts = self.disc_head(s, &batch, true)?;
-        for (i, p) in batch.iter().enumerate() {
-            let colsum = Extra {
-                colsum: Some(self.dg("b2")),
-                ..Default::default()
-            };
-            let (da2, a1) = (self.act(&b.da2, p), self.act(&b.a1, p));
-            s.push(self.mm(
-                Form::TN,
-                da2,
-                a1,
-                self.dg("w2"),
-                (dh, dh, p.rows),
-                summed(i),
-                colsum,
-            )?);
-        }
-        self.disc_da1(s, &batch)?;
-        for (i, p) in batch.iter().enumerate() {
-            let extra = Extra {
-                row_gap: p.gap,
-                colsum: Some(self.dg("b1")),
-            };
-            let (da1, x) = (self.act(&b.da1, p), self.src_arg(p));
-            s.push(self.mm(
-                Form::TN,
-                da1,
-                x,
-                self.dg("w1"),
-                (dh, d, p.rows),
-                summed(i),
-                extra,
-            )?);
-        }
-        // The step's loss and the output layer's gradients are finished by its Adam launch.
-        let (w3, b3) = (
-            self.dis_layout.get("w3").offset,
-            self.dis_layout.get("b3").offset,
-        );
-        let finish = self.finish_partials(parts, Some((w3, b3)), loss_index::DISC + k);
+        let (b, n, d) = (self.b, self.n, self.arch.latent);
+        let batch = Batch::step(n);
+        let prior = match self.cfg.noise {
+            Noise::Gpu { seed } => Prior::Drawn {
+                seed,
+                stream: STREAM_EPS + 1 + k as u32,
+            },
+            Noise::Host => {
+                let first = k * n.next_multiple_of(super::plan::ROW_ALIGN);
+                Prior::Buffer(rows(&b.zprime, d, (first, first + n)))
+            }
+        };
+        let mlp = &self.mlp;
+        s.push((
+            disc_fused::bind_step(self.ctx, mlp, batch, prior, self.disc_operands(batch)?)?,
+            disc_fused::cost(mlp, batch, true),
+        ));
+        let finish = self.finish_partials(batch, true, loss_index::DISC + k)?;
         let steps = (self.k_steps as u32, k as u32);
         let lr = self.cfg.lr_discriminator;
         self.adam(s, (&b.dis_params, &b.dis_adam), lr, steps, Some(finish))
     }
 
-    /// reg_loss = mean softplus(−D(z)) (math note: Discriminator, One ARGVA epoch step 3) through the updated discriminator, back to dz
-    /// (written, not added). Returns the partial-sum rows of its loss, which the encoder's
-    /// Adam launch totals; `None` without a discriminator.
-    pub fn regulariser(&self, s: &mut Schedule) -> GpuResult<Option<usize>> {
+    /// What an Adam launch finishes of the partial sums a fused discriminator launch over
+    /// `batch` left: its loss into `slot` and, with `grads`, every gradient.
+    fn finish_partials(
+        &self,
+        batch: Batch,
+        grads: bool,
+        slot: usize,
+    ) -> GpuResult<adam::FromPartials<'a>> {
+        let count = self.partial_rows(batch)?;
+        Ok(adam::FromPartials {
+            table: self.b.partials.range(0, count * self.mlp.row_len()),
+            row_len: self.mlp.row_len(),
+            count,
+            grads,
+            losses: (&self.b.losses).into(),
+            slot,
+        })
+    }
+
+    /// reg_loss = mean softplus(−D(z)) (math note: Discriminator, One ARGVA epoch step 3)
+    /// through the updated discriminator, back to dz (written, not added), in one fused launch.
+    /// Returns what the encoder's Adam launch finishes (the loss); `None` without a
+    /// discriminator.
+    pub fn regulariser(&self, s: &mut Schedule) -> GpuResult<Option<adam::FromPartials<'a>>> {
         if !self.arch.kind.adversarial() {
             return Ok(None);
         }
-        let (b, d, dh) = (self.b, self.arch.latent, self.arch.disc_hidden);
-        let batch = self.pieces(None);
-        self.disc_hidden(s, &batch)?;
-        let parts = self.disc_head(s, &batch, false)?;
-        self.disc_da1(s, &batch)?;
-        for p in &batch {
-            s.push(self.mm(
-                Form::NN,
-                self.act(&b.da1, p),
-                self.dp("w1"),
-                rows(&b.dz, d, (p.src, p.src + p.rows)),
-                (p.rows, d, dh),
-                Epilogue::default(),
-                Extra::default(),
-            )?);
-        }
-        Ok(Some(parts))
+        let (mlp, n) = (&self.mlp, self.n);
+        s.push((
+            disc_fused::bind_regulariser(
+                self.ctx,
+                mlp,
+                n,
+                self.disc_operands(Batch::regulariser(n))?,
+            )?,
+            disc_fused::cost(mlp, Batch::regulariser(n), false),
+        ));
+        let finish = self.finish_partials(Batch::regulariser(n), false, loss_index::REG)?;
+        Ok(Some(finish))
     }
 
     /// Reconstruction loss and its gradient (math note: Reconstruction, Dense reconstruction) into dz (added to the regulariser's when
@@ -877,10 +667,13 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// The encoder's Adam step (math note: Adam) (one step per epoch), which also totals the regulariser's
-    /// loss from its partial sums (`reg_parts` rows).
-    pub fn encoder_adam(&self, s: &mut Schedule, reg_parts: Option<usize>) -> GpuResult<()> {
-        let finish = reg_parts.map(|count| self.finish_partials(count, None, loss_index::REG));
+    /// The encoder's Adam step (math note: Adam) (one step per epoch), which also totals the
+    /// regulariser's loss from its partial sums.
+    pub fn encoder_adam(
+        &self,
+        s: &mut Schedule,
+        finish: Option<adam::FromPartials<'a>>,
+    ) -> GpuResult<()> {
         let b = self.b;
         self.adam(
             s,
@@ -926,16 +719,15 @@ impl<'a> Recorder<'a> {
         let mut forward = Schedule::default();
         self.encoder_forward(&mut forward)?;
         let mut s = forward.clone();
-        self.noise(&mut s)?;
         self.reparameterise(&mut s)?;
         for k in 0..self.k_steps {
             self.discriminator_step(&mut s, k)?;
         }
-        let reg_parts = self.regulariser(&mut s)?;
-        self.reconstruction(&mut s, reg_parts.is_some())?;
+        let reg = self.regulariser(&mut s)?;
+        self.reconstruction(&mut s, reg.is_some())?;
         let dhead = self.loss_sums(&mut s)?;
         self.encoder_backward(&mut s, dhead)?;
-        self.encoder_adam(&mut s, reg_parts)?;
+        self.encoder_adam(&mut s, reg)?;
         Ok((s, forward))
     }
 }
