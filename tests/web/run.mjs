@@ -91,14 +91,19 @@ if (report) {
   // Philox counters), same summation order: only float rounding differs between the two shader
   // compilers and drivers (Tint + SwiftShader vs naga + lavapipe: FMA contraction, exp/log/cos
   // implementations), and Adam's normalised steps carry it forward. Bound: 1e-3 relative.
-  let worst = 0;
+  let worst = 0, where = "";
   for (let i = 0; i < EPOCHS; i++) {
     for (const k of ["recon", "reg", "kl", "disc", "total"]) {
       const a = h[i][k], b = native.history[i][k];
-      worst = Math.max(worst, Math.abs(a - b) / Math.max(1e-6, Math.abs(b)));
+      const rel = Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
+      if (rel > worst) {
+        worst = rel;
+        where = `${k} of epoch ${i + 1}: ${a} vs ${b}`;
+      }
     }
   }
-  check("losses equal the native engine's within 1e-3 relative", worst <= 1e-3, `worst ${worst.toExponential(2)}`);
+  check("losses equal the native engine's within 1e-3 relative", worst <= 1e-3,
+    `worst ${worst.toExponential(2)} (${where})`);
   const dAuc = Math.abs(report.test.auc - native.test.auc);
   check("test AUC equals the native engine's within 1e-3", dAuc <= 1e-3,
     `browser ${report.test.auc.toFixed(5)}, native ${native.test.auc.toFixed(5)}`);
