@@ -1,6 +1,8 @@
 //! The GPU training engine: every buffer of a model allocated once, every kernel of an
 //! epoch bound once into a [`Schedule`], and an epoch = one command buffer submitted
-//! without waiting. The host writes only the epoch's pair list and the clock per epoch.
+//! without waiting. The host writes only the clock per epoch (with host negatives, also the
+//! epoch's pair list and slot index; GPU negatives draw them in the epoch, see
+//! `kernels::negatives`).
 //!
 //! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
 //! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
