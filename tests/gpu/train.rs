@@ -549,11 +549,7 @@ impl SplitCase {
     }
 
     /// The model, engine settings and initial parameters of one variant.
-    pub fn parts(&self, kind: ModelKind, recon: Recon) -> (Arch, EngineConfig, Vec<f32>, Vec<f32>) {
-        self.parts_with(kind, recon, Negatives::Host)
-    }
-
-    /// [`Self::parts`] with negatives from `negatives`.
+    /// (`negatives`: where the sampled loss's negatives come from.)
     pub fn parts_with(
         &self,
         kind: ModelKind,
