@@ -12,14 +12,17 @@
 // (src/gpu/window.rs): elements < pairs_split / slots_split from the first, the rest from `_hi`.
 // Lists built on the GPU (decoder_slots.wgsl) hold a node's slots ≥ tail_from (its negatives)
 // in arbitrary order after its ascending positives: from the first such slot on, the walk
-// visits the rest of the segment in ascending slot order by selection (O(m²) for m tail
-// slots; uniform negatives leave m about the mean degree), so the summation order is fixed
+// visits the rest of the segment in ascending slot order (m ≤ TAIL_MAX tail slots: insertion
+// sort in private memory; longer tails by selection, O(m²) reads; uniform negatives leave m
+// about the mean degree), so the summation order is fixed
 // and host-built lists (already ascending; tail_from = 2·npos or u32::MAX) give the same bits.
 
 override WG: u32 = 256u;
 // Output columns per invocation (host: decoder::GATHER_COLS; the loads below are written
 // out for exactly 8).
 const CPI: u32 = 8u;
+// Longest unordered tail sorted in private memory; longer ones are walked by selection.
+const TAIL_MAX: u32 = 32u;
 
 struct Params {
     n: u32,
@@ -138,17 +141,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         add_term(&acc, s, slot >> 1u, other_main(slot));
     }
-    var prev = 0u;
-    for (var t = q; t < end; t++) {
-        var best = 0xffffffffu;
-        for (var r = q; r < end; r++) {
-            let v = slot_main(r);
-            if v < best && (t == q || v > prev) {
-                best = v;
+    if end - q <= TAIL_MAX {
+        // Insertion sort in private memory (about m²/4 moves), then the walk.
+        var tail: array<u32, TAIL_MAX>;
+        let m = end - q;
+        for (var r = 0u; r < m; r++) {
+            let v = slot_main(q + r);
+            var k = r;
+            while k > 0u && tail[k - 1u] > v {
+                tail[k] = tail[k - 1u];
+                k--;
             }
+            tail[k] = v;
         }
-        prev = best;
-        add_term(&acc, s, best >> 1u, other_main(best));
+        for (var r = 0u; r < m; r++) {
+            add_term(&acc, s, tail[r] >> 1u, other_main(tail[r]));
+        }
+    } else {
+        var prev = 0u;
+        for (var t = q; t < end; t++) {
+            var best = 0xffffffffu;
+            for (var r = q; r < end; r++) {
+                let v = slot_main(r);
+                if v < best && (t == q || v > prev) {
+                    best = v;
+                }
+            }
+            prev = best;
+            add_term(&acc, s, best >> 1u, other_main(best));
+        }
     }
     store(s, acc);
 }
@@ -169,17 +190,35 @@ fn windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         }
         add_term(&acc, s, slot >> 1u, other_win(slot));
     }
-    var prev = 0u;
-    for (var t = q; t < end; t++) {
-        var best = 0xffffffffu;
-        for (var r = q; r < end; r++) {
-            let v = slot_win(r);
-            if v < best && (t == q || v > prev) {
-                best = v;
+    if end - q <= TAIL_MAX {
+        // Insertion sort in private memory (about m²/4 moves), then the walk.
+        var tail: array<u32, TAIL_MAX>;
+        let m = end - q;
+        for (var r = 0u; r < m; r++) {
+            let v = slot_win(q + r);
+            var k = r;
+            while k > 0u && tail[k - 1u] > v {
+                tail[k] = tail[k - 1u];
+                k--;
             }
+            tail[k] = v;
         }
-        prev = best;
-        add_term(&acc, s, best >> 1u, other_win(best));
+        for (var r = 0u; r < m; r++) {
+            add_term(&acc, s, tail[r] >> 1u, other_win(tail[r]));
+        }
+    } else {
+        var prev = 0u;
+        for (var t = q; t < end; t++) {
+            var best = 0xffffffffu;
+            for (var r = q; r < end; r++) {
+                let v = slot_win(r);
+                if v < best && (t == q || v > prev) {
+                    best = v;
+                }
+            }
+            prev = best;
+            add_term(&acc, s, best >> 1u, other_win(best));
+        }
     }
     store(s, acc);
 }
