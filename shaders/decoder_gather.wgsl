@@ -10,11 +10,19 @@
 // columns read a clamped, valid column and are not written.
 // Entry `windowed` reads pair and slot lists too large for one binding through two each
 // (src/gpu/window.rs): elements < pairs_split / slots_split from the first, the rest from `_hi`.
+// Lists built on the GPU (decoder_slots.wgsl) hold a node's slots ≥ tail_from (its negatives)
+// in arbitrary order after its ascending positives: from the first such slot on, the walk
+// visits the rest of the segment in ascending slot order (m ≤ TAIL_MAX tail slots: insertion
+// sort in private memory; longer tails by selection, O(m²) reads; uniform negatives leave m
+// about the mean degree), so the summation order is fixed
+// and host-built lists (already ascending; tail_from = 2·npos or u32::MAX) give the same bits.
 
 override WG: u32 = 256u;
 // Output columns per invocation (host: decoder::GATHER_COLS; the loads below are written
 // out for exactly 8).
 const CPI: u32 = 8u;
+// Longest unordered tail sorted in private memory; longer ones are walked by selection.
+const TAIL_MAX: u32 = 32u;
 
 struct Params {
     n: u32,
@@ -27,6 +35,11 @@ struct Params {
     num_slots: u32,
     // ⌈d / 8⌉
     nq: u32,
+    // first slot of a node's unordered tail (u32::MAX: the lists are ascending throughout)
+    tail_from: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -86,6 +99,32 @@ fn store(s: Slot, acc: array<vec4<f32>, 2>) {
     }
 }
 
+fn slot_main(q: u32) -> u32 {
+    return slots[q];
+}
+
+fn other_main(slot: u32) -> u32 {
+    // (clamped read: an out-of-range p contributes nothing in add_term)
+    return pairs[min(2u * (slot >> 1u) + 1u - (slot & 1u), arrayLength(&pairs) - 1u)];
+}
+
+fn slot_win(q: u32) -> u32 {
+    if q < params.slots_split {
+        return slots[q];
+    }
+    return slots_hi[q - params.slots_split];
+}
+
+fn other_win(slot: u32) -> u32 {
+    let e = min(2u * (slot >> 1u) + 1u - (slot & 1u), 2u * params.num_pairs - 1u);
+    if e < params.pairs_split {
+        return pairs[e];
+    }
+    return pairs_hi[e - params.pairs_split];
+}
+
+// The two entries differ only in how they read a slot and the other endpoint. The tail walk:
+// step t takes the smallest slot of [q, end) above the previous step's.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let s = slot_of(gid, nwg);
@@ -94,12 +133,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     var acc: array<vec4<f32>, 2>;
     let end = min(slot_ptr[s.node + 1u], arrayLength(&slots));
-    for (var q = slot_ptr[s.node]; q < end; q++) {
-        let slot = slots[q];
-        let p = slot >> 1u;
-        // (clamped read: an out-of-range p contributes nothing in add_term)
-        let other = pairs[min(2u * p + 1u - (slot & 1u), arrayLength(&pairs) - 1u)];
-        add_term(&acc, s, p, other);
+    var q = slot_ptr[s.node];
+    for (; q < end; q++) {
+        let slot = slot_main(q);
+        if slot >= params.tail_from {
+            break;
+        }
+        add_term(&acc, s, slot >> 1u, other_main(slot));
+    }
+    if end - q <= TAIL_MAX {
+        // Insertion sort in private memory (about m²/4 moves), then the walk.
+        var tail: array<u32, TAIL_MAX>;
+        let m = end - q;
+        for (var r = 0u; r < m; r++) {
+            let v = slot_main(q + r);
+            var k = r;
+            while k > 0u && tail[k - 1u] > v {
+                tail[k] = tail[k - 1u];
+                k--;
+            }
+            tail[k] = v;
+        }
+        for (var r = 0u; r < m; r++) {
+            add_term(&acc, s, tail[r] >> 1u, other_main(tail[r]));
+        }
+    } else {
+        var prev = 0u;
+        for (var t = q; t < end; t++) {
+            var best = 0xffffffffu;
+            for (var r = q; r < end; r++) {
+                let v = slot_main(r);
+                if v < best && (t == q || v > prev) {
+                    best = v;
+                }
+            }
+            prev = best;
+            add_term(&acc, s, best >> 1u, other_main(best));
+        }
     }
     store(s, acc);
 }
@@ -112,22 +182,43 @@ fn windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     }
     var acc: array<vec4<f32>, 2>;
     let end = min(slot_ptr[s.node + 1u], params.num_slots);
-    for (var q = slot_ptr[s.node]; q < end; q++) {
-        var slot: u32;
-        if q < params.slots_split {
-            slot = slots[q];
-        } else {
-            slot = slots_hi[q - params.slots_split];
+    var q = slot_ptr[s.node];
+    for (; q < end; q++) {
+        let slot = slot_win(q);
+        if slot >= params.tail_from {
+            break;
         }
-        let p = slot >> 1u;
-        let e = min(2u * p + 1u - (slot & 1u), 2u * params.num_pairs - 1u);
-        var other: u32;
-        if e < params.pairs_split {
-            other = pairs[e];
-        } else {
-            other = pairs_hi[e - params.pairs_split];
+        add_term(&acc, s, slot >> 1u, other_win(slot));
+    }
+    if end - q <= TAIL_MAX {
+        // Insertion sort in private memory (about m²/4 moves), then the walk.
+        var tail: array<u32, TAIL_MAX>;
+        let m = end - q;
+        for (var r = 0u; r < m; r++) {
+            let v = slot_win(q + r);
+            var k = r;
+            while k > 0u && tail[k - 1u] > v {
+                tail[k] = tail[k - 1u];
+                k--;
+            }
+            tail[k] = v;
         }
-        add_term(&acc, s, p, other);
+        for (var r = 0u; r < m; r++) {
+            add_term(&acc, s, tail[r] >> 1u, other_win(tail[r]));
+        }
+    } else {
+        var prev = 0u;
+        for (var t = q; t < end; t++) {
+            var best = 0xffffffffu;
+            for (var r = q; r < end; r++) {
+                let v = slot_win(r);
+                if v < best && (t == q || v > prev) {
+                    best = v;
+                }
+            }
+            prev = best;
+            add_term(&acc, s, best >> 1u, other_win(best));
+        }
     }
     store(s, acc);
 }

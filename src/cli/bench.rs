@@ -424,12 +424,16 @@ fn print_report(r: &BenchReport) {
         r.gpu_buffer_mib
     );
     println!(
-        "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, negatives {:.3} ms (overlapped); host→GPU {:.1} KiB",
+        "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, host negatives {:.3} ms (overlapped; 0 when drawn on the GPU); host→GPU {}",
         r.dispatches_per_epoch,
         r.submissions_per_epoch,
         r.host_record_submit_ms,
         r.host_negatives_ms,
-        r.host_to_gpu_bytes_per_epoch / 1024.0
+        if r.host_to_gpu_bytes_per_epoch < 1024.0 {
+            format!("{:.0} B", r.host_to_gpu_bytes_per_epoch)
+        } else {
+            format!("{:.1} KiB", r.host_to_gpu_bytes_per_epoch / 1024.0)
+        }
     );
     if let Some(c) = &r.calibration {
         println!(

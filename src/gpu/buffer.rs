@@ -67,15 +67,22 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
         })
     }
 
-    /// A zero-filled buffer of `len` elements.
-    pub fn zeros(ctx: &GpuContext, label: &str, len: usize) -> GpuResult<Self> {
+    /// A zero-filled buffer that can also be bound as a uniform (`extra` usage on top of the
+    /// storage ones): the engine's clock, which kernels read as a uniform to spare a storage
+    /// binding (WebGPU allows 8 per stage).
+    pub fn zeros_with(
+        ctx: &GpuContext,
+        label: &str,
+        len: usize,
+        extra: wgpu::BufferUsages,
+    ) -> GpuResult<Self> {
         let elem = std::mem::size_of::<T>() as u64;
         let bytes = (len as u64).saturating_mul(elem);
         check_size(ctx, label, bytes)?;
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes.max(elem.max(4)).next_multiple_of(4),
-            usage: USAGE,
+            usage: USAGE | extra,
             mapped_at_creation: false,
         });
         ctx.allocated
@@ -86,6 +93,11 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
             label: label.to_string(),
             _elem: PhantomData,
         })
+    }
+
+    /// A zero-filled buffer of `len` elements.
+    pub fn zeros(ctx: &GpuContext, label: &str, len: usize) -> GpuResult<Self> {
+        Self::zeros_with(ctx, label, len, wgpu::BufferUsages::empty())
     }
 
     pub fn len(&self) -> usize {

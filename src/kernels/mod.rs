@@ -10,6 +10,7 @@ pub mod decoder;
 pub mod dense_recon;
 pub mod disc_fused;
 pub mod matmul;
+pub mod negatives;
 pub mod reduce;
 pub mod reparam;
 pub mod rng;
@@ -21,6 +22,8 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("colsum.wgsl", colsum::SOURCE),
     ("decoder_gather.wgsl", decoder::GATHER_SOURCE),
     ("decoder_loss.wgsl", decoder::LOSS_SOURCE),
+    ("decoder_sample.wgsl", negatives::SAMPLE_SOURCE),
+    ("decoder_slots.wgsl", negatives::SLOTS_SOURCE),
     ("dense_recon.wgsl", dense_recon::SOURCE),
     ("disc_fused.wgsl", disc_fused::SOURCE),
     ("matmul.wgsl", matmul::SOURCE),
@@ -94,6 +97,7 @@ pub fn contracts() -> Vec<Contract> {
         dense_recon::contracts(),
         disc_fused::contracts(),
         matmul::contracts(),
+        negatives::contracts(),
         reduce::contracts(),
         reparam::contracts(),
         rng::contracts(),

@@ -1,6 +1,9 @@
 //! Training: the GPU [`engine`] (buffers + recorded epoch), the asynchronous loss
-//! [`readback`], and [`Trainer`], which feeds the engine one epoch at a time (fresh negative
-//! pairs sampled on the CPU while the GPU runs the previous epoch) and evaluates.
+//! [`readback`], and [`Trainer`], which feeds the engine one epoch at a time and evaluates.
+//! Negative pairs are drawn on the GPU (`kernels::negatives`: an epoch then uploads only its
+//! clock); graphs where more than half of all pairs are training edges sample them on the CPU
+//! instead (`TrainInputs::sample_negatives`, the free-list sampler) while the GPU runs the
+//! previous epoch.
 
 pub mod engine;
 pub mod fit;
@@ -14,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gpu::{GpuContext, GpuResult};
 use crate::model::{Arch, ModelKind};
-use engine::{CsrRef, Engine, EngineConfig, Noise, loss_index};
+use engine::{CsrRef, Engine, EngineConfig, Negatives, Noise, PositiveTables, loss_index};
 use readback::LossReader;
 
 /// Hyperparameters; defaults follow the reference ARGVA recipe (see `--help`).
@@ -108,7 +111,8 @@ pub struct TrainInputs<'a> {
     pub features: CsrRef<'a>,
     pub adjacency: CsrRef<'a>,
     pub train_pos: &'a [[u32; 2]],
-    /// Returns `count` negative pairs for an epoch (never a training edge or a self-loop).
+    /// Returns `count` negative pairs for an epoch (never a training edge or a self-loop):
+    /// used only on graphs too dense for the GPU draw (see the module docs).
     pub sample_negatives: &'a SampleNegatives<'a>,
 }
 
@@ -180,8 +184,9 @@ pub struct EpochLosses {
 pub struct Trainer {
     pub engine: Engine,
     reader: LossReader,
-    /// Negatives of epoch e come from stream e of this seed: a pure function of (seed,
-    /// epoch), like the GPU's ε and z′, so a resumed run draws what an uninterrupted one would.
+    /// Host negatives of epoch e come from stream e of this seed: a pure function of (seed,
+    /// epoch), like the GPU's ε, z′ and negatives, so a resumed run draws what an
+    /// uninterrupted one would.
     negative_seed: u64,
     next_epoch: u32,
     /// This epoch's pair list, positives first (kept: only the negatives are rewritten).
@@ -193,6 +198,18 @@ impl Trainer {
     pub fn new(ctx: &GpuContext, cfg: &TrainConfig, inputs: &TrainInputs<'_>) -> GpuResult<Self> {
         let arch = cfg.arch(inputs.features.cols);
         let (enc, dis) = crate::model::init_params(&arch, cfg.seed);
+        let n = inputs.features.row_ptr.len().saturating_sub(1);
+        // GPU negatives (key = the run's seed) wherever at least half of all pairs are free.
+        let tables = match cfg.recon {
+            engine::Recon::Sampled => Some(PositiveTables::new(n, inputs.train_pos)?),
+            engine::Recon::Dense => None,
+        }
+        .filter(PositiveTables::gpu_sampling);
+        let negatives = if tables.is_some() {
+            Negatives::Gpu { seed: cfg.seed }
+        } else {
+            Negatives::Host
+        };
         let engine_cfg = EngineConfig {
             lr_encoder: cfg.lr,
             lr_discriminator: cfg.disc_lr,
@@ -201,6 +218,7 @@ impl Trainer {
             num_neg: inputs.train_pos.len(),
             noise: Noise::Gpu { seed: cfg.seed },
             recon: cfg.recon,
+            negatives,
         };
         let engine = Engine::new(
             ctx,
@@ -211,6 +229,9 @@ impl Trainer {
             &enc,
             &dis,
         )?;
+        if let Some(tables) = &tables {
+            engine.set_positives(ctx, tables)?;
+        }
         let reader = LossReader::new(ctx, engine.buffers.losses.len());
         Ok(Self {
             engine,
@@ -222,13 +243,16 @@ impl Trainer {
         })
     }
 
-    /// Samples this epoch's negatives, queues the epoch, and returns without waiting, unless
-    /// `RING` epochs are already in flight (then it returns `false` and the caller collects).
+    /// Queues the epoch (host negatives: samples and uploads them first) and returns without
+    /// waiting, unless `RING` epochs are already in flight (then it returns `false` and the
+    /// caller collects).
     pub fn try_submit(&mut self, ctx: &GpuContext, inputs: &TrainInputs<'_>) -> GpuResult<bool> {
         if self.reader.is_full() {
             return Ok(false);
         }
-        if self.engine.cfg.recon == engine::Recon::Sampled {
+        if self.engine.cfg.recon == engine::Recon::Sampled
+            && self.engine.cfg.negatives == Negatives::Host
+        {
             // Sampled on the CPU while the GPU runs the epochs already queued.
             let mut rng = ChaCha8Rng::seed_from_u64(self.negative_seed);
             rng.set_stream(self.next_epoch as u64);

@@ -239,3 +239,70 @@ fn select_best_keeps_the_best_validated_epoch() {
     let last = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
     assert_eq!(last.selected_epoch, cfg.epochs);
 }
+
+/// Where the trainer's negatives come from: drawn on the GPU on a sparse graph (an epoch then
+/// uploads only its clock); on a graph where more than half of all pairs are training edges,
+/// the host's free-list sampler (the GPU draw needs at least half of all pairs free).
+#[test]
+fn dense_graphs_sample_negatives_on_the_host() {
+    use argva::train::Trainer;
+    use argva::train::engine::Negatives;
+    let n = 12u32;
+    // 57 of the 66 pairs (all but those with i + j a multiple of 7).
+    let dense: Vec<[u32; 2]> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| [i, j]))
+        .filter(|[i, j]| (i + j) % 7 != 0)
+        .collect();
+    assert_eq!(dense.len(), 57);
+    let (g, split) = sbm();
+    let graphs = [
+        (
+            dense.clone(),
+            data::Csr {
+                row_ptr: (0..=n).collect(),
+                col: (0..n).collect(),
+                val: vec![1.0; n as usize],
+                rows: n as usize,
+                cols: n as usize,
+            },
+        ),
+        (split.train_pos.clone(), g.features.clone()),
+    ];
+    for (k, (edges, features)) in graphs.iter().enumerate() {
+        let nodes = features.rows;
+        let adjacency = data::gcn_norm(nodes, edges);
+        let sampler = NegativeSampler::new(nodes, edges).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| {
+            calls.set(calls.get() + 1);
+            sampler.sample(rng, count)
+        };
+        let inputs = TrainInputs {
+            features: features.into(),
+            adjacency: (&adjacency).into(),
+            train_pos: edges,
+            sample_negatives: &sample,
+        };
+        let cfg = config(ModelKind::Vgae, Recon::Sampled, 3);
+        let mut trainer = Trainer::new(ctx(), &cfg, &inputs).unwrap();
+        let before = ctx().uploaded_bytes();
+        for _ in 0..2 {
+            assert!(trainer.try_submit(ctx(), &inputs).unwrap());
+            for row in trainer.collect(ctx(), true) {
+                assert!(row.unwrap().recon.is_finite());
+            }
+        }
+        let uploaded = ctx().uploaded_bytes() - before;
+        if k == 0 {
+            assert_eq!(trainer.engine.cfg.negatives, Negatives::Host, "dense graph");
+            assert_eq!(calls.get(), 2, "the host sampled each epoch");
+            assert!(uploaded > 2 * 16, "{uploaded} bytes");
+        } else {
+            assert_eq!(
+                trainer.engine.cfg.negatives,
+                Negatives::Gpu { seed: cfg.seed }
+            );
+            assert_eq!(calls.get(), 0, "the host sampled nothing");
+        }
+    }
+}

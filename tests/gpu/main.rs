@@ -14,6 +14,7 @@ mod disc_fused;
 mod fit;
 mod kernel_timing;
 mod matmul;
+mod negatives;
 mod recorded;
 mod reduce;
 mod reparam;

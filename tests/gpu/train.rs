@@ -3,13 +3,14 @@
 //! learning on a planted-partition graph.
 
 use argva::gpu::GpuContext;
+use argva::kernels::negatives;
 use argva::model::{Arch, ModelKind, init_params};
 use argva::reference::golden::Golden;
 use argva::reference::{self, AdamState, Csr, EpochInputs};
 use argva::testing::rng;
 use argva::train::engine::{
-    BufferSizes, CsrRef, Engine, EngineConfig, EngineState, Noise, Recon, binding_mismatches,
-    loss_index,
+    BufferSizes, CsrRef, Engine, EngineConfig, EngineState, Negatives, Noise, PositiveTables,
+    Recon, binding_mismatches, loss_index,
 };
 use argva::train::replay::{self, Csr32, EPOCH_RTOL, FORWARD_RTOL, GpuEpoch, compare, f32s};
 use rand::RngExt;
@@ -204,6 +205,7 @@ fn consecutive_epochs_track_the_reference() {
             num_neg: neg.len(),
             noise,
             recon: Recon::Sampled,
+            negatives: Negatives::Host,
         };
         let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
         let engine =
@@ -266,8 +268,16 @@ fn epoch_launch_counts() {
     let (n, f) = (30, 12);
     let (x, adj, pos, neg) = random_graph(n, f, 0.1, 3);
     let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+    let variants = [Noise::Gpu { seed: 1 }, Noise::Host]
+        .into_iter()
+        .flat_map(|noise| {
+            [
+                (noise, Negatives::Host),
+                (noise, Negatives::Gpu { seed: 2 }),
+            ]
+        });
     for (kind, want) in KINDS.into_iter().zip([15, 17, 26, 28]) {
-        for noise in [Noise::Gpu { seed: 1 }, Noise::Host] {
+        for (noise, negatives) in variants.clone() {
             let arch = Arch {
                 kind,
                 features: f,
@@ -284,13 +294,17 @@ fn epoch_launch_counts() {
                 num_neg: neg.len(),
                 noise,
                 recon: Recon::Sampled,
+                negatives,
             };
             let engine =
                 Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
+            // GPU negatives add the slot lists' scan and place (the draw rides on the
+            // pair-loss launch): the reconstruction is 4 launches instead of 2.
+            let want = want + if negatives == Negatives::Host { 0 } else { 2 };
             assert_eq!(
                 engine.epoch.dispatch_count(),
                 want,
-                "{} {noise:?}",
+                "{} {noise:?} {negatives:?}",
                 kind.name()
             );
             assert_eq!(
@@ -312,8 +326,11 @@ fn buffer_plan_matches_what_the_engine_allocates() {
     let (n, f) = (97, 33);
     let (x, adj, pos, neg) = random_graph(n, f, 0.05, 4);
     let (x32, adj32) = (Csr32::from(&x), Csr32::from(&adj));
+    let variants = [Negatives::Host, Negatives::Gpu { seed: 3 }]
+        .into_iter()
+        .flat_map(|neg| [(Recon::Sampled, neg), (Recon::Dense, neg)]);
     for kind in KINDS {
-        for recon in [Recon::Sampled, Recon::Dense] {
+        for (recon, negatives) in variants.clone() {
             let arch = Arch {
                 kind,
                 features: f,
@@ -330,6 +347,7 @@ fn buffer_plan_matches_what_the_engine_allocates() {
                 num_neg: neg.len(),
                 noise: Noise::Gpu { seed: 1 },
                 recon,
+                negatives,
             };
             let before = ctx.allocated_bytes();
             let engine =
@@ -342,7 +360,7 @@ fn buffer_plan_matches_what_the_engine_allocates() {
             assert_eq!(
                 ctx.allocated_bytes() - before,
                 planned,
-                "{kind:?} {recon:?}"
+                "{kind:?} {recon:?} {negatives:?}"
             );
             drop(engine);
         }
@@ -390,6 +408,7 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
         num_neg: 10,
         noise: Noise::Gpu { seed: 1 },
         recon: Recon::Sampled,
+        negatives: Negatives::Host,
     };
     let before = ctx.allocated_bytes();
     let err = match Engine::new(ctx, arch, cfg, features, adjacency, &enc0, &dis0) {
@@ -464,13 +483,21 @@ fn split_buffers_train_like_whole_ones() {
 #[test]
 fn bindings_follow_the_buffer_plan() {
     let case = SplitCase::new();
-    let variants = KINDS.iter().map(|&k| (k, Recon::Sampled));
-    for (kind, recon) in variants.chain([(ModelKind::Argva, Recon::Dense)]) {
-        let (arch, cfg, _, _) = case.parts(kind, recon);
+    let gpu = Negatives::Gpu { seed: 4 };
+    let variants = KINDS.iter().flat_map(|&k| {
+        [
+            (k, Recon::Sampled, Negatives::Host),
+            (k, Recon::Sampled, gpu),
+        ]
+    });
+    for (kind, recon, negatives) in
+        variants.chain([(ModelKind::Argva, Recon::Dense, Negatives::Host)])
+    {
+        let (arch, cfg, _, _) = case.parts_with(kind, recon, negatives);
         let (n, x, adj) = (case.n, &case.x, &case.adj);
         let sizes = BufferSizes::new(&arch, &cfg, n, x.val.len(), adj.val.len());
         for ctx in [ctx(), small_binding_ctx()] {
-            let engine = case.engine(ctx, kind, recon);
+            let engine = case.engine_with(ctx, kind, recon, negatives);
             let problems = binding_mismatches(
                 &sizes,
                 &engine.buffers.labelled(),
@@ -480,7 +507,7 @@ fn bindings_follow_the_buffer_plan() {
             let limit = ctx.max_binding_bytes();
             assert!(
                 problems.is_empty(),
-                "{kind:?} {recon:?} at {limit} B: {problems:#?}"
+                "{kind:?} {recon:?} {negatives:?} at {limit} B: {problems:#?}"
             );
         }
     }
@@ -517,7 +544,13 @@ impl SplitCase {
     }
 
     /// The model, engine settings and initial parameters of one variant.
-    pub fn parts(&self, kind: ModelKind, recon: Recon) -> (Arch, EngineConfig, Vec<f32>, Vec<f32>) {
+    /// (`negatives`: where the sampled loss's negatives come from.)
+    pub fn parts_with(
+        &self,
+        kind: ModelKind,
+        recon: Recon,
+        negatives: Negatives,
+    ) -> (Arch, EngineConfig, Vec<f32>, Vec<f32>) {
         let arch = Arch {
             kind,
             features: self.x.cols,
@@ -534,14 +567,72 @@ impl SplitCase {
             num_neg: self.neg,
             noise: Noise::Gpu { seed: 9 },
             recon,
+            negatives,
         };
         (arch, cfg, enc0, dis0)
     }
 
     pub fn engine(&self, ctx: &GpuContext, kind: ModelKind, recon: Recon) -> Engine {
-        let (arch, cfg, enc0, dis0) = self.parts(kind, recon);
+        self.engine_with(ctx, kind, recon, Negatives::Host)
+    }
+
+    /// The engine with negatives from `negatives` (GPU: its positives already uploaded).
+    pub fn engine_with(
+        &self,
+        ctx: &GpuContext,
+        kind: ModelKind,
+        recon: Recon,
+        negatives: Negatives,
+    ) -> Engine {
+        let (arch, cfg, enc0, dis0) = self.parts_with(kind, recon, negatives);
         let (x, adj) = (self.x32.as_ref(), self.adj32.as_ref());
-        Engine::new(ctx, arch, cfg, x, adj, &enc0, &dis0).unwrap()
+        let engine = Engine::new(ctx, arch, cfg, x, adj, &enc0, &dis0).unwrap();
+        if negatives != Negatives::Host {
+            engine.set_positives(ctx, &self.tables()).unwrap();
+        }
+        engine
+    }
+
+    /// The training positives' tables for GPU negatives.
+    pub fn tables(&self) -> PositiveTables {
+        let pos: Vec<[u32; 2]> = self.pairs[..2 * self.pos]
+            .chunks(2)
+            .map(|p| [p[0], p[1]])
+            .collect();
+        PositiveTables::new(self.n, &pos).unwrap()
+    }
+
+    /// Three epochs with GPU negatives (seed `seed`), then with host pairs that are the twin's
+    /// draw for the same (seed, epoch): (losses, final state) of each.
+    pub fn gpu_vs_twin(
+        &self,
+        ctx: &GpuContext,
+        kind: ModelKind,
+        seed: u64,
+    ) -> [(Vec<f32>, EngineState); 2] {
+        let gpu = self.engine_with(ctx, kind, Recon::Sampled, Negatives::Gpu { seed });
+        let host = self.engine_with(ctx, kind, Recon::Sampled, Negatives::Host);
+        let tables = self.tables();
+        let mut out = [(Vec::new(), None), (Vec::new(), None)];
+        for epoch in 0..3 {
+            let mut pairs = tables.pairs.clone();
+            pairs.extend(negatives::draw_cpu(&tables, seed, epoch, self.neg));
+            host.set_pairs(ctx, &pairs).unwrap();
+            for (engine, (losses, _)) in [&gpu, &host].into_iter().zip(out.iter_mut()) {
+                engine.submit_epoch(ctx, epoch).unwrap();
+                losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
+            }
+            assert_eq!(
+                gpu.buffers.pairs.read_blocking(ctx).unwrap(),
+                pairs,
+                "epoch {epoch}: the GPU's pairs are the twin's"
+            );
+        }
+        for (engine, (_, state)) in [&gpu, &host].into_iter().zip(out.iter_mut()) {
+            *state = Some(pollster::block_on(engine.read_state(ctx)).unwrap());
+        }
+        assert!(ctx.take_uncaptured_error().is_none());
+        out.map(|(l, s)| (l, s.unwrap()))
     }
 
     /// Three epochs with the sampled loss: (launches, losses, final state, embedding).
@@ -603,4 +694,66 @@ fn a_gpu_wait_past_its_limit_is_an_error() {
     }
     ctx.set_wait_limit(argva::gpu::context::GPU_WAIT_LIMIT);
     ctx.wait_idle().unwrap();
+}
+
+/// GPU negatives in the engine: its epochs draw exactly the twin's pairs for (seed, epoch), and
+/// train bit for bit like an engine fed those pairs from the host (the gather sums the
+/// GPU-built lists in the host lists' order), whole and under an 8 KiB binding limit.
+#[test]
+fn gpu_negatives_train_like_the_twins_pairs_from_the_host() {
+    let case = SplitCase::new();
+    for ctx in [ctx(), small_binding_ctx()] {
+        for kind in KINDS {
+            let [(gl, gs), (hl, hs)] = case.gpu_vs_twin(ctx, kind, 17);
+            let what = format!("{} at {} B", kind.name(), ctx.max_binding_bytes());
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&gl), bits(&hl), "{what}: losses");
+            assert_eq!(gs, hs, "{what}: state");
+        }
+    }
+}
+
+/// Same seed → the same bits, run after run; and a run resumed at epoch 2 from epoch 1's state
+/// draws (and ends) exactly as the uninterrupted run: negatives are a pure function of
+/// (seed, epoch).
+#[test]
+fn gpu_negatives_are_deterministic_and_resume_exactly() {
+    let ctx = ctx();
+    let case = SplitCase::new();
+    let gpu = Negatives::Gpu { seed: 23 };
+    let run = |resume_from: Option<&EngineState>| {
+        let engine = case.engine_with(ctx, ModelKind::Argva, Recon::Sampled, gpu);
+        let mut mid = None;
+        let first = match resume_from {
+            Some(state) => {
+                engine.write_state(ctx, state).unwrap();
+                2
+            }
+            None => 0,
+        };
+        for epoch in first..3 {
+            engine.submit_epoch(ctx, epoch).unwrap();
+            if epoch == 1 {
+                mid = Some(pollster::block_on(engine.read_state(ctx)).unwrap());
+            }
+        }
+        let losses = engine.buffers.losses.read_blocking(ctx).unwrap();
+        let pairs = engine.buffers.pairs.read_blocking(ctx).unwrap();
+        let state = pollster::block_on(engine.read_state(ctx)).unwrap();
+        (losses, pairs, state, mid)
+    };
+    let a = run(None);
+    let b = run(None);
+    assert_eq!(a.0, b.0, "losses");
+    assert_eq!(a.1, b.1, "pairs");
+    assert_eq!(a.2, b.2, "state");
+    let resumed = run(a.3.as_ref());
+    assert_eq!(resumed.0, a.0, "resumed: epoch 2's losses");
+    assert_eq!(resumed.1, a.1, "resumed: epoch 2's pairs");
+    assert_eq!(resumed.2, a.2, "resumed: final state");
+    // The engine refuses host pairs, and host engines refuse positives.
+    let engine = case.engine_with(ctx, ModelKind::Gae, Recon::Sampled, gpu);
+    assert!(engine.set_pairs(ctx, &case.pairs).is_err());
+    let host = case.engine(ctx, ModelKind::Gae, Recon::Sampled);
+    assert!(host.set_positives(ctx, &case.tables()).is_err());
 }

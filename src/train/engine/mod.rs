@@ -1,6 +1,8 @@
 //! The GPU training engine: every buffer of a model allocated once, every kernel of an
 //! epoch bound once into a [`Schedule`], and an epoch = one command buffer submitted
-//! without waiting. The host writes only the epoch's pair list and the clock per epoch.
+//! without waiting. The host writes only the clock per epoch (with host negatives, also the
+//! epoch's pair list and slot index; GPU negatives draw them in the epoch, see
+//! `kernels::negatives`).
 //!
 //! Buffer and formula names follow `docs/argva-math.md` (a copy of the design note):
 //! encoder P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head, head = Â·Q + b_head
@@ -17,6 +19,7 @@
 mod plan;
 mod record;
 
+pub use crate::kernels::negatives::PositiveTables;
 pub use plan::{Access, BufferSizes, Planned, binding_mismatches, buffer_plan, check_plan};
 pub use record::{AdamBuffers, Buffers, Operator};
 
@@ -49,6 +52,20 @@ pub struct EngineConfig {
     pub noise: Noise,
     /// Reconstruction loss: sampled pairs, or the original code's dense N² BCE.
     pub recon: Recon,
+    /// Where the sampled loss's negatives come from (unused by the dense loss).
+    pub negatives: Negatives,
+}
+
+/// Where the sampled reconstruction loss's negative pairs come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Negatives {
+    /// Drawn on the GPU every epoch as a pure function of (seed, epoch), with the slot lists
+    /// built there too (`kernels::negatives`); the positives are uploaded once
+    /// ([`Engine::set_positives`]) and an epoch uploads only the clock.
+    Gpu { seed: u64 },
+    /// The host writes each epoch's whole pair list ([`Engine::set_pairs`]): tests, golden
+    /// replays, and graphs too dense for the GPU draw (the host's free-list sampler).
+    Host,
 }
 
 /// The reconstruction loss (`--recon`).
@@ -181,12 +198,67 @@ impl Engine {
     }
 
     /// Writes this epoch's pair list (positives then negatives, flattened `i0 j0 i1 j1 …`)
-    /// and its node-major slot index. Queued: safe to call while the previous epoch runs.
+    /// and its node-major slot index (host negatives only). Queued: safe to call while the
+    /// previous epoch runs.
     pub fn set_pairs(&self, ctx: &GpuContext, pairs: &[u32]) -> GpuResult<()> {
+        if matches!(self.cfg.negatives, Negatives::Gpu { .. }) {
+            return Err(GpuError::InvalidArgument {
+                what: "host pairs".into(),
+                message: "the engine draws its negatives on the GPU (Negatives::Gpu): \
+                          upload the positives once with set_positives"
+                    .into(),
+            });
+        }
         let (ptr, slots) = crate::kernels::decoder::pair_slots(self.n, pairs)?;
         self.buffers.pairs.write(ctx, pairs)?;
         self.buffers.slot_ptr.write(ctx, &ptr)?;
         self.buffers.slots.write(ctx, &slots)
+    }
+
+    /// Uploads the training positives once for GPU negatives: the head of the pair list, the
+    /// symmetric CSR the draw tests membership in, and the static positive slot counts and
+    /// ranks (`kernels::negatives`). Refuses graphs the GPU draw does not serve (no free
+    /// pair, or more than half of all pairs training edges: use host negatives there).
+    pub fn set_positives(
+        &self,
+        ctx: &GpuContext,
+        tables: &crate::kernels::negatives::PositiveTables,
+    ) -> GpuResult<()> {
+        let what = |m: String| GpuError::InvalidArgument {
+            what: "GPU negatives: positives".into(),
+            message: m,
+        };
+        if !matches!(self.cfg.negatives, Negatives::Gpu { .. }) {
+            return Err(what("the engine was built with host negatives".into()));
+        }
+        if tables.n != self.n || tables.pairs.len() != 2 * self.cfg.num_pos {
+            return Err(what(format!(
+                "tables for {} nodes and {} positives, the engine has {} and {}",
+                tables.n,
+                tables.pairs.len() / 2,
+                self.n,
+                self.cfg.num_pos
+            )));
+        }
+        if !tables.gpu_sampling() {
+            return Err(what(format!(
+                "{} of the graph's unordered pairs are free: the GPU draw needs at least \
+                 half (denser graphs sample on the host)",
+                tables.free_pairs()
+            )));
+        }
+        let b = &self.buffers;
+        let up = |buf: &crate::gpu::GpuBuffer<u32>, data: &[u32]| {
+            if !data.is_empty() {
+                ctx.upload(&buf.buffer, 0, bytemuck::cast_slice(data));
+            }
+        };
+        up(&b.pairs, &tables.pairs);
+        up(&b.train_adj_ptr, &tables.adj_ptr);
+        up(&b.train_adj_col, &tables.adj_col);
+        up(&b.pos_rank, &tables.pos_rank);
+        up(&b.node_counts, &tables.pos_count);
+        Ok(())
     }
 
     /// Host-provided noise (tests replaying recorded draws): ε (N×d) and z′ for each

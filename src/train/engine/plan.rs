@@ -7,7 +7,7 @@ use crate::gpu::{GpuError, GpuResult, MAX_WINDOWS};
 use crate::kernels::disc_fused::{self, Batch, Mlp};
 use crate::model::{Arch, ParamLayout};
 
-use super::{EngineConfig, Noise, Recon, loss_index};
+use super::{EngineConfig, Negatives, Noise, Recon, loss_index};
 
 /// How the engine binds a buffer, which decides what the device must allow of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +99,13 @@ pub struct BufferSizes {
     /// row pointers and entries.
     pub slot_ptr: Planned,
     pub slots: Planned,
+    /// GPU negatives (`kernels::negatives`; one element each otherwise): the sorted symmetric
+    /// CSR of the training positives (membership tests), each positive slot's static rank,
+    /// and the per-node slot counts (positives at rest, + negatives during an epoch).
+    pub train_adj_ptr: Planned,
+    pub train_adj_col: Planned,
+    pub pos_rank: Planned,
+    pub node_counts: Planned,
 }
 
 impl BufferSizes {
@@ -127,6 +134,8 @@ impl BufferSizes {
         let p = cfg.num_pos + cfg.num_neg;
         let host_noise = cfg.noise == Noise::Host;
         let dense = cfg.recon == Recon::Dense;
+        let gpu_neg = !dense && matches!(cfg.negatives, Negatives::Gpu { .. });
+        let if_gpu = |len: usize| if gpu_neg { len } else { 0 };
         let csr = |names: [&'static str; 3], rows: usize, nnz: usize, rows_access: Access| {
             [
                 Planned::new(names[0], rows + 1, rows_access),
@@ -177,6 +186,10 @@ impl BufferSizes {
             pairs: b("pairs", 2 * p, Gather { row: 2 }),
             slot_ptr: b("pair slot ptr", n + 1, Whole),
             slots: b("pair slots", 2 * p, Gather { row: 1 }),
+            train_adj_ptr: b("train adj ptr", if_gpu(n + 1), Whole),
+            train_adj_col: b("train adj col", if_gpu(2 * cfg.num_pos), Whole),
+            pos_rank: b("pair pos rank", if_gpu(2 * cfg.num_pos), Whole),
+            node_counts: b("pair node counts", if_gpu(n), Whole),
         }
     }
 
@@ -212,6 +225,10 @@ impl BufferSizes {
             &self.pairs,
             &self.slot_ptr,
             &self.slots,
+            &self.train_adj_ptr,
+            &self.train_adj_col,
+            &self.pos_rank,
+            &self.node_counts,
         ]);
         v
     }
@@ -413,7 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_lists_38_distinct_buffers() {
+    fn the_plan_lists_42_distinct_buffers() {
         let arch = Arch {
             kind: crate::model::ModelKind::Argva,
             features: 7,
@@ -429,12 +446,13 @@ mod tests {
             num_neg: 10,
             noise: super::super::Noise::Host,
             recon: Recon::Sampled,
+            negatives: Negatives::Gpu { seed: 1 },
         };
         let sizes = BufferSizes::new(&arch, &cfg, 100, 300, 500);
         let mut labels: Vec<_> = sizes.all().iter().map(|b| b.label).collect();
-        assert_eq!(labels.len(), 38);
+        assert_eq!(labels.len(), 42);
         labels.sort_unstable();
         labels.dedup();
-        assert_eq!(labels.len(), 38, "labels are unique");
+        assert_eq!(labels.len(), 42, "labels are unique");
     }
 }

@@ -10,11 +10,13 @@ use crate::kernels::Epilogue;
 use crate::kernels::disc_fused::{self, Batch, Mlp, Prior};
 use crate::kernels::matmul::{Extra, Form};
 use crate::kernels::spmm::CsrBuffers;
-use crate::kernels::{adam, colsum, decoder, dense_recon, matmul, reduce, reparam, spmm};
+use crate::kernels::{
+    adam, colsum, decoder, dense_recon, matmul, negatives, reduce, reparam, spmm,
+};
 use crate::model::{Arch, ParamLayout, Tensor};
 
 use super::plan::{BufferSizes, Planned};
-use super::{CsrRef, EngineConfig, Noise, Recon, STREAM_EPS, loss_index};
+use super::{CsrRef, EngineConfig, Negatives, Noise, Recon, STREAM_EPS, loss_index};
 use crate::kernels::Cost;
 use crate::train::schedule::Schedule;
 
@@ -65,6 +67,11 @@ pub struct Buffers {
     pub pairs: GpuBuffer<u32>,
     pub slot_ptr: GpuBuffer<u32>,
     pub slots: GpuBuffer<u32>,
+    /// GPU negatives (see [`BufferSizes`]): membership CSR, static ranks, node slot counts.
+    pub train_adj_ptr: GpuBuffer<u32>,
+    pub train_adj_col: GpuBuffer<u32>,
+    pub pos_rank: GpuBuffer<u32>,
+    pub node_counts: GpuBuffer<u32>,
 }
 
 impl Buffers {
@@ -108,7 +115,13 @@ impl Buffers {
             dis_params: GpuBuffer::from_slice(ctx, sizes.dis_params.label, dis_init)?,
             enc_adam: adam(&sizes.enc_adam)?,
             dis_adam: adam(&sizes.dis_adam)?,
-            clock: u32s(&sizes.clock)?,
+            // Also bound as a uniform (the negatives draw), sparing a storage binding.
+            clock: GpuBuffer::<u32>::zeros_with(
+                ctx,
+                sizes.clock.label,
+                sizes.clock.len,
+                wgpu::BufferUsages::UNIFORM,
+            )?,
             losses: f32s(&sizes.losses)?,
             p1: f32s(&sizes.p1)?,
             h1: f32s(&sizes.h1)?,
@@ -129,6 +142,10 @@ impl Buffers {
             pairs: u32s(&sizes.pairs)?,
             slot_ptr: u32s(&sizes.slot_ptr)?,
             slots: u32s(&sizes.slots)?,
+            train_adj_ptr: u32s(&sizes.train_adj_ptr)?,
+            train_adj_col: u32s(&sizes.train_adj_col)?,
+            pos_rank: u32s(&sizes.pos_rank)?,
+            node_counts: u32s(&sizes.node_counts)?,
         })
     }
 }
@@ -154,6 +171,10 @@ impl Buffers {
             u(&self.pairs),
             u(&self.slot_ptr),
             u(&self.slots),
+            u(&self.train_adj_ptr),
+            u(&self.train_adj_col),
+            u(&self.pos_rank),
+            u(&self.node_counts),
         ]);
         v.extend(
             [
@@ -515,22 +536,60 @@ impl<'a> Recorder<'a> {
             (&b.pair_loss).into(),
             (&b.pair_grad).into(),
         );
+        let (slot_ptr, slots) = ((&b.slot_ptr).into(), (&b.slots).into());
+        // GPU negatives (math note: Negatives on the GPU): draw + loss, scan, place, gather.
+        let tail_from = if let Negatives::Gpu { seed } = self.cfg.negatives {
+            let tables = negatives::Tables {
+                adj_ptr: (&b.train_adj_ptr).into(),
+                adj_col: (&b.train_adj_col).into(),
+                pos_rank: (&b.pos_rank).into(),
+                counts: (&b.node_counts).into(),
+            };
+            s.push((
+                negatives::sample_loss(
+                    ctx,
+                    &b.clock,
+                    self.z(),
+                    pairs,
+                    loss,
+                    grad,
+                    tables,
+                    n,
+                    d,
+                    (pos, neg),
+                    seed,
+                )?,
+                negatives::sample_loss_cost(pos, neg, d),
+            ));
+            s.push((
+                negatives::scan(ctx, tables.counts, slot_ptr, n)?,
+                negatives::scan_cost(n),
+            ));
+            s.push((
+                negatives::place(ctx, pairs, tables, slot_ptr, slots, n, pos, neg)?,
+                negatives::place_cost(pos + neg),
+            ));
+            Some(2 * pos)
+        } else {
+            s.push((
+                decoder::pair_loss(ctx, self.z(), pairs, loss, grad, n, d, pos, neg)?,
+                decoder::pair_loss_cost(pos + neg, d),
+            ));
+            None
+        };
         s.push((
-            decoder::pair_loss(ctx, self.z(), pairs, loss, grad, n, d, pos, neg)?,
-            decoder::pair_loss_cost(pos + neg, d),
-        ));
-        s.push((
-            decoder::gather(
+            decoder::gather_tail(
                 ctx,
                 self.z(),
                 pairs,
-                (&b.slot_ptr).into(),
-                (&b.slots).into(),
+                slot_ptr,
+                slots,
                 grad,
                 (&b.dz).into(),
                 n,
                 d,
                 dz_written,
+                tail_from,
             )?,
             decoder::gather_cost(n, pos + neg, d),
         ));
