@@ -50,7 +50,7 @@ fn run(ctx: &GpuContext, m: &Mlp, n: usize, x: &Inputs, step: bool, drawn: Optio
     } else {
         Batch::regulariser(n)
     };
-    let groups = disc_fused::partial_rows(m, batch, ctx.max_binding_bytes()).unwrap();
+    let groups = disc_fused::partial_rows(m, batch, disc_fused::Room::of(ctx)).unwrap();
     let clock = GpuBuffer::from_slice(ctx, "clock", &[3u32, 0, 0, 0]).unwrap();
     let theta = GpuBuffer::from_slice(ctx, "theta", &x.theta).unwrap();
     let z = GpuBuffer::from_slice(ctx, "z", &x.z).unwrap();

@@ -58,7 +58,8 @@ pub fn partials_len(arch: &Arch, n: usize) -> usize {
     let mlp = Mlp::of(&ParamLayout::discriminator(arch));
     // (at most this many: a device with small bindings uses fewer rows; a discriminator too
     // wide for a tile is refused when the engine is built)
-    disc_fused::partial_rows(&mlp, Batch::step(n), u64::MAX).unwrap_or(1) * mlp.row_len()
+    disc_fused::partial_rows(&mlp, Batch::step(n), disc_fused::Room::UNBOUNDED).unwrap_or(1)
+        * mlp.row_len()
 }
 
 /// Every storage buffer of an engine (names follow `docs/argva-math.md`): sized here once,

@@ -435,7 +435,7 @@ impl<'a> Recorder<'a> {
     }
 
     fn partial_rows(&self, batch: Batch) -> GpuResult<usize> {
-        disc_fused::partial_rows(&self.mlp, batch, self.ctx.max_binding_bytes())
+        disc_fused::partial_rows(&self.mlp, batch, disc_fused::Room::of(self.ctx))
     }
 
     /// Discriminator step k on z detached against z′_k (math note: Discriminator, One ARGVA
