@@ -6,7 +6,8 @@
 // A pair with an id ≥ n (the host rejects these) contributes 0 instead of reading out of bounds.
 // Entry `windowed` reads a pair list too large for one binding through two (src/gpu/window.rs):
 // elements < split from `pairs`, the rest from `pairs_hi`.
-// softplus, sigmoid, log1p_unit: shaders/lib/logistic.wgsl, which the host module prepends.
+// score (the per-pair loss): shaders/lib/pair_score.wgsl; softplus, sigmoid, log1p_unit:
+// shaders/lib/logistic.wgsl (the host module prepends both).
 
 override WG: u32 = 256u;
 
@@ -31,27 +32,6 @@ struct Params {
 
 fn pair_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
-}
-
-// Loss and gradient of pair p = (i, j).
-fn score(p: u32, i: u32, j: u32) {
-    if i >= params.n || j >= params.n {
-        loss[p] = 0.0;
-        grad[p] = 0.0;
-        return;
-    }
-    let d = params.d;
-    var s = 0.0;
-    for (var k = 0u; k < d; k++) {
-        s += z[i * d + k] * z[j * d + k];
-    }
-    if p < params.npos {
-        loss[p] = softplus(-s) * params.inv_pos;
-        grad[p] = -sigmoid(-s) * params.inv_pos;
-    } else {
-        loss[p] = softplus(s) * params.inv_neg;
-        grad[p] = sigmoid(s) * params.inv_neg;
-    }
 }
 
 @compute @workgroup_size(WG)

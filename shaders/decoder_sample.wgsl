@@ -16,8 +16,8 @@
 //   negative: loss = softplus(s)/nneg,   grad = σ(s)/nneg
 // Entry `windowed` reads and writes a pair list too large for one binding through two
 // (src/gpu/window.rs): elements < split in `pairs`, the rest in `pairs_hi`.
-// philox, mulhilo: shaders/lib/philox.wgsl; softplus, sigmoid: shaders/lib/logistic.wgsl
-// (both prepended by the host module).
+// philox, mulhilo: shaders/lib/philox.wgsl; softplus, sigmoid: shaders/lib/logistic.wgsl;
+// score (the per-pair loss): shaders/lib/pair_score.wgsl (all prepended by the host module).
 
 override WG: u32 = 256u;
 
@@ -104,27 +104,6 @@ fn draw(k: u32) -> vec2<u32> {
         a = (a + 1u) % n;
     }
     return vec2<u32>(0u, 0u); // unreachable with a free pair (the host checks)
-}
-
-// Loss and gradient of pair p = (i, j).
-fn score(p: u32, i: u32, j: u32) {
-    if i >= params.n || j >= params.n {
-        loss[p] = 0.0;
-        grad[p] = 0.0;
-        return;
-    }
-    let d = params.d;
-    var s = 0.0;
-    for (var k = 0u; k < d; k++) {
-        s += z[i * d + k] * z[j * d + k];
-    }
-    if p < params.npos {
-        loss[p] = softplus(-s) * params.inv_pos;
-        grad[p] = -sigmoid(-s) * params.inv_pos;
-    } else {
-        loss[p] = softplus(s) * params.inv_neg;
-        grad[p] = sigmoid(s) * params.inv_neg;
-    }
 }
 
 // Negative p − npos, drawn and counted (its pair is written by the caller).

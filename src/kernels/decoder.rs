@@ -13,9 +13,11 @@ use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{Windows, grid_1d, uniform};
 
-/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/decoder_loss.wgsl`.
+/// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/lib/pair_score.wgsl` +
+/// `shaders/decoder_loss.wgsl`.
 pub const LOSS_SOURCE: &str = concat!(
     include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/lib/pair_score.wgsl"),
     include_str!("../../shaders/decoder_loss.wgsl")
 );
 pub const GATHER_SOURCE: &str = include_str!("../../shaders/decoder_gather.wgsl");

@@ -28,10 +28,12 @@ use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{Windows, grid_1d, uniform};
 
-/// `shaders/lib/philox.wgsl` + `shaders/lib/logistic.wgsl` + `shaders/decoder_sample.wgsl`.
+/// `shaders/lib/philox.wgsl` + `shaders/lib/logistic.wgsl` + `shaders/lib/pair_score.wgsl` +
+/// `shaders/decoder_sample.wgsl`.
 pub const SAMPLE_SOURCE: &str = concat!(
     include_str!("../../shaders/lib/philox.wgsl"),
     include_str!("../../shaders/lib/logistic.wgsl"),
+    include_str!("../../shaders/lib/pair_score.wgsl"),
     include_str!("../../shaders/decoder_sample.wgsl")
 );
 pub const SLOTS_SOURCE: &str = include_str!("../../shaders/decoder_slots.wgsl");
