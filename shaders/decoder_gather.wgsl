@@ -123,7 +123,10 @@ fn other_win(slot: u32) -> u32 {
     return pairs_hi[e - params.pairs_split];
 }
 
-// The two entries differ only in how they read a slot and the other endpoint. The tail walk:
+// The two entries differ only in how they read a slot and the other endpoint. They are written
+// out twice on purpose: WGSL counts a binding as used by an entry point if any function it calls
+// names it, so a shared walk with a `windowed` flag would make `main` need pairs_hi/slots_hi too
+// (and the 8-binding layout of a whole-list launch would no longer fit). The tail walk:
 // step t takes the smallest slot of [q, end) above the previous step's.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -61,17 +61,15 @@ impl Room {
     };
 
     pub fn of(ctx: &GpuContext) -> Self {
-        let info = ctx.adapter.get_info();
-        let software = ["llvmpipe", "swiftshader", "lavapipe"].iter().any(|s| {
-            info.name.to_lowercase().contains(s) || info.driver.to_lowercase().contains(s)
-        });
-        let cpu = info.device_type == wgpu::DeviceType::Cpu || software;
+        // lavapipe, llvmpipe GL and Chromium's SwiftShader adapter all report a CPU device.
+        let cpu = ctx.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
         Room {
             binding_bytes: ctx.max_binding_bytes(),
             groups: if cpu { CPU_GROUPS } else { MAX_GROUPS },
         }
     }
 }
+
 /// Partials table columns: the loss, then parameter e's gradient at column GRAD_COLUMN + e.
 pub const LOSS_COLUMN: usize = 0;
 pub const GRAD_COLUMN: usize = 1;
