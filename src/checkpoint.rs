@@ -60,6 +60,25 @@ fn check_len(what: &str, v: &[f32], layout: &ParamLayout) -> Result<(), Checkpoi
     Ok(())
 }
 
+/// The same file with its JSON header's keys in sorted order: safetensors writes the metadata
+/// from a `HashMap`, whose order changes from run to run, and the same run must give the same
+/// bytes. Offsets are explicit in the header, so its key order is free; its length (padding
+/// included) stays the same.
+fn sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
+    let header = &bytes[8..8 + n];
+    // serde_json's map is a BTreeMap (no preserve_order): printing sorts every object.
+    let value: serde_json::Value =
+        serde_json::from_slice(header.trim_ascii_end()).expect("safetensors wrote valid JSON");
+    let mut text = serde_json::to_string(&value)
+        .expect("a JSON value prints")
+        .into_bytes();
+    debug_assert!(text.len() <= n, "same content, same length");
+    text.resize(n, b' ');
+    bytes[8..8 + n].copy_from_slice(&text);
+    bytes
+}
+
 impl Checkpoint {
     pub fn to_bytes(&self) -> Result<Vec<u8>, CheckpointError> {
         let st = &self.state;
@@ -139,8 +158,9 @@ impl Checkpoint {
                 self.epochs_done.to_string(),
             ),
         ]);
-        safetensors::serialize(views, Some(meta))
-            .map_err(|e| CheckpointError::Format(e.to_string()))
+        let bytes = safetensors::serialize(views, Some(meta))
+            .map_err(|e| CheckpointError::Format(e.to_string()))?;
+        Ok(sorted_header(bytes))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CheckpointError> {
@@ -228,5 +248,47 @@ impl Checkpoint {
                 discriminator_adam,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::TrainConfig;
+
+    fn checkpoint() -> Checkpoint {
+        let config = TrainConfig::DEFAULT;
+        let arch = config.arch(7);
+        let values = |len: usize, k: f32| (0..len).map(|i| k * i as f32).collect::<Vec<_>>();
+        let (e, d) = (
+            ParamLayout::encoder(&arch).len,
+            ParamLayout::discriminator(&arch).len,
+        );
+        Checkpoint {
+            state: EngineState {
+                encoder: values(e, 0.5),
+                discriminator: values(d, -0.25),
+                encoder_adam: (values(e, 0.1), values(e, 0.01)),
+                discriminator_adam: (values(d, 0.2), values(d, 0.02)),
+            },
+            config,
+            arch,
+            epochs_done: 17,
+        }
+    }
+
+    /// The metadata comes from a HashMap; each call hashes with other keys, as each process
+    /// does, so equal bytes here mean a stable order.
+    #[test]
+    fn the_same_checkpoint_gives_the_same_bytes_and_reads_back() {
+        let ck = checkpoint();
+        let first = ck.to_bytes().unwrap();
+        for _ in 0..8 {
+            assert_eq!(ck.to_bytes().unwrap(), first);
+        }
+        // (Padding between tensors is not stored: compare what a reader gets, twice.)
+        let back = Checkpoint::from_bytes(&first).unwrap();
+        assert!(back.to_bytes().unwrap() == first);
+        assert_eq!((back.epochs_done, back.arch), (17, ck.arch));
     }
 }

@@ -8,16 +8,22 @@
 //! - [`eval`]: link-prediction and clustering metrics (CPU).
 //! - [`reference`]: a float64 CPU implementation of one training epoch (replays PyG's golden epochs).
 //!
-//! The engine (everything but the CLI in `src/main.rs`) does no file or network I/O
-//! and no blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
+//! - [`cli`]: the command line (native only), shared by the `argva` binary and Python.
+//!
+//! The engine (everything but [`cli`] and `python`) does no file or network I/O and no
+//! blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
 
 pub mod checkpoint;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod data;
 pub mod eval;
 pub mod export;
 pub mod gpu;
 pub mod kernels;
 pub mod model;
+#[cfg(all(feature = "python", not(target_arch = "wasm32")))]
+mod python;
 pub mod reference;
 #[doc(hidden)]
 pub mod testing;

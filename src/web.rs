@@ -256,13 +256,16 @@ impl Gpu {
         let emit = |v: serde_json::Value| {
             let _ = on_event.call1(&JsValue::NULL, &v.to_string().into());
         };
-        let mut observer = |e: Event<'_>| match e {
-            Event::Epoch(l) => emit(json!({ "kind": "epoch", "epoch": l.epoch + 1,
+        let mut observer = |e: Event<'_>| {
+            match e {
+                Event::Epoch(l) => emit(json!({ "kind": "epoch", "epoch": l.epoch + 1,
                 "recon": l.recon, "reg": l.reg, "kl": l.kl, "disc": l.disc, "total": l.total })),
-            Event::Validated { epoch, scores } => {
-                emit(json!({ "kind": "val", "epoch": epoch, "auc": scores.auc, "ap": scores.ap }))
+                Event::Validated { epoch, scores } => emit(
+                    json!({ "kind": "val", "epoch": epoch, "auc": scores.auc, "ap": scores.ap }),
+                ),
+                Event::Checkpoint { .. } => {}
             }
-            Event::Checkpoint { .. } => {}
+            std::ops::ControlFlow::Continue(())
         };
         let started = now_ms();
         let fit = fit_async(

@@ -7,12 +7,12 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use argva::data::Graph;
-use argva::data::split::{NegativeSampler, link_split};
-use argva::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
-use argva::model::ModelKind;
-use argva::train::schedule::{Cost, KernelRow, kernel_rows};
-use argva::train::{TrainConfig, TrainInputs, Trainer};
+use crate::data::Graph;
+use crate::data::split::{NegativeSampler, link_split};
+use crate::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
+use crate::model::ModelKind;
+use crate::train::schedule::{Cost, KernelRow, kernel_rows};
+use crate::train::{TrainConfig, TrainInputs, Trainer};
 
 use super::Prepared;
 use super::data::DataSource;
@@ -327,7 +327,7 @@ fn kernel_table(
 /// The adapter's best dense-matmul rate (our kernel, a large square product) and its
 /// buffer-copy bandwidth, both from GPU timestamps (wall clock without them).
 fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
-    use argva::kernels::{Epilogue, matmul};
+    use crate::kernels::{Epilogue, matmul};
     // Small enough (0.27 GFLOP) that the best of several runs dodges preemption on a shared
     // CPU adapter; large enough to keep every core busy.
     let s = 512usize;
@@ -354,7 +354,7 @@ fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
         for _ in 0..7 {
             let dt = if ctx.summary.timestamp_queries {
                 let ns =
-                    pollster::block_on(argva::gpu::timestamps(ctx, 2, |enc, q| f(enc, Some(q))))?;
+                    pollster::block_on(crate::gpu::timestamps(ctx, 2, |enc, q| f(enc, Some(q))))?;
                 (ns[1] - ns[0]) * 1e-9
             } else {
                 let t = Instant::now();

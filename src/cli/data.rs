@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use argva::data::{self, Graph, LoadOptions};
+use crate::data::{self, Graph, LoadOptions};
 
 /// Where a graph comes from. Shared by `train` and `data`.
 #[derive(Args, Debug, Clone)]

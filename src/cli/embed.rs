@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use argva::gpu::GpuContext;
-use argva::train::{TrainConfig, Trainer};
+use crate::checkpoint::Checkpoint;
+use crate::data::Graph;
+use crate::gpu::GpuContext;
+use crate::train::{TrainConfig, Trainer};
 
 use super::data::DataSource;
 use super::train::read_checkpoint;
@@ -65,41 +67,63 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         .to_string();
     let ck = read_checkpoint(&args.checkpoint)?;
     let graph = args.source.load()?;
-    if graph.features.cols != ck.arch.features {
-        bail!(
-            "feature size mismatch: the model was trained on {} input features, {} has {}",
-            ck.arch.features,
-            graph.name,
-            graph.features.cols
-        );
-    }
     let n = graph.num_nodes;
     let edges = match args.message_edges {
         MessageEdges::All => graph.edges.clone(),
         MessageEdges::Train => {
-            argva::data::link_split(&graph, args.val_frac, args.test_frac, ck.config.seed)
+            crate::data::link_split(&graph, args.val_frac, args.test_frac, ck.config.seed)
                 .with_context(|| format!("splitting the edges of {}", graph.name))?
                 .train_pos
         }
     };
-    let prepared = Prepared::new(&graph, &edges, ck.config.normalize_features);
-    let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
-    let inputs = prepared.inputs(&[], &no_negatives);
     let ctx = GpuContext::new_blocking()?;
-    let cfg = TrainConfig {
-        epochs: 0,
-        ..ck.config.clone()
-    };
-    let mut trainer = Trainer::new(&ctx, &cfg, &inputs)?;
-    trainer.restore(&ctx, &ck.state, ck.epochs_done)?;
-    let emb = pollster::block_on(trainer.encode(&ctx))?;
-    let d = cfg.latent;
+    let emb = embed_graph(&ctx, &ck, &graph, &edges)?;
+    let d = ck.config.latent;
     let bytes = if csv {
-        argva::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
+        crate::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
     } else {
-        argva::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
+        crate::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
     };
     let path = output::write_atomic(&dir, &name, &bytes)?;
     println!("wrote {} ({n} × {d})", path.display());
     Ok(())
+}
+
+/// A graph whose feature width is not the model's.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "feature size mismatch: the model was trained on {trained} input features, {graph} has {given}"
+)]
+pub struct FeatureMismatch {
+    pub trained: usize,
+    pub graph: String,
+    pub given: usize,
+}
+
+/// The trained encoder's embedding of `graph` (μ, or z for GAE/ARGA), messages passed over
+/// `message_edges`: `argva embed` and the Python result's `embed`.
+pub fn embed_graph(
+    ctx: &GpuContext,
+    ck: &Checkpoint,
+    graph: &Graph,
+    message_edges: &[[u32; 2]],
+) -> Result<Vec<f32>> {
+    if graph.features.cols != ck.arch.features {
+        return Err(FeatureMismatch {
+            trained: ck.arch.features,
+            graph: graph.name.clone(),
+            given: graph.features.cols,
+        }
+        .into());
+    }
+    let prepared = Prepared::new(graph, message_edges, ck.config.normalize_features);
+    let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
+    let inputs = prepared.inputs(&[], &no_negatives);
+    let cfg = TrainConfig {
+        epochs: 0,
+        ..ck.config.clone()
+    };
+    let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
+    trainer.restore(ctx, &ck.state, ck.epochs_done)?;
+    Ok(pollster::block_on(trainer.encode(ctx))?)
 }

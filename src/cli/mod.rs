@@ -1,4 +1,6 @@
-//! Subcommands of the `argva` binary: argument parsing, file output, progress display.
+//! The `argva` command line (native only): argument parsing, the subcommands, file output and
+//! progress display. All of argva's file I/O and blocking waits live here; the rest of the
+//! library is the engine. The binary (`src/main.rs`) and the Python module call [`main`].
 
 pub mod bench;
 pub mod data;
@@ -7,7 +9,115 @@ pub mod output;
 pub mod plot;
 pub mod train;
 
-pub use argva::train::Prepared;
+pub use crate::train::Prepared;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "argva",
+    version,
+    about = "Adversarially regularized graph autoencoders (GAE, VGAE, ARGA, ARGVA), trained on the GPU",
+    long_about = "Adversarially regularized graph autoencoders (GAE, VGAE, ARGA, ARGVA; Pan et al., \
+IJCAI 2018), trained entirely on the GPU through WGSL compute shaders (wgpu: Vulkan, Metal, DX12, \
+WebGPU, or Mesa's lavapipe on a machine without a GPU).\n\n\
+`argva cora` is short for `argva train cora`: ARGVA on Cora with the reference recipe.\n\n\
+Environment: WGPU_BACKEND (vulkan, gl, metal, dx12) and WGPU_ADAPTER_NAME pick the adapter; \
+ARGVA_DATA is the data root when --data-root is not given (default ./data). Cora and CiteSeer \
+are built into argva and need no files or network; PubMed is downloaded on first use."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a dataset and report link-prediction and clustering metrics.
+    Train(Box<train::TrainArgs>),
+    /// Measure speed: time per epoch, per-kernel GPU time, memory, host overhead.
+    Bench(Box<bench::BenchArgs>),
+    /// Embed a graph with a trained model (a checkpoint written by `train --out`).
+    ///
+    /// By default the encoder passes messages over every edge of the graph, so on the training
+    /// graph the result differs from the run's embedding.npy, whose messages used the training
+    /// edges only (the held-out validation and test edges were hidden). `--message-edges train`
+    /// recomputes the run's link split (the checkpoint's seed, --val-frac and --test-frac) and
+    /// gives the run's embedding back.
+    Embed(Box<embed::EmbedArgs>),
+    /// Draw a run folder: the embedding in 2-D by class, and the training curves (PNG, SVG).
+    Plot(plot::PlotArgs),
+    /// Describe a dataset: nodes, features, edges, classes, isolated nodes, split sizes.
+    Data(data::DataArgs),
+    /// Print the GPU adapter argva would use (honours WGPU_BACKEND and WGPU_ADAPTER_NAME)
+    /// and the device limits that bound graph sizes.
+    Info {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `argva <dataset> [flags]` is `argva train <dataset> [flags]`.
+fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    const SUBCOMMANDS: &[&str] = &["train", "data", "bench", "embed", "plot", "info", "help"];
+    if let Some(first) = args.get(1).and_then(|a| a.to_str())
+        && !first.starts_with('-')
+        && !SUBCOMMANDS.contains(&first)
+    {
+        args.insert(1, "train".into());
+    }
+    args
+}
+
+/// Runs the command line on `args` (the program name first) and returns the process's exit
+/// status: the `argva` binary and `python -m argva` both enter here.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    ExitCode::from(exit_status(args))
+}
+
+/// [`main`]'s status as a number (0 success, 1 a failed run, 2 a usage error).
+pub fn exit_status(args: Vec<OsString>) -> u8 {
+    let launched = std::time::Instant::now();
+    let cli = match Cli::try_parse_from(with_default_subcommand(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; a bad flag prints its usage and fails.
+            let _ = e.print();
+            return e.exit_code().clamp(0, 255) as u8;
+        }
+    };
+    match run(cli, launched) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", error_text(&e));
+            1
+        }
+    }
+}
+
+fn run(cli: Cli, launched: std::time::Instant) -> Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(*args),
+        Command::Data(args) => data::run(args),
+        Command::Embed(args) => embed::run(*args),
+        Command::Plot(args) => plot::run(args),
+        Command::Bench(args) => bench::run(*args, launched),
+        Command::Info { json } => {
+            let ctx = crate::gpu::GpuContext::new_blocking()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ctx.summary)?);
+            } else {
+                println!("{}", ctx.summary);
+            }
+            Ok(())
+        }
+    }
+}
 
 /// An error and its causes in one line, `a: b: c`, leaving out a cause whose text is already
 /// part of the line (errors that print their source would otherwise show it twice).
@@ -31,7 +141,7 @@ mod tests {
     #[test]
     fn a_cause_already_in_the_message_is_not_repeated() {
         let io = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
-        let data = argva::data::DataError::Io {
+        let data = crate::data::DataError::Io {
             path: "/tmp".into(),
             source: io,
         };

@@ -8,7 +8,7 @@ use clap::Args;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use argva::export::npy_read;
+use crate::export::npy_read;
 
 use super::output;
 

@@ -8,21 +8,23 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use argva::checkpoint::Checkpoint;
-use argva::data::split::{LinkSplit, NegativeSampler, link_split};
-use argva::data::{self, Graph};
-use argva::eval::{self, ClusteringMetrics};
-use argva::gpu::{AdapterSummary, GpuContext};
-use argva::model::ModelKind;
-use argva::train::TrainConfig;
-use argva::train::engine::Recon;
-use argva::train::fit::{Event, FitResult, LinkScores, Resume, Validation, fit, link_scores};
+use crate::checkpoint::Checkpoint;
+use crate::data::split::{LinkSplit, NegativeSampler, link_split};
+use crate::data::{self, Graph};
+use crate::eval::{self, ClusteringMetrics};
+use crate::gpu::{AdapterSummary, GpuContext};
+use crate::model::ModelKind;
+use crate::train::TrainConfig;
+use crate::train::engine::Recon;
+use crate::train::fit::{
+    Event, FitResult, LinkScores, Observer, Resume, Validation, fit, link_scores,
+};
 
 use super::data::DataSource;
 use super::{Prepared, output};
 
 /// Which epoch's embedding is kept and evaluated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Select {
     /// The last epoch's parameters.
@@ -74,13 +76,13 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = TrainConfig::DEFAULT.recon)]
     pub recon: Recon,
     /// Fraction of edges held out for validation.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = defaults::VAL_FRAC)]
     pub val_frac: f64,
     /// Fraction of edges held out for testing.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults::TEST_FRAC)]
     pub test_frac: f64,
     /// Score the validation pairs every N epochs (0: only at the end).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults::VAL_EVERY)]
     pub val_every: u32,
     /// Which epoch's embedding to keep: the last, or the best on validation AUC.
     #[arg(long, value_enum, default_value_t = Select::Last)]
@@ -90,7 +92,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub normalize_features: bool,
     /// k-means restarts for the clustering metrics.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults::KMEANS_RESTARTS)]
     pub kmeans_restarts: usize,
     /// Write embedding.npy (N×d float32, μ), embedding.csv, metrics.json, the evaluated
     /// pairs ({test,val}_{pos,neg}.npy, int64 E×2), history.csv and the trained model
@@ -132,7 +134,7 @@ pub struct Report {
     pub wall_seconds: f64,
     pub train_seconds: f64,
     pub dispatches_per_epoch: usize,
-    pub history: Vec<argva::train::EpochLosses>,
+    pub history: Vec<crate::train::EpochLosses>,
     pub validation: Vec<(u32, LinkScores)>,
 }
 
@@ -203,34 +205,155 @@ fn config_of(args: &TrainArgs) -> TrainConfig {
     }
 }
 
+/// Defaults of the run settings outside [`TrainConfig`]: one source for the CLI's flags and
+/// the Python module's keyword arguments.
+pub mod defaults {
+    pub const VAL_FRAC: f64 = 0.05;
+    pub const TEST_FRAC: f64 = 0.1;
+    pub const VAL_EVERY: u32 = 10;
+    pub const KMEANS_RESTARTS: usize = 10;
+}
+
 fn check_args(args: &TrainArgs) -> Result<()> {
-    config_of(args).check().map_err(anyhow::Error::msg)?;
-    for (flag, v) in [
-        ("--val-frac", args.val_frac),
-        ("--test-frac", args.test_frac),
-    ] {
+    check_run(
+        &config_of(args),
+        (args.val_frac, args.test_frac),
+        args.select,
+        args.val_every,
+    )
+}
+
+/// Refuses settings no run can use, naming the CLI's flags.
+pub fn check_run(
+    cfg: &TrainConfig,
+    (val_frac, test_frac): (f64, f64),
+    select: Select,
+    val_every: u32,
+) -> Result<()> {
+    cfg.check().map_err(anyhow::Error::msg)?;
+    for (flag, v) in [("--val-frac", val_frac), ("--test-frac", test_frac)] {
         if !(0.0..1.0).contains(&v) {
             bail!("{flag} must be in [0, 1), got {v}");
         }
     }
-    if args.val_frac + args.test_frac >= 1.0 {
+    if val_frac + test_frac >= 1.0 {
         bail!("--val-frac + --test-frac must leave edges for training");
     }
-    if args.select == Select::Val && args.val_every == 0 {
+    if select == Select::Val && val_every == 0 {
         bail!("--select val needs validation during training: give --val-every a positive N");
     }
-    if args.recon == Recon::Dense && args.latent > argva::kernels::dense_recon::MAX_LATENT {
+    if cfg.recon == Recon::Dense && cfg.latent > crate::kernels::dense_recon::MAX_LATENT {
         bail!(
             "--recon dense supports --latent up to {}",
-            argva::kernels::dense_recon::MAX_LATENT
+            crate::kernels::dense_recon::MAX_LATENT
         );
     }
     Ok(())
 }
 
-struct Trained {
-    fit: FitResult,
-    train_seconds: f64,
+/// What a run needs besides its graph and split: the CLI's flags, or the Python module's
+/// keyword arguments.
+pub struct RunSettings {
+    pub cfg: TrainConfig,
+    /// Score the validation pairs every N epochs (0: only at the end).
+    pub val_every: u32,
+    pub select: Select,
+    pub kmeans_restarts: usize,
+    /// Emit a checkpoint event every N epochs (0: never).
+    pub save_every: u32,
+}
+
+/// A trained and evaluated run.
+pub struct Outcome {
+    pub fit: FitResult,
+    pub test: LinkScores,
+    pub val: LinkScores,
+    pub clustering: Option<ClusteringMetrics>,
+    pub train_seconds: f64,
+}
+
+/// Trains on the split's training edges, then scores the test and validation pairs and
+/// clusters the embedding when the graph has labels. The one job behind `argva train` and
+/// the Python module's `fit`; the caller's observer shows progress (and may stop it).
+pub fn train_graph(
+    ctx: &GpuContext,
+    graph: &Graph,
+    split: &LinkSplit,
+    s: &RunSettings,
+    resume: Option<&Checkpoint>,
+    observer: &mut Observer<'_>,
+) -> Result<Outcome> {
+    let (n, cfg) = (graph.num_nodes, &s.cfg);
+    if cfg.recon == Recon::Dense && n > DENSE_MAX_NODES {
+        bail!(
+            "--recon dense evaluates all N² = {:.2e} node pairs per epoch; {} nodes is over the \
+             limit of {DENSE_MAX_NODES}. Use --recon sampled (the default) for large graphs.",
+            (n as f64).powi(2),
+            n
+        );
+    }
+    let prepared = Prepared::new(graph, &split.train_pos, cfg.normalize_features);
+    let sampler = NegativeSampler::new(n, &split.train_pos)?;
+    let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
+    let inputs = prepared.inputs(&split.train_pos, &sample);
+    let val = Validation {
+        pos: &split.val_pos,
+        neg: &split.val_neg,
+        every: s.val_every,
+        select_best: s.select == Select::Val,
+    };
+    let plan = Resume {
+        from: resume.map(|ck| (&ck.state, ck.epochs_done)),
+        save_every: s.save_every,
+    };
+    let t = Instant::now();
+    let fit = fit(ctx, cfg, &inputs, &val, &plan, observer)?;
+    let train_seconds = t.elapsed().as_secs_f64();
+    let d = cfg.latent;
+    let emb = &fit.embedding;
+    let clustering = match &graph.labels {
+        Some(labels) if graph.num_classes > 1 => Some(
+            eval::evaluate_clustering(
+                emb,
+                n,
+                d,
+                labels,
+                graph.num_classes,
+                s.kmeans_restarts.max(1),
+                cfg.seed,
+            )
+            .context("clustering the embedding")?,
+        ),
+        _ => None,
+    };
+    Ok(Outcome {
+        test: link_scores(emb, d, &split.test_pos, &split.test_neg),
+        val: link_scores(emb, d, &split.val_pos, &split.val_neg),
+        clustering,
+        train_seconds,
+        fit,
+    })
+}
+
+/// The hyperparameters a resumed run continues with: the checkpoint's, to `epochs` in total.
+pub fn resumed_config(ck: &Checkpoint, epochs: u32, graph: &Graph) -> Result<TrainConfig> {
+    if ck.epochs_done >= epochs {
+        bail!(
+            "the checkpoint has already trained {} epochs; pass --epochs above that to continue",
+            ck.epochs_done
+        );
+    }
+    if ck.arch.features != graph.features.cols {
+        bail!(
+            "the checkpoint was trained on {} input features, this graph has {}",
+            ck.arch.features,
+            graph.features.cols
+        );
+    }
+    Ok(TrainConfig {
+        epochs,
+        ..ck.config.clone()
+    })
 }
 
 fn train_and_evaluate(
@@ -240,155 +363,116 @@ fn train_and_evaluate(
     resume: Option<Checkpoint>,
     started: Instant,
 ) -> Result<(Report, FitResult)> {
-    let n = graph.num_nodes;
-    if args.recon == Recon::Dense && n > DENSE_MAX_NODES {
-        bail!(
-            "--recon dense evaluates all N² = {:.2e} node pairs per epoch; {} nodes is over the \
-             limit of {DENSE_MAX_NODES}. Use --recon sampled (the default) for large graphs.",
-            (n as f64).powi(2),
-            n
-        );
-    }
-    let mut cfg = config_of(args);
-    if let Some(ck) = &resume {
-        cfg = TrainConfig {
-            epochs: args.epochs,
-            ..ck.config.clone()
-        };
-        if ck.epochs_done >= cfg.epochs {
-            bail!(
-                "the checkpoint has already trained {} epochs; pass --epochs above that to continue",
-                ck.epochs_done
-            );
-        }
-        if ck.arch.features != graph.features.cols {
-            bail!(
-                "the checkpoint was trained on {} input features, this graph has {}",
-                ck.arch.features,
-                graph.features.cols
-            );
-        }
-    }
-    let prepared = Prepared::new(graph, &split.train_pos, cfg.normalize_features);
-    let sampler = NegativeSampler::new(n, &split.train_pos)?;
-    let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
-    let inputs = prepared.inputs(&split.train_pos, &sample);
-    let ctx = GpuContext::new_blocking()?;
-
-    let trained = run_fit(args, &ctx, &cfg, &inputs, split, resume.as_ref())?;
-    let d = cfg.latent;
-    let emb = &trained.fit.embedding;
-    let test = link_scores(emb, d, &split.test_pos, &split.test_neg);
-    let val = link_scores(emb, d, &split.val_pos, &split.val_neg);
-    let clustering = match &graph.labels {
-        Some(labels) if graph.num_classes > 1 => Some(
-            eval::evaluate_clustering(
-                emb,
-                n,
-                d,
-                labels,
-                graph.num_classes,
-                args.kmeans_restarts.max(1),
-                args.seed,
-            )
-            .context("clustering the embedding")?,
-        ),
-        _ => None,
+    let cfg = match &resume {
+        Some(ck) => resumed_config(ck, args.epochs, graph)?,
+        None => config_of(args),
     };
-    let Trained { fit, train_seconds } = trained;
+    let settings = RunSettings {
+        cfg,
+        val_every: args.val_every,
+        select: args.select,
+        kmeans_restarts: args.kmeans_restarts,
+        save_every: args.save_every,
+    };
+    let ctx = GpuContext::new_blocking()?;
+    let out = train_with_bar(args, &ctx, graph, split, &settings, resume.as_ref())?;
     let report = Report {
         dataset: graph.name.clone(),
         adapter: ctx.summary.clone(),
-        config: cfg,
+        config: settings.cfg,
         select: args.select,
-        selected_epoch: fit.selected_epoch,
+        selected_epoch: out.fit.selected_epoch,
         graph: data::Summary::new(graph, Some(split)),
-        test,
-        val,
-        clustering,
+        test: out.test,
+        val: out.val,
+        clustering: out.clustering,
         wall_seconds: started.elapsed().as_secs_f64(),
-        train_seconds,
-        dispatches_per_epoch: fit.dispatches_per_epoch,
-        history: fit.history.clone(),
-        validation: fit.validation.clone(),
+        train_seconds: out.train_seconds,
+        dispatches_per_epoch: out.fit.dispatches_per_epoch,
+        history: out.fit.history.clone(),
+        validation: out.fit.validation.clone(),
     };
-    Ok((report, fit))
+    Ok((report, out.fit))
 }
 
-fn run_fit(
+fn progress_bar(args: &TrainArgs, cfg: &TrainConfig, ctx: &GpuContext) -> ProgressBar {
+    if args.quiet || args.json {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(cfg.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} epochs {elapsed_precise} (eta {eta}) {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{} on {}", cfg.model.name(), ctx.summary.name));
+    bar
+}
+
+/// One line of losses for a progress display.
+pub fn loss_message(
+    model: ModelKind,
+    l: &crate::train::EpochLosses,
+    val_auc: Option<f64>,
+) -> String {
+    let auc = val_auc.map_or(String::new(), |a| format!(" val AUC {a:.4}"));
+    if model.adversarial() {
+        format!(
+            "loss {:.4} (recon {:.4}, reg {:.4}, D {:.4}){auc}",
+            l.total, l.recon, l.reg, l.disc
+        )
+    } else {
+        format!("loss {:.4} (recon {:.4}){auc}", l.total, l.recon)
+    }
+}
+
+/// [`train_graph`] with the terminal's progress bar, writing --save-every checkpoints.
+fn train_with_bar(
     args: &TrainArgs,
     ctx: &GpuContext,
-    cfg: &TrainConfig,
-    inputs: &argva::train::TrainInputs<'_>,
+    graph: &Graph,
     split: &LinkSplit,
+    settings: &RunSettings,
     resume: Option<&Checkpoint>,
-) -> Result<Trained> {
-    let bar = if args.quiet || args.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(cfg.epochs as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} epochs {elapsed_precise} (eta {eta}) {msg}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{} on {}", cfg.model.name(), ctx.summary.name));
-        bar
-    };
-    let val = Validation {
-        pos: &split.val_pos,
-        neg: &split.val_neg,
-        every: args.val_every,
-        select_best: args.select == Select::Val,
-    };
+) -> Result<Outcome> {
+    let cfg = &settings.cfg;
+    let bar = progress_bar(args, cfg, ctx);
     let mut last_auc: Option<f64> = None;
     let mut save_error: Option<anyhow::Error> = None;
-    let mut observer = |event: Event<'_>| match event {
-        Event::Epoch(l) => {
-            bar.set_position(l.epoch as u64 + 1);
-            let auc = last_auc.map_or(String::new(), |a| format!(" val AUC {a:.4}"));
-            bar.set_message(if cfg.model.adversarial() {
-                format!(
-                    "loss {:.4} (recon {:.4}, reg {:.4}, D {:.4}){auc}",
-                    l.total, l.recon, l.reg, l.disc
-                )
-            } else {
-                format!("loss {:.4} (recon {:.4}){auc}", l.total, l.recon)
-            });
-        }
-        Event::Validated { scores, .. } => last_auc = Some(scores.auc),
-        Event::Checkpoint { epochs_done, state } => {
-            let dir = args
-                .out
-                .as_deref()
-                .expect("clap: --save-every requires --out");
-            let ck = Checkpoint {
-                config: cfg.clone(),
-                arch: cfg.arch(inputs.features.cols),
-                epochs_done,
-                state: state.clone(),
-            };
-            let name = format!("checkpoint-{epochs_done:05}.safetensors");
-            if let Err(e) = write_checkpoint(dir, &name, &ck) {
-                save_error.get_or_insert(e);
+    let mut observer = |event: Event<'_>| {
+        match event {
+            Event::Epoch(l) => {
+                bar.set_position(l.epoch as u64 + 1);
+                bar.set_message(loss_message(cfg.model, l, last_auc));
+            }
+            Event::Validated { scores, .. } => last_auc = Some(scores.auc),
+            Event::Checkpoint { epochs_done, state } => {
+                let dir = args
+                    .out
+                    .as_deref()
+                    .expect("clap: --save-every requires --out");
+                let ck = Checkpoint {
+                    config: cfg.clone(),
+                    arch: cfg.arch(graph.features.cols),
+                    epochs_done,
+                    state: state.clone(),
+                };
+                let name = format!("checkpoint-{epochs_done:05}.safetensors");
+                if let Err(e) = write_checkpoint(dir, &name, &ck) {
+                    save_error.get_or_insert(e);
+                }
             }
         }
+        std::ops::ControlFlow::Continue(())
     };
-    let from = resume.map(|ck| (&ck.state, ck.epochs_done));
-    let plan = Resume {
-        from,
-        save_every: args.save_every,
-    };
-    let t = Instant::now();
-    let fit = fit(ctx, cfg, inputs, &val, &plan, &mut observer)?;
+    let out = train_graph(ctx, graph, split, settings, resume, &mut observer)?;
     if let Some(e) = save_error {
         return Err(e.context("writing a checkpoint"));
     }
-    let train_seconds = t.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    Ok(Trained { fit, train_seconds })
+    Ok(out)
 }
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
@@ -411,12 +495,12 @@ fn save(
 ) -> Result<()> {
     let d = report.config.latent;
     let n = report.graph.nodes;
-    let emb = argva::export::npy_bytes(&[n, d], &fit.embedding).map_err(anyhow::Error::msg)?;
+    let emb = crate::export::npy_bytes(&[n, d], &fit.embedding).map_err(anyhow::Error::msg)?;
     output::write_atomic(dir, "embedding.npy", &emb)?;
-    let csv = argva::export::embedding_csv(&fit.embedding, d, graph.node_ids.as_deref());
+    let csv = crate::export::embedding_csv(&fit.embedding, d, graph.node_ids.as_deref());
     output::write_atomic(dir, "embedding.csv", csv.as_bytes())?;
     if let Some(labels) = &graph.labels {
-        let bytes = argva::export::npy_bytes(
+        let bytes = crate::export::npy_bytes(
             &[labels.len()],
             &labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
         )
@@ -452,7 +536,7 @@ fn save(
         ("val_pos.npy", &split.val_pos),
         ("val_neg.npy", &split.val_neg),
     ] {
-        output::write_atomic(dir, name, &argva::export::pairs_npy(pairs))?;
+        output::write_atomic(dir, name, &crate::export::pairs_npy(pairs))?;
     }
     output::write_atomic(
         dir,

@@ -4,6 +4,7 @@
 //! The parsers take bytes (`&[u8]`) so they can be tested and fuzzed without files; only
 //! [`load`], the `read_*` helpers and [`download`] touch the file system or the network.
 
+pub mod arrays;
 pub mod download;
 pub mod embedded;
 mod error;
@@ -147,6 +148,8 @@ pub enum Origin {
     File(PathBuf),
     /// A synthetic graph (`sbm:`).
     Generated,
+    /// Arrays handed over in memory (the Python module).
+    Memory,
 }
 
 impl std::fmt::Display for Origin {
@@ -159,6 +162,7 @@ impl std::fmt::Display for Origin {
             Origin::Embedded => write!(f, "argva's embedded copy"),
             Origin::File(p) => write!(f, "{}", p.display()),
             Origin::Generated => write!(f, "generated"),
+            Origin::Memory => write!(f, "arrays in memory"),
         }
     }
 }

@@ -94,11 +94,41 @@ impl GpuContext {
     /// Opens the best adapter allowed by the environment (see the module docs).
     #[cfg(not(target_arch = "wasm32"))]
     pub async fn new() -> GpuResult<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-        let adapters = instance.enumerate_adapters(backends).await;
-        let adapter = pick_adapter(adapters, std::env::var("WGPU_ADAPTER_NAME").ok())?;
+        Self::open(&AdapterChoice::Default).await
+    }
+
+    /// Opens the adapter `choice` names among those the environment allows.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn open(choice: &AdapterChoice) -> GpuResult<Self> {
+        let adapters = native_adapters().await;
+        let adapter = match choice {
+            AdapterChoice::Default => {
+                let wanted = std::env::var("WGPU_ADAPTER_NAME").ok();
+                pick_adapter(adapters, wanted).map_err(|e| match e {
+                    GpuError::AdapterNotFound { wanted, available } => GpuError::AdapterNotFound {
+                        wanted: format!("{wanted} (WGPU_ADAPTER_NAME)"),
+                        available,
+                    },
+                    other => other,
+                })?
+            }
+            AdapterChoice::Name(name) => pick_adapter(adapters, Some(name.clone()))?,
+            AdapterChoice::Index(i) => {
+                let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+                adapters
+                    .into_iter()
+                    .nth(*i)
+                    .ok_or_else(|| GpuError::AdapterNotFound {
+                        wanted: format!("adapter #{i}"),
+                        available: names
+                            .iter()
+                            .enumerate()
+                            .map(|(k, n)| format!("#{k} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+            }
+        };
         Self::from_adapter(adapter).await
     }
 
@@ -309,7 +339,54 @@ impl GpuContext {
     }
 }
 
-/// Preference order: the adapter named in `WGPU_ADAPTER_NAME`, else discrete > integrated >
+/// Which adapter [`GpuContext::open`] opens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AdapterChoice {
+    /// The environment's (`WGPU_ADAPTER_NAME`), else the best by device type.
+    Default,
+    /// The first whose name contains this (case-insensitive).
+    Name(String),
+    /// Position in [`list_adapters`].
+    Index(usize),
+}
+
+/// One adapter as [`list_adapters`] reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterEntry {
+    pub index: usize,
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn native_adapters() -> Vec<wgpu::Adapter> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    instance.enumerate_adapters(backends).await
+}
+
+/// Every adapter the environment allows (`WGPU_BACKEND`), in [`AdapterChoice::Index`] order.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn list_adapters() -> Vec<AdapterEntry> {
+    native_adapters()
+        .await
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            let info = a.get_info();
+            AdapterEntry {
+                index,
+                name: info.name,
+                backend: format!("{:?}", info.backend),
+                device_type: format!("{:?}", info.device_type),
+            }
+        })
+        .collect()
+}
+
+/// Preference order: the adapter whose name contains `wanted`, else discrete > integrated >
 /// virtual > software (CPU) > other. Ties keep enumeration order.
 #[cfg(not(target_arch = "wasm32"))]
 fn pick_adapter(adapters: Vec<wgpu::Adapter>, wanted: Option<String>) -> GpuResult<wgpu::Adapter> {
@@ -331,7 +408,7 @@ fn pick_adapter(adapters: Vec<wgpu::Adapter>, wanted: Option<String>) -> GpuResu
             .into_iter()
             .find(|a| a.get_info().name.to_lowercase().contains(&needle))
             .ok_or(GpuError::AdapterNotFound {
-                wanted,
+                wanted: format!("the name {wanted:?}"),
                 available: names.join(", "),
             });
     }

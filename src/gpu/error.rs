@@ -7,7 +7,7 @@ pub enum GpuError {
     #[error("no GPU adapter found (backends tried: {backends}). {hint}")]
     NoAdapter { backends: String, hint: String },
 
-    #[error("adapter named {wanted:?} (WGPU_ADAPTER_NAME) not found; available: {available}")]
+    #[error("no GPU adapter matches {wanted}; available: {available}")]
     AdapterNotFound { wanted: String, available: String },
 
     #[error("could not open the GPU device on {adapter}: {source}")]

@@ -9,7 +9,9 @@ pub mod timing;
 pub mod window;
 
 pub use buffer::GpuBuffer;
-pub use context::{AdapterSummary, GpuContext};
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::list_adapters;
+pub use context::{AdapterChoice, AdapterEntry, AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
 pub use host::yield_to_host;
 pub use kernel::{

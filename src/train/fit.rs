@@ -4,6 +4,8 @@
 //! the page between epochs); [`fit`] is its blocking form for native callers. The progress
 //! display is the caller's, through [`Observer`].
 
+use std::ops::ControlFlow;
+
 use serde::Serialize;
 
 use super::engine::EngineState;
@@ -67,7 +69,9 @@ pub struct Resume<'a> {
     pub save_every: u32,
 }
 
-pub type Observer<'a> = dyn FnMut(Event<'_>) + 'a;
+/// Sees every [`Event`]; returning `ControlFlow::Break` stops training there (a user's
+/// interrupt): the fit then ends with [`FitError::Stopped`].
+pub type Observer<'a> = dyn FnMut(Event<'_>) -> ControlFlow<()> + 'a;
 
 #[derive(Debug, Serialize)]
 pub struct FitResult {
@@ -96,6 +100,8 @@ pub enum FitError {
     },
     #[error("reading epoch {epoch}'s losses failed: {reason}")]
     Readback { epoch: u32, reason: String },
+    #[error("training was stopped after epoch {epoch}")]
+    Stopped { epoch: u32 },
 }
 
 fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
@@ -125,8 +131,11 @@ fn absorb(
         let epoch = history.len() as u32 + 1;
         let l = row.map_err(|reason| FitError::Readback { epoch, reason })?;
         check_finite(&l)?;
-        observer(Event::Epoch(&l));
+        let flow = observer(Event::Epoch(&l));
         history.push(l);
+        if flow.is_break() {
+            return Err(FitError::Stopped { epoch });
+        }
     }
     Ok(())
 }
@@ -182,7 +191,9 @@ pub async fn fit_async(
             let emb = trainer.encode(ctx).await?;
             let scores = link_scores(&emb, d, val.pos, val.neg);
             validation.push((epoch, scores));
-            observer(Event::Validated { epoch, scores });
+            if observer(Event::Validated { epoch, scores }).is_break() {
+                return Err(FitError::Stopped { epoch });
+            }
             if val.select_best && best.as_ref().is_none_or(|b| scores.auc > b.0) {
                 best = Some((scores.auc, epoch, emb));
             }
@@ -192,10 +203,13 @@ pub async fn fit_async(
                 absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
             }
             let state = trainer.engine.read_state(ctx).await?;
-            observer(Event::Checkpoint {
+            let flow = observer(Event::Checkpoint {
                 epochs_done: epoch,
                 state: &state,
             });
+            if flow.is_break() {
+                return Err(FitError::Stopped { epoch });
+            }
         }
     }
     while trainer.in_flight() > 0 {

@@ -60,6 +60,7 @@ fn run(
         if let Event::Checkpoint { epochs_done, state } = e {
             saved.push((epochs_done, state.clone()));
         }
+        std::ops::ControlFlow::Continue(())
     };
     fit(ctx(), cfg, &inputs, &val, resume, &mut observer).unwrap()
 }

@@ -64,7 +64,10 @@ fn cora(ctx: &GpuContext, kind: ModelKind) -> String {
         every: 0,
         select_best: false,
     };
-    let r = fit(ctx, &cfg, &inputs, &val, &Resume::default(), &mut |_| {}).unwrap();
+    let r = fit(ctx, &cfg, &inputs, &val, &Resume::default(), &mut |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     let losses: Vec<f32> = r
         .history
         .iter()

@@ -1,0 +1,220 @@
+"""argva: adversarially regularized graph autoencoders (GAE, VGAE, ARGA, ARGVA) trained
+entirely on the GPU through WebGPU shaders (wgpu: Vulkan, Metal, DX12, or Mesa's lavapipe on a
+machine without a GPU). No CUDA, no PyTorch.
+
+>>> import argva
+>>> result = argva.fit(argva.datasets.cora(), epochs=200, seed=0)
+>>> result.embedding.shape, result.metrics["test_auc"]
+
+`fit` runs the same job as the command line's `argva train` (same defaults, same seed → same
+embedding bytes as its `embedding.npy`); `python -m argva …` is the command line itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _argva, datasets
+from ._inputs import Device, as_graph, check_count, device_arg, edge_bytes, feature_parts
+from ._progress import Progress
+
+__version__: str = _argva.__version__
+__all__ = ["fit", "FitResult", "devices", "Device", "datasets", "__version__"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A trained and evaluated model.
+
+    Attributes:
+        embedding: float32 array, nodes × latent: μ for VGAE/ARGVA, z for GAE/ARGA.
+        metrics: test/val link prediction (``test_auc``, ``test_ap``, ``val_auc``,
+            ``val_ap``) and, with labels, clustering (``acc``, ``nmi``, ``ari``, ``f1``).
+        history: one dict per epoch: ``epoch``, ``total``, ``recon``, ``reg``, ``kl``,
+            ``disc`` (and ``val_auc``, ``val_ap`` on validation epochs).
+        split: the evaluated pairs, int64 arrays of shape (pairs, 2): ``test_pos``,
+            ``test_neg``, ``val_pos``, ``val_neg``, and the ``train_pos`` edges trained on.
+        config: the hyperparameters trained with (as in the CLI's ``metrics.json``).
+        adapter: the GPU adapter's name; backend: its wgpu backend.
+        selected_epoch: the epoch whose parameters made the embedding.
+        train_seconds: time spent training.
+    """
+
+    embedding: np.ndarray
+    metrics: Dict[str, float]
+    history: List[Dict[str, float]]
+    split: Dict[str, np.ndarray]
+    config: Dict[str, Any]
+    adapter: str
+    backend: str
+    selected_epoch: int
+    train_seconds: float
+    _checkpoint: bytes = field(repr=False)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the trained model as the CLI's ``model.safetensors`` (loadable by ``argva
+        embed`` and ``--resume``). Written to a temporary file first, then renamed: never
+        half-written."""
+        _argva.write_file(os.fspath(path), self._checkpoint)
+
+    def embed(
+        self,
+        edge_index: Any,
+        x: Any = None,
+        *,
+        num_nodes: Optional[int] = None,
+        device: Device = None,
+    ) -> np.ndarray:
+        """The trained encoder's embedding (float32, nodes × latent) of a graph with the same
+        number of features, its messages passed over all of `edge_index`'s edges."""
+        raw = _argva.embed(
+            self._checkpoint,
+            edge_bytes(edge_index),
+            num_nodes,
+            feature_parts(x),
+            device_arg(device),
+        )
+        return np.frombuffer(raw, dtype=np.float32).reshape(-1, int(self.config["latent"]))
+
+
+def fit(
+    data_or_edge_index: Any,
+    x: Any = None,
+    y: Any = None,
+    *,
+    model: str = "argva",
+    epochs: int = 200,
+    seed: int = 0,
+    latent: int = 32,
+    hidden: Optional[int] = None,
+    disc_hidden: int = 64,
+    disc_steps: int = 5,
+    lr: float = 0.005,
+    disc_lr: float = 0.001,
+    recon: str = "sampled",
+    normalize_features: bool = False,
+    split: Tuple[float, float] = (0.05, 0.1),
+    val_every: int = 10,
+    select: str = "last",
+    kmeans_restarts: int = 10,
+    num_nodes: Optional[int] = None,
+    device: Device = None,
+    progress: bool = True,
+) -> FitResult:
+    """Trains a graph autoencoder on the GPU and evaluates it, like ``argva train``.
+
+    Args:
+        data_or_edge_index: the edges as a 2 × E integer array (PyG's ``edge_index``) or
+            E × 2 (numpy, or a CPU torch tensor); or one object with ``.edge_index`` and
+            optional ``.x``, ``.y`` (a PyG ``Data``, an ``argva.datasets`` dataset).
+            Directions, duplicates and self-loops do not matter (edges are undirected).
+        x: node features, nodes × features: a dense array (float32/float64/int) or any
+            SciPy sparse matrix (kept sparse). Default: one-hot identity features.
+        y: integer class per node (optional): enables the clustering metrics.
+        model: ``gae``, ``vgae``, ``arga`` or ``argva``.
+        epochs: encoder steps (adversarial models add `disc_steps` discriminator steps each).
+        seed: seeds everything random: initialisation, split, negatives, noise, k-means.
+        latent: embedding width d; hidden: first GCN layer width (default 2 × latent).
+        disc_hidden, disc_steps, lr, disc_lr: the discriminator's width and steps per epoch,
+            the encoder's and the discriminator's Adam learning rates.
+        recon: ``sampled`` (positives + as many fresh negatives per epoch) or ``dense`` (the
+            original paper's weighted BCE over all N² pairs).
+        normalize_features: row-normalise x first (PyG's NormalizeFeatures).
+        split: the fractions of edges held out for (validation, test).
+        val_every: score the validation pairs every N epochs (0: only at the end).
+        select: keep the ``last`` epoch's embedding or the best on validation AUC (``val``).
+        kmeans_restarts: k-means restarts for the clustering metrics.
+        num_nodes: the node count when neither x nor the edges fix it (isolated last nodes).
+        device: an index into :func:`devices` or part of an adapter's name (default: the
+            best adapter; ``WGPU_BACKEND`` and ``WGPU_ADAPTER_NAME`` are honoured).
+        progress: show a progress bar (tqdm when installed, else a line on stderr).
+
+    Raises:
+        ValueError: bad input (shapes, dtypes, ids out of range, NaN features, an empty
+            graph, impossible settings), with the message the CLI gives.
+        RuntimeError: no GPU adapter, a device error, or training that diverged.
+        KeyboardInterrupt: Ctrl-C; training stops at the next epoch.
+    """
+    graph = as_graph(data_or_edge_index, x, y, num_nodes)
+    counts = dict(epochs=epochs, seed=seed, latent=latent, disc_hidden=disc_hidden,
+                  disc_steps=disc_steps, val_every=val_every, kmeans_restarts=kmeans_restarts)
+    if hidden is not None:
+        counts["hidden"] = hidden
+    for name, value in counts.items():
+        check_count(name, value)
+    settings = {
+        "config": {
+            "model": model,
+            "epochs": epochs,
+            "latent": latent,
+            "hidden": 2 * latent if hidden is None else hidden,
+            "disc_hidden": disc_hidden,
+            "disc_steps": disc_steps,
+            "lr": lr,
+            "disc_lr": disc_lr,
+            "seed": seed,
+            "recon": recon,
+            "normalize_features": normalize_features,
+        },
+        "val_frac": split[0],
+        "test_frac": split[1],
+        "val_every": val_every,
+        "select": select,
+        "kmeans_restarts": kmeans_restarts,
+    }
+    try:
+        settings_json = json.dumps(settings, allow_nan=True)
+    except TypeError as e:
+        raise ValueError(f"a setting of argva.fit is not a number or a string: {e}") from None
+    bar = Progress(epochs, model, progress)
+    try:
+        raw = _argva.fit(
+            graph.edges,
+            graph.num_nodes,
+            graph.features,
+            graph.labels,
+            graph.name,
+            settings_json,
+            device_arg(device),
+            bar,
+        )
+    finally:
+        bar.close()
+    nodes, d = raw["nodes"], raw["latent"]
+    return FitResult(
+        embedding=np.frombuffer(raw["embedding"], dtype=np.float32).reshape(nodes, d),
+        metrics=dict(raw["metrics"]),
+        history=list(raw["history"]),
+        split={
+            k: np.frombuffer(v, dtype=np.int64).reshape(-1, 2).copy()
+            for k, v in raw["split"].items()
+        },
+        config=json.loads(raw["config"]),
+        adapter=raw["adapter"],
+        backend=raw["backend"],
+        selected_epoch=raw["selected_epoch"],
+        train_seconds=raw["train_seconds"],
+        _checkpoint=raw["checkpoint"],
+    )
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A GPU adapter wgpu offers (``index`` is what ``device=`` takes)."""
+
+    index: int
+    name: str
+    backend: str
+    device_type: str
+
+
+def devices() -> List[Adapter]:
+    """The GPU adapters available (honours ``WGPU_BACKEND``), best first is not implied:
+    ``device=None`` picks a discrete GPU over an integrated one over a software one."""
+    return [Adapter(**a) for a in _argva.devices()]

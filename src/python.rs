@@ -1,0 +1,507 @@
+//! The Python extension module `argva._argva` (cargo feature `python`; built by maturin from
+//! `pyproject.toml`). It is the low level under `python/argva/`: arrays arrive as bytes
+//! (little-endian, C order; the Python layer converts numpy, SciPy and torch inputs), results
+//! leave as bytes and plain dicts. Training runs the CLI's own job (`cli::train::train_graph`)
+//! with the GIL released; Ctrl-C is checked at every epoch and stops the run with
+//! `KeyboardInterrupt`. Bad input raises `ValueError`, everything else `RuntimeError`, with
+//! the CLI's message.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList};
+
+use crate::checkpoint::Checkpoint;
+use crate::cli::train::{RunSettings, Select, check_run, train_graph};
+use crate::data::arrays::{FeatureArray, GraphArrays, from_arrays};
+use crate::data::{DataError, Graph};
+use crate::gpu::{AdapterChoice, GpuContext};
+use crate::train::TrainConfig;
+use crate::train::fit::Event;
+
+/// Node features from Python: `(rows, cols, values)` dense float32, or `(rows, cols, indptr,
+/// indices, data)` CSR with int64 indices and float32 data.
+#[derive(FromPyObject)]
+enum Features<'py> {
+    Dense(usize, usize, Bound<'py, PyBytes>),
+    Csr(
+        usize,
+        usize,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+    ),
+}
+
+/// A device argument: an index into `devices()` or a name fragment.
+#[derive(FromPyObject)]
+enum Device {
+    Index(usize),
+    Name(String),
+}
+
+/// A graph as the Python layer hands it over (borrowed bytes, viewed as typed slices).
+struct GraphIn<'a> {
+    edges: Cow<'a, [i64]>,
+    num_nodes: Option<usize>,
+    features: Option<FeaturesIn<'a>>,
+    labels: Option<Cow<'a, [i64]>>,
+}
+
+enum FeaturesIn<'a> {
+    Dense(usize, usize, Cow<'a, [f32]>),
+    Csr(usize, usize, Cow<'a, [i64]>, Cow<'a, [i64]>, Cow<'a, [f32]>),
+}
+
+/// `bytes` as a slice of `T`: borrowed when aligned (CPython's bytes payload is), else copied.
+fn typed<'a, T: bytemuck::Pod>(b: &'a Bound<'_, PyBytes>, what: &str) -> PyResult<Cow<'a, [T]>> {
+    let raw = b.as_bytes();
+    if raw.len() % size_of::<T>() != 0 {
+        return Err(PyValueError::new_err(format!(
+            "{what}: {} bytes is not a whole number of {}-byte values",
+            raw.len(),
+            size_of::<T>()
+        )));
+    }
+    Ok(match bytemuck::try_cast_slice(raw) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytemuck::pod_collect_to_vec(raw)),
+    })
+}
+
+impl<'a> GraphIn<'a> {
+    fn new(
+        edges: &'a Bound<'_, PyBytes>,
+        num_nodes: Option<usize>,
+        x: &'a Option<Features<'_>>,
+        y: &'a Option<Bound<'_, PyBytes>>,
+    ) -> PyResult<Self> {
+        let features = match x {
+            None => None,
+            Some(Features::Dense(r, c, v)) => Some(FeaturesIn::Dense(*r, *c, typed(v, "x")?)),
+            Some(Features::Csr(r, c, p, i, d)) => Some(FeaturesIn::Csr(
+                *r,
+                *c,
+                typed(p, "x.indptr")?,
+                typed(i, "x.indices")?,
+                typed(d, "x.data")?,
+            )),
+        };
+        Ok(Self {
+            edges: typed(edges, "edge_index")?,
+            num_nodes,
+            features,
+            labels: y.as_ref().map(|b| typed(b, "y")).transpose()?,
+        })
+    }
+
+    fn graph(&self, name: &str) -> Result<Graph, DataError> {
+        let features = self.features.as_ref().map(|f| match f {
+            FeaturesIn::Dense(rows, cols, values) => FeatureArray::Dense {
+                rows: *rows,
+                cols: *cols,
+                values,
+            },
+            FeaturesIn::Csr(rows, cols, indptr, indices, data) => FeatureArray::Csr {
+                rows: *rows,
+                cols: *cols,
+                indptr,
+                indices,
+                data,
+            },
+        });
+        from_arrays(&GraphArrays {
+            name,
+            edges: &self.edges,
+            num_nodes: self.num_nodes,
+            features,
+            labels: self.labels.as_deref(),
+        })
+    }
+}
+
+/// The error a Python caller sees: bad input (data, settings, checkpoints) is a
+/// `ValueError`, anything else (no adapter, the device, a diverged run) a `RuntimeError`.
+fn py_err(e: anyhow::Error) -> PyErr {
+    let text = crate::cli::error_text(&e);
+    let bad_input = e.chain().any(|c| {
+        c.is::<DataError>()
+            || c.is::<crate::checkpoint::CheckpointError>()
+            || c.is::<crate::cli::embed::FeatureMismatch>()
+            || c.is::<BadInput>()
+    });
+    if bad_input {
+        PyValueError::new_err(text)
+    } else {
+        PyRuntimeError::new_err(text)
+    }
+}
+
+/// A setting the caller got wrong (marks the error as a `ValueError`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadInput(String);
+
+fn bad_input(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(BadInput(crate::cli::error_text(&e)))
+}
+
+/// One device per adapter choice for the life of the process: pipelines compile once.
+fn context(choice: &AdapterChoice) -> anyhow::Result<Arc<GpuContext>> {
+    static OPEN: Mutex<Vec<(AdapterChoice, Arc<GpuContext>)>> = Mutex::new(Vec::new());
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, ctx)) = open.iter().find(|(c, _)| c == choice) {
+        return Ok(ctx.clone());
+    }
+    let ctx = Arc::new(pollster::block_on(GpuContext::open(choice))?);
+    open.push((choice.clone(), ctx.clone()));
+    Ok(ctx)
+}
+
+fn choice(device: Option<Device>) -> AdapterChoice {
+    match device {
+        None => AdapterChoice::Default,
+        Some(Device::Index(i)) => AdapterChoice::Index(i),
+        Some(Device::Name(n)) => AdapterChoice::Name(n),
+    }
+}
+
+/// Run settings from the Python layer's JSON (the keyword arguments of `argva.fit`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    config: TrainConfig,
+    val_frac: f64,
+    test_frac: f64,
+    val_every: u32,
+    select: Select,
+    kmeans_restarts: usize,
+}
+
+fn settings(json: &str) -> anyhow::Result<Settings> {
+    let s: Settings = serde_json::from_str(json).map_err(|e| {
+        // (the JSON is the Python layer's, not the user's: its line and column mean nothing)
+        let text = e.to_string();
+        let text = text.split(" at line ").next().unwrap_or(&text).to_string();
+        anyhow::Error::new(BadInput(format!("argva.fit settings: {text}")))
+    })?;
+    check_run(&s.config, (s.val_frac, s.test_frac), s.select, s.val_every).map_err(bad_input)?;
+    Ok(s)
+}
+
+/// Calls `on_event(kind, epoch, values)` and checks for Ctrl-C, holding the GIL briefly; an
+/// exception from either stops training and is kept for the caller.
+fn notify(on_event: Option<&Py<PyAny>>, event: &Event<'_>, stop: &mut Option<PyErr>) -> bool {
+    Python::attach(|py| {
+        let call = || -> PyResult<()> {
+            py.check_signals()?;
+            let Some(cb) = on_event else { return Ok(()) };
+            let values = PyDict::new(py);
+            let (kind, epoch) = match event {
+                Event::Epoch(l) => {
+                    values.set_item("total", l.total)?;
+                    values.set_item("recon", l.recon)?;
+                    values.set_item("reg", l.reg)?;
+                    values.set_item("kl", l.kl)?;
+                    values.set_item("disc", l.disc)?;
+                    ("epoch", l.epoch + 1)
+                }
+                Event::Validated { epoch, scores } => {
+                    values.set_item("auc", scores.auc)?;
+                    values.set_item("ap", scores.ap)?;
+                    ("val", *epoch)
+                }
+                Event::Checkpoint { .. } => return Ok(()),
+            };
+            cb.call1(py, (kind, epoch, values))?;
+            Ok(())
+        };
+        match call() {
+            Ok(()) => true,
+            Err(e) => {
+                *stop = Some(e);
+                false
+            }
+        }
+    })
+}
+
+/// Trains and evaluates; see `argva.fit` for the meaning of everything.
+#[pyfunction]
+#[pyo3(signature = (edges, num_nodes, x, y, name, settings_json, device, on_event))]
+#[allow(clippy::too_many_arguments)]
+fn fit<'py>(
+    py: Python<'py>,
+    edges: Bound<'py, PyBytes>,
+    num_nodes: Option<usize>,
+    x: Option<Features<'py>>,
+    y: Option<Bound<'py, PyBytes>>,
+    name: String,
+    settings_json: String,
+    device: Option<Device>,
+    on_event: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let input = GraphIn::new(&edges, num_nodes, &x, &y)?;
+    let choice = choice(device);
+    let mut stop: Option<PyErr> = None;
+    let run = py.detach(|| -> anyhow::Result<_> {
+        let s = settings(&settings_json)?;
+        let graph = input.graph(&name)?;
+        let split = crate::data::link_split(&graph, s.val_frac, s.test_frac, s.config.seed)?;
+        let ctx = context(&choice)?;
+        let run = RunSettings {
+            cfg: s.config,
+            val_every: s.val_every,
+            select: s.select,
+            kmeans_restarts: s.kmeans_restarts,
+            save_every: 0,
+        };
+        let mut observer = |e: Event<'_>| {
+            if notify(on_event.as_ref(), &e, &mut stop) {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        };
+        let out = train_graph(&ctx, &graph, &split, &run, None, &mut observer)?;
+        Ok((graph, split, run.cfg, out, ctx.summary.clone()))
+    });
+    if let Some(e) = stop {
+        return Err(e);
+    }
+    let (graph, split, cfg, out, adapter) = run.map_err(py_err)?;
+    fit_result(py, &graph, &split, &cfg, &out, &adapter)
+}
+
+fn pairs_bytes<'py>(py: Python<'py>, pairs: &[[u32; 2]]) -> Bound<'py, PyBytes> {
+    let flat: Vec<i64> = pairs.iter().flatten().map(|&v| v as i64).collect();
+    PyBytes::new(py, bytemuck::cast_slice(&flat))
+}
+
+fn fit_result<'py>(
+    py: Python<'py>,
+    graph: &Graph,
+    split: &crate::data::split::LinkSplit,
+    cfg: &TrainConfig,
+    out: &crate::cli::train::Outcome,
+    adapter: &crate::gpu::AdapterSummary,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = PyDict::new(py);
+    let emb = &out.fit.embedding;
+    r.set_item("embedding", PyByteArray::new(py, bytemuck::cast_slice(emb)))?;
+    r.set_item("nodes", graph.num_nodes)?;
+    r.set_item("latent", cfg.latent)?;
+    let m = PyDict::new(py);
+    for (k, v) in [
+        ("test_auc", out.test.auc),
+        ("test_ap", out.test.ap),
+        ("val_auc", out.val.auc),
+        ("val_ap", out.val.ap),
+    ] {
+        m.set_item(k, v)?;
+    }
+    if let Some(c) = &out.clustering {
+        for (k, v) in [("acc", c.acc), ("nmi", c.nmi), ("ari", c.ari), ("f1", c.f1)] {
+            m.set_item(k, v)?;
+        }
+    }
+    r.set_item("metrics", m)?;
+    let history = PyList::empty(py);
+    for l in &out.fit.history {
+        let row = PyDict::new(py);
+        row.set_item("epoch", l.epoch + 1)?;
+        for (k, v) in [
+            ("total", l.total),
+            ("recon", l.recon),
+            ("reg", l.reg),
+            ("kl", l.kl),
+            ("disc", l.disc),
+        ] {
+            row.set_item(k, v)?;
+        }
+        if let Some((_, s)) = out.fit.validation.iter().find(|(e, _)| *e == l.epoch + 1) {
+            row.set_item("val_auc", s.auc)?;
+            row.set_item("val_ap", s.ap)?;
+        }
+        history.append(row)?;
+    }
+    r.set_item("history", history)?;
+    let pairs = PyDict::new(py);
+    for (k, p) in [
+        ("test_pos", &split.test_pos),
+        ("test_neg", &split.test_neg),
+        ("val_pos", &split.val_pos),
+        ("val_neg", &split.val_neg),
+        ("train_pos", &split.train_pos),
+    ] {
+        pairs.set_item(k, pairs_bytes(py, p))?;
+    }
+    r.set_item("split", pairs)?;
+    let ck = Checkpoint {
+        config: cfg.clone(),
+        arch: cfg.arch(graph.features.cols),
+        epochs_done: cfg.epochs,
+        state: out.fit.state.clone(),
+    };
+    let ck = ck.to_bytes().map_err(|e| py_err(e.into()))?;
+    r.set_item("checkpoint", PyBytes::new(py, &ck))?;
+    r.set_item("selected_epoch", out.fit.selected_epoch)?;
+    r.set_item("train_seconds", out.train_seconds)?;
+    r.set_item("adapter", &adapter.name)?;
+    r.set_item("backend", &adapter.backend)?;
+    let config = serde_json::to_string(cfg).map_err(|e| py_err(e.into()))?;
+    r.set_item("config", config)?;
+    Ok(r)
+}
+
+/// The embedding of a graph under a trained model (a checkpoint's bytes), messages over all
+/// of the graph's edges. Float32 bytes, N × d.
+#[pyfunction]
+#[pyo3(signature = (checkpoint, edges, num_nodes, x, device))]
+fn embed<'py>(
+    py: Python<'py>,
+    checkpoint: Bound<'py, PyBytes>,
+    edges: Bound<'py, PyBytes>,
+    num_nodes: Option<usize>,
+    x: Option<Features<'py>>,
+    device: Option<Device>,
+) -> PyResult<Bound<'py, PyByteArray>> {
+    let input = GraphIn::new(&edges, num_nodes, &x, &None)?;
+    let bytes = checkpoint.as_bytes();
+    let choice = choice(device);
+    let emb = py
+        .detach(|| -> anyhow::Result<Vec<f32>> {
+            let ck = Checkpoint::from_bytes(bytes)?;
+            let graph = input.graph("graph")?;
+            let ctx = context(&choice)?;
+            crate::cli::embed::embed_graph(&ctx, &ck, &graph, &graph.edges)
+        })
+        .map_err(py_err)?;
+    Ok(PyByteArray::new(py, bytemuck::cast_slice(&emb)))
+}
+
+/// A dataset argva can load (`cora`, `citeseer`, `pubmed`, an `sbm:` spec, an edge-list
+/// path), as arrays: `edges` int64 pairs (each undirected edge in both directions, as PyG
+/// stores them), `x` CSR parts, `y` int64 or None.
+#[pyfunction]
+#[pyo3(signature = (spec, root, download))]
+fn dataset<'py>(
+    py: Python<'py>,
+    spec: String,
+    root: Option<std::path::PathBuf>,
+    download: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let g = py
+        .detach(|| {
+            let mut opts = crate::data::LoadOptions {
+                download,
+                ..Default::default()
+            };
+            if let Some(root) = root {
+                opts.root = root;
+            }
+            crate::data::load(&spec, &opts)
+        })
+        .map_err(|e| py_err(e.into()))?;
+    let both: Vec<[u32; 2]> = g
+        .edges
+        .iter()
+        .flat_map(|&[a, b]| [[a, b], [b, a]])
+        .collect();
+    let r = PyDict::new(py);
+    r.set_item("name", &g.name)?;
+    r.set_item("edges", pairs_bytes(py, &both))?;
+    r.set_item("num_nodes", g.num_nodes)?;
+    let f = &g.features;
+    let widen = |v: &[u32]| v.iter().map(|&i| i as i64).collect::<Vec<_>>();
+    let csr = (
+        f.rows,
+        f.cols,
+        PyBytes::new(py, bytemuck::cast_slice(&widen(&f.row_ptr))),
+        PyBytes::new(py, bytemuck::cast_slice(&widen(&f.col))),
+        PyBytes::new(py, bytemuck::cast_slice(&f.val)),
+    );
+    r.set_item("x", csr)?;
+    let y = g.labels.as_ref().map(|l| {
+        let wide: Vec<i64> = l.iter().map(|&c| c as i64).collect();
+        PyBytes::new(py, bytemuck::cast_slice(&wide))
+    });
+    r.set_item("y", y)?;
+    r.set_item("num_classes", g.num_classes)?;
+    Ok(r)
+}
+
+/// The adapters the environment allows: `[{index, name, backend, device_type}]`.
+#[pyfunction]
+fn devices(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let list = py.detach(|| pollster::block_on(crate::gpu::list_adapters()));
+    let out = PyList::empty(py);
+    for a in list {
+        let d = PyDict::new(py);
+        d.set_item("index", a.index)?;
+        d.set_item("name", a.name)?;
+        d.set_item("backend", a.backend)?;
+        d.set_item("device_type", a.device_type)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// The defaults of `argva.fit`'s settings (the CLI's), as JSON: the Python signature's
+/// literals are tested against these.
+#[pyfunction]
+fn defaults() -> PyResult<String> {
+    use crate::cli::train::defaults as d;
+    serde_json::to_string(&serde_json::json!({
+        "config": TrainConfig::DEFAULT,
+        "val_frac": d::VAL_FRAC,
+        "test_frac": d::TEST_FRAC,
+        "val_every": d::VAL_EVERY,
+        "kmeans_restarts": d::KMEANS_RESTARTS,
+        "select": Select::Last,
+    }))
+    .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// Atomically writes `data` to `path` (a temporary file in the same folder, then a rename):
+/// `Result.save`, like every file the CLI writes.
+#[pyfunction]
+fn write_file(py: Python<'_>, path: std::path::PathBuf, data: Bound<'_, PyBytes>) -> PyResult<()> {
+    let bytes = data.as_bytes();
+    py.detach(|| -> anyhow::Result<()> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| anyhow::anyhow!("{} is not a file name", path.display()))?;
+        crate::cli::output::write_atomic(&dir, name, bytes)?;
+        Ok(())
+    })
+    .map_err(|e| PyRuntimeError::new_err(crate::cli::error_text(&e)))
+}
+
+/// The command line (`python -m argva …`): returns its exit status.
+#[pyfunction]
+fn main(py: Python<'_>, argv: Vec<String>) -> u8 {
+    let args = argv.into_iter().map(Into::into).collect();
+    py.detach(|| crate::cli::exit_status(args))
+}
+
+#[pymodule]
+fn _argva(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(embed, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(devices, m)?)?;
+    m.add_function(wrap_pyfunction!(defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(write_file, m)?)?;
+    m.add_function(wrap_pyfunction!(main, m)?)?;
+    Ok(())
+}
