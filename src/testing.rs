@@ -75,3 +75,15 @@ pub fn assert_grad(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], analytic: &
         );
     }
 }
+
+/// The names in a folder, sorted (empty when it does not exist): what a run left behind.
+pub fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -1,7 +1,6 @@
 //! The `argva` binary end to end: outputs written, readable and consistent; bad input gives a
 //! clear error, a non-zero exit code and no files. Runs on the adapter `WGPU_BACKEND` picks.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use argva::export::npy_read;
@@ -19,16 +18,7 @@ fn stderr(o: &Output) -> String {
 
 const GRAPH: &str = "sbm:nodes=300,classes=3,degree=8,features=32,seed=2,within=0.95";
 
-fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
+use argva::testing::file_names as files;
 
 #[test]
 fn train_writes_everything_then_plot_and_embed_read_it() {

@@ -831,3 +831,72 @@ fn sbm_million_nodes_ten_million_edges() {
         negs.len()
     );
 }
+
+/// Inputs that claim more than they hold are refused from what they claim, before anything
+/// of that size is allocated (issue 18's resource limits; the note states the times).
+mod resource_limits {
+    use std::path::Path;
+
+    use argva::data::{npy, pickle, user};
+
+    fn npy_claiming(shape: &str) -> Vec<u8> {
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend((header.len() as u16).to_le_bytes());
+        b.extend(header.as_bytes());
+        b.extend([0u8; 16]);
+        b
+    }
+
+    #[test]
+    fn a_npy_claiming_a_huge_matrix_is_refused_by_its_header() {
+        let p = Path::new("huge.npy");
+        let err = npy::parse(p, &npy_claiming("(1000000000000, 1000000000000)")).unwrap_err();
+        assert!(err.to_string().contains("shape overflows"), "{err}");
+        let err = npy::parse(p, &npy_claiming("(1000000, 1000000)")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("needs 4000000000000 data bytes, file has 16"),
+            "{err}"
+        );
+        let err = argva::export::npy_read(&npy_claiming("(1000000000000, 1000000000000)"));
+        assert!(err.unwrap_err().contains("overflows"));
+    }
+
+    #[test]
+    fn a_pickle_nesting_a_million_levels_is_refused() {
+        const LEVELS: usize = 1_000_000;
+        let mut b = b"\x80\x02".to_vec();
+        b.extend(std::iter::repeat_n(b']', LEVELS)); // EMPTY_LIST, a million times
+        b.extend(std::iter::repeat_n(b'a', LEVELS - 1)); // APPEND each into the one below
+        b.push(b'.');
+        let err = pickle::parse(&b).unwrap_err().to_string();
+        assert!(err.contains("nesting deeper than 64 levels"), "{err}");
+    }
+
+    #[test]
+    fn a_csv_line_of_a_gigabyte_is_refused_after_reading_64_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-line.csv");
+        // A sparse file: a gigabyte of NUL bytes without a line break, no disk space used.
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(1 << 30)
+            .unwrap();
+        let err = user::read(&path, None, None).unwrap_err().to_string();
+        assert!(err.contains("line 1: a line longer than 64 MiB"), "{err}");
+        let edges = dir.path().join("edges.csv");
+        std::fs::write(&edges, "0,1\n1,2\n").unwrap();
+        let err = user::read(&edges, Some(&path), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("one-line.csv line 1: a line longer than 64 MiB"),
+            "{err}"
+        );
+    }
+}

@@ -80,7 +80,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     ExitCode::from(exit_status(args))
 }
 
-/// [`main`]'s status as a number (0 success, 1 a failed run, 2 a usage error).
+/// [`main`]'s status as a number (0 success, 1 a failed run, 2 a usage error, 130 a run
+/// stopped by Ctrl-C).
 pub fn exit_status(args: Vec<OsString>) -> u8 {
     let launched = std::time::Instant::now();
     let cli = match Cli::try_parse_from(with_default_subcommand(args)) {
@@ -93,6 +94,10 @@ pub fn exit_status(args: Vec<OsString>) -> u8 {
     };
     match run(cli, launched) {
         Ok(()) => 0,
+        Err(e) if e.is::<train::Interrupted>() => {
+            eprintln!("{e}");
+            130
+        }
         Err(e) => {
             eprintln!("error: {}", error_text(&e));
             1

@@ -1,5 +1,7 @@
 //! Writing result files so that a crash or a full disk never leaves a half-written file:
-//! each file is written to a temporary file in the same folder, flushed, then renamed.
+//! each file is written to a temporary file in the same folder, flushed, then renamed. A
+//! process killed mid-write can leave only a hidden `.argva-partial-*` file, never a result
+//! under its own name; the next run into that folder removes such leftovers.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,13 +16,35 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
     let probe = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("the output folder {} is not writable", dir.display()))?;
     drop(probe);
+    remove_partial_files(dir);
     Ok(())
+}
+
+/// Names of temporary files on their way to becoming results.
+const PARTIAL_PREFIX: &str = ".argva-partial-";
+
+/// Removes what killed runs left mid-write (best effort: a file that cannot be removed
+/// harms nothing).
+fn remove_partial_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(PARTIAL_PREFIX)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A temporary file in `dir` that becomes a user's result: created with the permissions an
 /// ordinary new file gets (0666 less the umask), not tempfile's private 0600.
 fn result_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
+    builder.prefix(PARTIAL_PREFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

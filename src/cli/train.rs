@@ -1,6 +1,7 @@
 //! `argva train`: load a graph, split its edges, train on the GPU, evaluate, report, save.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +18,7 @@ use crate::model::ModelKind;
 use crate::train::TrainConfig;
 use crate::train::engine::Recon;
 use crate::train::fit::{
-    Event, FitResult, LinkScores, Observer, Resume, Validation, fit, link_scores,
+    Event, FitError, FitResult, LinkScores, Observer, Resume, Validation, fit, link_scores,
 };
 
 use super::data::DataSource;
@@ -108,7 +109,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub save_every: u32,
     /// Continue from a checkpoint: its weights, Adam state, epoch count and hyperparameters
-    /// (model, widths, learning rates, seed) are used; --epochs is the total to reach.
+    /// (model, widths, learning rates, seed) are used; --epochs is the total to reach (the
+    /// checkpoint's own count only evaluates it and writes the outputs). The edge split uses
+    /// the checkpoint's seed; give the run's --val-frac and --test-frac again if not the defaults.
     #[arg(long, value_name = "CKPT")]
     pub resume: Option<PathBuf>,
     /// Print one JSON object (metrics, config, history) on stdout instead of tables.
@@ -151,12 +154,14 @@ pub fn run(mut args: TrainArgs) -> Result<()> {
     if let Some(dir) = &args.out {
         output::prepare_dir(dir)?;
     }
-    let split = link_split(&graph, args.val_frac, args.test_frac, args.seed)
-        .with_context(|| format!("splitting the edges of {}", graph.name))?;
     let resume = match &args.resume {
         Some(path) => Some(read_checkpoint(path)?),
         None => None,
     };
+    // A resumed run splits with its checkpoint's seed, as the run it continues did.
+    let seed = resume.as_ref().map_or(args.seed, |ck| ck.config.seed);
+    let split = link_split(&graph, args.val_frac, args.test_frac, seed)
+        .with_context(|| format!("splitting the edges of {}", graph.name))?;
     let (report, trained) = train_and_evaluate(&args, &graph, &split, resume, started)?;
 
     if let Some(dir) = &args.out {
@@ -337,9 +342,13 @@ pub fn train_graph(
 
 /// The hyperparameters a resumed run continues with: the checkpoint's, to `epochs` in total.
 pub fn resumed_config(ck: &Checkpoint, epochs: u32, graph: &Graph) -> Result<TrainConfig> {
-    if ck.epochs_done >= epochs {
+    // Equal counts train nothing more and write the outputs: a run killed after its last
+    // checkpoint but before its results finishes that way.
+    if ck.epochs_done > epochs {
         bail!(
-            "the checkpoint has already trained {} epochs; pass --epochs above that to continue",
+            "the checkpoint has already trained {} epochs, more than --epochs {epochs}; pass \
+             --epochs {} or more",
+            ck.epochs_done,
             ck.epochs_done
         );
     }
@@ -439,6 +448,7 @@ fn train_with_bar(
 ) -> Result<Outcome> {
     let cfg = &settings.cfg;
     let bar = progress_bar(args, cfg, ctx);
+    let interrupt = interrupt_flag();
     let mut last_auc: Option<f64> = None;
     let mut save_error: Option<anyhow::Error> = None;
     let mut observer = |event: Event<'_>| {
@@ -465,14 +475,100 @@ fn train_with_bar(
                 }
             }
         }
-        std::ops::ControlFlow::Continue(())
+        if interrupt.load(Ordering::SeqCst) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     };
-    let out = train_graph(ctx, graph, split, settings, resume, &mut observer)?;
+    let result = train_graph(ctx, graph, split, settings, resume, &mut observer);
+    bar.finish_and_clear();
     if let Some(e) = save_error {
         return Err(e.context("writing a checkpoint"));
     }
-    bar.finish_and_clear();
-    Ok(out)
+    match result {
+        Ok(out) => Ok(out),
+        Err(e) => match e.downcast::<FitError>() {
+            Ok(FitError::Stopped { epochs_done, state }) => {
+                Err(interrupted(args, cfg, graph, epochs_done, *state))
+            }
+            Ok(other) => Err(other.into()),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// Ctrl-C during `argva train`: the first asks training to stop at the next epoch boundary
+/// (the run then saves a checkpoint and says how to resume); a second one quits at once.
+fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // (No handler, e.g. one already installed by an embedding program: Ctrl-C then
+        // keeps its default meaning.)
+        let _ = ctrlc::set_handler(|| {
+            if FLAG.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: stopping after the current epoch (Ctrl-C again quits now)");
+        });
+    });
+    &FLAG
+}
+
+/// A run stopped by Ctrl-C (exit status 130): what was kept and how to go on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
+
+/// Saves the stopped run's checkpoint (with `--out`) and words the resume command.
+fn interrupted(
+    args: &TrainArgs,
+    cfg: &TrainConfig,
+    graph: &Graph,
+    epochs_done: u32,
+    state: crate::train::engine::EngineState,
+) -> anyhow::Error {
+    let stopped = format!(
+        "training stopped after epoch {epochs_done} of {}",
+        cfg.epochs
+    );
+    let Some(dir) = args.out.as_deref() else {
+        return Interrupted(format!("{stopped}; nothing was saved (no --out)")).into();
+    };
+    let ck = Checkpoint {
+        config: cfg.clone(),
+        arch: cfg.arch(graph.features.cols),
+        epochs_done,
+        state,
+    };
+    let name = format!("checkpoint-{epochs_done:05}.safetensors");
+    if let Err(e) = write_checkpoint(dir, &name, &ck) {
+        return e.context(format!("{stopped}, and saving its checkpoint failed"));
+    }
+    let path = dir.join(&name);
+    let mut fractions = String::new();
+    if args.val_frac != defaults::VAL_FRAC || args.test_frac != defaults::TEST_FRAC {
+        fractions = format!(
+            " --val-frac {} --test-frac {}",
+            args.val_frac, args.test_frac
+        );
+    }
+    Interrupted(format!(
+        "{stopped}; saved {}. Resume with: argva train {} --resume {} --epochs {}{fractions} \
+         --out {}{}",
+        path.display(),
+        args.source.dataset,
+        path.display(),
+        cfg.epochs,
+        dir.display(),
+        if args.source.features.is_some() || args.source.labels.is_some() {
+            " (and the same --features/--labels)"
+        } else {
+            ""
+        }
+    ))
+    .into()
 }
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {

@@ -89,7 +89,31 @@ impl SbmSpec {
             spec.active = 10;
         }
         spec.active = spec.active.min(spec.features);
+        spec.check_index_range()?;
         Ok(spec)
+    }
+}
+
+impl SbmSpec {
+    /// Refuses graphs whose arrays 32-bit indices cannot address (before generating any):
+    /// the GCN operator's 2E + N entries, the N × active feature entries, F columns.
+    fn check_index_range(&self) -> Result<(), String> {
+        let limit = u32::MAX as f64;
+        let operator = self.nodes as f64 * (self.degree + 1.0);
+        if operator > limit {
+            return Err(format!(
+                "{} nodes of degree {} make a GCN operator of {operator:.3e} entries; argva's \
+                 32-bit indices address at most {limit:.3e}",
+                self.nodes, self.degree
+            ));
+        }
+        if self.features as f64 > limit || (self.nodes * self.active) as f64 > limit {
+            return Err(format!(
+                "{} features ({} active per node) is past argva's 32-bit indices",
+                self.features, self.active
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -221,6 +245,12 @@ mod tests {
         assert!(SbmSpec::parse("nodes=10,colour=red").is_err());
         assert!(SbmSpec::parse("nodes=10,degree=x").is_err());
         assert!(SbmSpec::parse("nodes=10,classes=11").is_err());
+        // Past 32-bit indices: refused by the spec, before any generation.
+        let e = SbmSpec::parse("nodes=100000000,degree=50").unwrap_err();
+        assert!(e.contains("GCN operator of 5.100e9 entries"), "{e}");
+        let e = SbmSpec::parse("nodes=100,features=10000000000").unwrap_err();
+        assert!(e.contains("past argva's 32-bit indices"), "{e}");
+        assert!(SbmSpec::parse("nodes=10000000,degree=20,features=128").is_ok());
     }
 
     #[test]

@@ -439,6 +439,9 @@ pub fn assemble(
         }
         _ => el.num_nodes,
     };
+    if feats.is_none() && names.is_none() {
+        check_id_density(edges_file, &el)?;
+    }
     let features = feats.unwrap_or_else(|| Csr {
         row_ptr: (0..=n as u32).collect(),
         col: (0..n as u32).collect(),
@@ -475,8 +478,86 @@ pub fn assemble(
     })
 }
 
+/// The longest line the text readers accept. A file with a longer one (a binary file, or a
+/// CSV without line breaks) is refused after reading at most this much of that line, so its
+/// size does not decide the memory spent on refusing it.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Integer ids number the nodes `0..=max id`. When that makes a graph mostly of nodes no
+/// edge names (ids like 222222222 for a handful of nodes), the user meant labels, not
+/// numbers: refuse, instead of allocating hundreds of millions of isolated nodes.
+fn check_id_density(file: &Path, el: &EdgeList) -> Result<(), DataError> {
+    const DENSE_ENOUGH_BELOW: usize = 1 << 20;
+    if el.num_nodes <= DENSE_ENOUGH_BELOW {
+        return Ok(());
+    }
+    let mut ids: Vec<u32> = el.pairs.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if el.num_nodes <= 10 * ids.len() {
+        return Ok(());
+    }
+    Err(DataError::format(
+        file,
+        None,
+        format!(
+            "node ids go up to {} but only {} distinct ids appear: integer ids are node \
+             numbers (0 to the largest id), so this would be a graph of {} nodes, {} of them \
+             without an edge. Renumber the ids 0..{}, or give --features (its rows fix the \
+             node count)",
+            el.num_nodes - 1,
+            ids.len(),
+            el.num_nodes,
+            el.num_nodes - ids.len(),
+            ids.len()
+        ),
+    ))
+}
+
 fn read_file(p: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(p).map_err(|e| DataError::io(p, e))
+    let is_npy = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        return std::fs::read(p).map_err(|e| DataError::io(p, e));
+    }
+    let file = std::fs::File::open(p).map_err(|e| DataError::io(p, e))?;
+    read_lines_bounded(p, file, MAX_LINE_BYTES)
+}
+
+/// Reads `input` whole unless a line is longer than `max_line` bytes (an error naming it).
+fn read_lines_bounded(
+    p: &Path,
+    mut input: impl std::io::Read,
+    max_line: usize,
+) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    let (mut line, mut line_len) = (1usize, 0usize);
+    loop {
+        let got = match input.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(DataError::io(p, e)),
+        };
+        for (k, piece) in chunk[..got].split(|&b| b == b'\n').enumerate() {
+            if k > 0 {
+                line += 1;
+                line_len = 0;
+            }
+            line_len += piece.len();
+            if line_len > max_line {
+                return Err(DataError::format(
+                    p,
+                    Some(line),
+                    format!(
+                        "a line longer than {} MiB: not a text edge list or CSV",
+                        max_line >> 20
+                    ),
+                ));
+            }
+        }
+        out.extend_from_slice(&chunk[..got]);
+    }
 }
 
 /// Read an edge-list graph and its optional feature and label files from disk.
@@ -499,6 +580,48 @@ pub fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the edge_list fuzz target: 29 bytes asked for 222 M one-hot nodes (> 2 GiB).
+    #[test]
+    fn sparse_integer_ids_are_refused_before_allocating_their_range() {
+        let p = Path::new("fuzz-input");
+        let found = b"1,1\n\n15,2\n2,222222222,222222\n";
+        let err = assemble(p, found, None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("node ids go up to 222222222 but only 4 distinct ids appear"),
+            "{err}"
+        );
+        // Gaps are fine while the ids stay a tenth dense (or the range small).
+        let gaps: String = (0..200_000u32)
+            .map(|i| format!("{},{}\n", 10 * i, 10 * i + 5))
+            .collect();
+        assert_eq!(
+            assemble(p, gaps.as_bytes(), None, None).unwrap().num_nodes,
+            1_999_996
+        );
+        assert_eq!(
+            assemble(p, b"0,999999\n", None, None).unwrap().num_nodes,
+            1_000_000
+        );
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_refused_by_number_and_shorter_ones_pass() {
+        let p = Path::new("t.csv");
+        let text = b"0,1\n1,2\n0123456789abcdef\n2,3\n";
+        let err = read_lines_bounded(p, &text[..], 10)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.csv line 3: a line longer than"), "{err}");
+        assert_eq!(read_lines_bounded(p, &text[..], 16).unwrap(), text);
+        // A limit met across read chunks (1 MiB): 3 MiB of 'x' without a line break.
+        let long = vec![b'x'; 3 << 20];
+        assert!(read_lines_bounded(p, &long[..], 2 << 20).is_err());
+        assert_eq!(
+            read_lines_bounded(p, &long[..], 3 << 20).unwrap().len(),
+            3 << 20
+        );
+    }
 
     /// Random short texts over an alphabet of separators, digits and letters: every reader
     /// returns a graph or an error, never panics.

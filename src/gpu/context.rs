@@ -71,6 +71,8 @@ pub struct GpuContext {
     /// wgpu reports validation errors outside an error scope to this handler; we keep the
     /// first one so callers get a typed error instead of wgpu's default panic.
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Set by wgpu's device-lost callback: why the device is gone.
+    lost: Arc<Mutex<Option<String>>>,
     /// Bytes of every storage buffer created through [`super::GpuBuffer`] (never decreases:
     /// argva allocates up front and keeps buffers for the run). Reported by `argva bench`.
     pub(crate) allocated: std::sync::atomic::AtomicU64,
@@ -214,9 +216,25 @@ impl GpuContext {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
-                *slot = Some(e.to_string());
+                *slot = Some(one_line(&e.to_string()));
             }
         }));
+        let lost = Arc::new(Mutex::new(None));
+        let sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            let why = match reason {
+                wgpu::DeviceLostReason::Destroyed => "the device was destroyed",
+                wgpu::DeviceLostReason::Unknown => "the device was lost",
+            };
+            // (wgpu passes "()" when it has nothing to add)
+            let message = one_line(&message);
+            slot.get_or_insert(if message.is_empty() || message == "()" {
+                why.to_string()
+            } else {
+                format!("{why}: {message}")
+            });
+        });
         let summary = AdapterSummary {
             name: info.name.clone(),
             backend: format!("{:?}", info.backend),
@@ -251,6 +269,7 @@ impl GpuContext {
             summary,
             kernels: Mutex::new(HashMap::new()),
             uncaptured,
+            lost,
         })
     }
 
@@ -277,6 +296,14 @@ impl GpuContext {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+
+    /// What went wrong on the device since the last call, if anything: its loss (kept: a lost
+    /// device stays lost), else the first error wgpu reported outside an error scope (out of
+    /// memory, a refused allocation or submission).
+    pub fn device_fault(&self) -> Option<String> {
+        let lost = self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        lost.or_else(|| self.take_uncaptured_error())
     }
 
     /// Blocks until the queue is idle. Native only: in a browser the event loop does this.
@@ -337,6 +364,16 @@ impl GpuContext {
         let align = self.limits.min_storage_buffer_offset_alignment as u64;
         self.binding_limit = Some((bytes / align).max(1) * align);
     }
+}
+
+/// wgpu's multi-line error text (`Validation Error\n\nCaused by:\n  In …\n    reason`) as one
+/// line for a one-line error message: `Validation Error: In …: reason`.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Which adapter [`GpuContext::open`] opens.

@@ -100,8 +100,38 @@ pub enum FitError {
     },
     #[error("reading epoch {epoch}'s losses failed: {reason}")]
     Readback { epoch: u32, reason: String },
-    #[error("training was stopped after epoch {epoch}")]
-    Stopped { epoch: u32 },
+    /// The device reported a failure (lost, out of memory, a refused command) while training.
+    #[error(
+        "the GPU failed during epoch {epoch}: {message}. Checkpoints already written are \
+         intact (continue with --resume); if it ran out of memory, try a smaller --latent, \
+         --hidden or graph, or another adapter (`argva info`, WGPU_ADAPTER_NAME)"
+    )]
+    Device { epoch: u32, message: String },
+    /// The observer asked to stop (a user's interrupt): every submitted epoch finished, and
+    /// `state` is the parameters after them, for a checkpoint to resume from.
+    #[error("training was stopped after epoch {epochs_done}")]
+    Stopped {
+        epochs_done: u32,
+        state: Box<EngineState>,
+    },
+}
+
+/// Why the epoch loop ended early: the observer's stop, or a failure.
+enum Halt {
+    Stop,
+    Fail(FitError),
+}
+
+impl From<FitError> for Halt {
+    fn from(e: FitError) -> Self {
+        Halt::Fail(e)
+    }
+}
+
+impl From<crate::gpu::GpuError> for Halt {
+    fn from(e: crate::gpu::GpuError) -> Self {
+        Halt::Fail(e.into())
+    }
 }
 
 fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
@@ -122,22 +152,36 @@ fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
     Ok(())
 }
 
+/// Reports each finished epoch's losses, failing on a device fault or a non-finite loss.
 fn absorb(
+    ctx: &GpuContext,
     rows: Vec<Result<EpochLosses, String>>,
     history: &mut Vec<EpochLosses>,
     observer: &mut Observer<'_>,
-) -> Result<(), FitError> {
+) -> Result<(), Halt> {
     for row in rows {
         let epoch = history.len() as u32 + 1;
+        if let Some(message) = ctx.device_fault() {
+            return Err(FitError::Device { epoch, message }.into());
+        }
         let l = row.map_err(|reason| FitError::Readback { epoch, reason })?;
         check_finite(&l)?;
         let flow = observer(Event::Epoch(&l));
         history.push(l);
         if flow.is_break() {
-            return Err(FitError::Stopped { epoch });
+            return Err(Halt::Stop);
         }
     }
     Ok(())
+}
+
+/// What the epoch loop accumulates.
+#[derive(Default)]
+struct Progress {
+    history: Vec<EpochLosses>,
+    validation: Vec<(u32, LinkScores)>,
+    /// Best validation AUC so far, its epoch and embedding (`select_best`).
+    best: Option<(f64, u32, Vec<f32>)>,
 }
 
 /// Trains `cfg.epochs` epochs and returns the history and the kept embedding (blocking).
@@ -164,57 +208,35 @@ pub async fn fit_async(
     observer: &mut Observer<'_>,
 ) -> Result<FitResult, FitError> {
     let mut trainer = Trainer::new(ctx, cfg, inputs)?;
-    let mut epoch = 0;
     if let Some((state, done)) = resume.from {
         trainer.restore(ctx, state, done)?;
-        epoch = done;
     }
-    let d = cfg.latent;
-    let mut history = Vec::with_capacity(cfg.epochs as usize);
-    let mut validation = Vec::new();
-    let mut best: Option<(f64, u32, Vec<f32>)> = None;
-
-    while epoch < cfg.epochs {
-        if !trainer.try_submit(ctx, inputs)? {
-            absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
-            continue;
-        }
-        epoch += 1;
-        absorb(trainer.collect(ctx, false), &mut history, observer)?;
-        crate::gpu::yield_to_host().await;
-        let due = val.every > 0 && (epoch % val.every == 0 || epoch == cfg.epochs);
-        if due && !val.pos.is_empty() {
-            // Drain first so losses are reported in order before the score.
+    let mut run = Progress::default();
+    let plan = Plan {
+        cfg,
+        inputs,
+        val,
+        resume,
+    };
+    match train_epochs(ctx, &plan, observer, &mut trainer, &mut run).await {
+        Ok(()) => {}
+        Err(Halt::Fail(e)) => return Err(e),
+        Err(Halt::Stop) => {
+            // Let the epochs already submitted finish: the state is then theirs.
             while trainer.in_flight() > 0 {
-                absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
+                let _ = trainer.collect_oldest(ctx).await;
             }
-            let emb = trainer.encode(ctx).await?;
-            let scores = link_scores(&emb, d, val.pos, val.neg);
-            validation.push((epoch, scores));
-            if observer(Event::Validated { epoch, scores }).is_break() {
-                return Err(FitError::Stopped { epoch });
-            }
-            if val.select_best && best.as_ref().is_none_or(|b| scores.auc > b.0) {
-                best = Some((scores.auc, epoch, emb));
-            }
-        }
-        if resume.save_every > 0 && (epoch % resume.save_every == 0 || epoch == cfg.epochs) {
-            while trainer.in_flight() > 0 {
-                absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
-            }
-            let state = trainer.engine.read_state(ctx).await?;
-            let flow = observer(Event::Checkpoint {
-                epochs_done: epoch,
-                state: &state,
+            return Err(FitError::Stopped {
+                epochs_done: trainer.epochs_submitted(),
+                state: Box::new(trainer.engine.read_state(ctx).await?),
             });
-            if flow.is_break() {
-                return Err(FitError::Stopped { epoch });
-            }
         }
     }
-    while trainer.in_flight() > 0 {
-        absorb(trainer.collect_oldest(ctx).await, &mut history, observer)?;
-    }
+    let Progress {
+        history,
+        validation,
+        best,
+    } = run;
     let (selected_epoch, embedding) = match best {
         Some((_, e, emb)) => (e, emb),
         None => (cfg.epochs, trainer.encode(ctx).await?),
@@ -228,4 +250,74 @@ pub async fn fit_async(
         embedding,
         dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
     })
+}
+
+/// What one fit was asked to do.
+struct Plan<'p, 'a> {
+    cfg: &'p TrainConfig,
+    inputs: &'p TrainInputs<'a>,
+    val: &'p Validation<'a>,
+    resume: &'p Resume<'a>,
+}
+
+/// Submits epochs until `cfg.epochs`, reporting losses, validation scores and checkpoints.
+async fn train_epochs(
+    ctx: &GpuContext,
+    plan: &Plan<'_, '_>,
+    observer: &mut Observer<'_>,
+    trainer: &mut Trainer,
+    run: &mut Progress,
+) -> Result<(), Halt> {
+    let Plan {
+        cfg,
+        inputs,
+        val,
+        resume,
+    } = *plan;
+    let d = cfg.latent;
+    let mut epoch = trainer.epochs_submitted();
+    let history = &mut run.history;
+    while epoch < cfg.epochs {
+        if !trainer.try_submit(ctx, inputs)? {
+            absorb(ctx, trainer.collect_oldest(ctx).await, history, observer)?;
+            continue;
+        }
+        epoch += 1;
+        absorb(ctx, trainer.collect(ctx, false), history, observer)?;
+        crate::gpu::yield_to_host().await;
+        let due = val.every > 0 && (epoch.is_multiple_of(val.every) || epoch == cfg.epochs);
+        if due && !val.pos.is_empty() {
+            // Drain first so losses are reported in order before the score.
+            while trainer.in_flight() > 0 {
+                absorb(ctx, trainer.collect_oldest(ctx).await, history, observer)?;
+            }
+            let emb = trainer.encode(ctx).await?;
+            let scores = link_scores(&emb, d, val.pos, val.neg);
+            run.validation.push((epoch, scores));
+            if val.select_best && run.best.as_ref().is_none_or(|b| scores.auc > b.0) {
+                run.best = Some((scores.auc, epoch, emb));
+            }
+            if observer(Event::Validated { epoch, scores }).is_break() {
+                return Err(Halt::Stop);
+            }
+        }
+        if resume.save_every > 0 && (epoch.is_multiple_of(resume.save_every) || epoch == cfg.epochs)
+        {
+            while trainer.in_flight() > 0 {
+                absorb(ctx, trainer.collect_oldest(ctx).await, history, observer)?;
+            }
+            let state = trainer.engine.read_state(ctx).await?;
+            let flow = observer(Event::Checkpoint {
+                epochs_done: epoch,
+                state: &state,
+            });
+            if flow.is_break() {
+                return Err(Halt::Stop);
+            }
+        }
+    }
+    while trainer.in_flight() > 0 {
+        absorb(ctx, trainer.collect_oldest(ctx).await, history, observer)?;
+    }
+    Ok(())
 }
