@@ -235,9 +235,11 @@ def test_save_writes_atomically_and_names_a_bad_folder(cora_run, tmp_path):
 def test_ctrl_c_stops_training_with_keyboard_interrupt(tmp_path):
     script = textwrap.dedent(
         """
-        import os, signal, threading, time, numpy as np, argva
+        import faulthandler, os, signal, sys, threading, time, numpy as np, argva
+        faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where it is
         edges = np.array([(i, (i + 1) % 50) for i in range(50)]).T
         argva.fit(edges, epochs=1, progress=False, model="gae")  # compile the pipelines first
+        print("compiled", file=sys.stderr, flush=True)
         threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         t = time.time()
         try:
