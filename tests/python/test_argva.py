@@ -237,6 +237,9 @@ def test_ctrl_c_stops_training_with_keyboard_interrupt(tmp_path):
         """
         import faulthandler, os, signal, sys, threading, time, numpy as np, argva
         faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where it is
+        # As in an interactive interpreter: a CI shell may start us with SIGINT ignored, and
+        # Python then keeps it ignored (Ctrl-C would rightly do nothing).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         edges = np.array([(i, (i + 1) % 50) for i in range(50)]).T
         argva.fit(edges, epochs=1, progress=False, model="gae")  # compile the pipelines first
         print("compiled", file=sys.stderr, flush=True)
