@@ -856,6 +856,8 @@ mod resource_limits {
     fn a_npy_claiming_a_huge_matrix_is_refused_by_its_header() {
         let p = Path::new("huge.npy");
         let err = npy::parse(p, &npy_claiming("(1000000000000, 1000000000000)")).unwrap_err();
+        assert!(err.to_string().contains("features need 1 to 2^32 - 2 rows"), "{err}");
+        let err = npy::parse(p, &npy_claiming("(4000000000, 4000000000000)")).unwrap_err();
         assert!(err.to_string().contains("shape overflows"), "{err}");
         let err = npy::parse(p, &npy_claiming("(1000000, 1000000)")).unwrap_err();
         assert!(
@@ -898,5 +900,36 @@ mod resource_limits {
             err.contains("one-line.csv line 1: a line longer than 64 MiB"),
             "{err}"
         );
+    }
+}
+
+/// Inputs the fuzz targets found, kept as they were found (`tests/fixtures/fuzz/`).
+mod fuzz_findings {
+    use std::path::Path;
+
+    use argva::data::{npy, user};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/fuzz")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    /// npy target: shape (4000000000, 0) holds no data, so it passed the length check and
+    /// asked for 4e9 feature rows (96 GB); a slow unit came from the same kind of header.
+    #[test]
+    fn npy_headers_with_an_empty_dimension_are_refused() {
+        for name in ["npy-empty-columns.npy", "npy-slow.npy"] {
+            let bytes = fixture(name);
+            let err = npy::parse(Path::new(name), &bytes).unwrap_err().to_string();
+            assert!(
+                err.contains("features need 1 to 2^32 - 2 rows and at least one column"),
+                "{err}"
+            );
+            assert!(user::parse_features_npy(Path::new(name), &bytes).is_err());
+        }
     }
 }

@@ -67,6 +67,14 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
             )));
         }
     };
+    // An empty dimension holds no data, so the length check below cannot bound it: a
+    // (4e9, 0) header would make 4e9 empty feature rows (found by the npy fuzz target).
+    if cols == 0 || rows == 0 || rows >= u32::MAX as usize {
+        return Err(bad(format!(
+            ".npy shape ({rows}, {cols}): features need 1 to 2^32 - 2 rows and at least one \
+             column"
+        )));
+    }
     let data = &bytes[start + hlen..];
     let count = rows
         .checked_mul(cols)
