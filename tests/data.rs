@@ -856,7 +856,10 @@ mod resource_limits {
     fn a_npy_claiming_a_huge_matrix_is_refused_by_its_header() {
         let p = Path::new("huge.npy");
         let err = npy::parse(p, &npy_claiming("(1000000000000, 1000000000000)")).unwrap_err();
-        assert!(err.to_string().contains("features need 1 to 2^32 - 2 rows"), "{err}");
+        assert!(
+            err.to_string().contains("features need 1 to 2^32 - 2 rows"),
+            "{err}"
+        );
         let err = npy::parse(p, &npy_claiming("(4000000000, 4000000000000)")).unwrap_err();
         assert!(err.to_string().contains("shape overflows"), "{err}");
         let err = npy::parse(p, &npy_claiming("(1000000, 1000000)")).unwrap_err();
