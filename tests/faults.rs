@@ -96,6 +96,9 @@ impl Moments {
 
 enum Kill {
     After(Duration),
+    /// This long after the run's next checkpoint appears: each such kill lands after
+    /// progress, so the run is killed as often as asked whatever the device's speed.
+    AfterCheckpoint(Duration),
     /// As soon as a temporary result file shows up: the kill lands inside a write.
     MidWrite,
 }
@@ -109,6 +112,14 @@ fn run_once(args: &[String], dir: &Path, kill: Kill) -> bool {
         .spawn()
         .unwrap();
     let started = Instant::now();
+    let checkpoints = |d: &Path| {
+        names(d)
+            .iter()
+            .filter(|n| n.starts_with("checkpoint-"))
+            .count()
+    };
+    let before = checkpoints(dir);
+    let mut seen: Option<Instant> = None;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let o = finish(child);
@@ -118,6 +129,12 @@ fn run_once(args: &[String], dir: &Path, kill: Kill) -> bool {
         let due = match kill {
             Kill::After(d) => started.elapsed() >= d,
             Kill::MidWrite => has_partial(dir) || started.elapsed() > Duration::from_secs(60),
+            Kill::AfterCheckpoint(d) => {
+                if seen.is_none() && checkpoints(dir) > before {
+                    seen = Some(Instant::now());
+                }
+                seen.is_some_and(|t| t.elapsed() >= d)
+            }
         };
         if due {
             child.kill().unwrap();
@@ -153,9 +170,10 @@ fn killed_runs_leave_whole_files_and_resume_to_the_same_bytes() {
         let kill = match attempt {
             a if a >= 12 => Kill::After(Duration::MAX),
             a if a % 3 == 2 => Kill::MidWrite,
-            _ => Kill::After(Duration::from_millis(
-                moments.next_ms(whole / 30, whole / 2),
+            a if a < 2 => Kill::After(Duration::from_millis(
+                moments.next_ms(whole / 30, whole / 4),
             )),
+            _ => Kill::AfterCheckpoint(Duration::from_millis(moments.next_ms(0, whole / 20))),
         };
         let is_mid_write = matches!(kill, Kill::MidWrite);
         if run_once(&args, &dir, kill) {
@@ -169,7 +187,7 @@ fn killed_runs_leave_whole_files_and_resume_to_the_same_bytes() {
         "{kills} kills ({mid_write} as a temporary file was being written), then a finished run"
     );
     assert!(
-        kills >= 4,
+        kills >= 10,
         "the run finished before it could be killed often enough"
     );
     assert!(
