@@ -49,7 +49,7 @@ impl ModelKind {
 
 /// Layer widths. The encoder is GCN(F → hidden) → ReLU → GCN head(s) (hidden → latent);
 /// the discriminator is Linear(latent → disc_hidden) → ReLU → Linear(disc_hidden →
-/// disc_hidden) → ReLU → Linear(disc_hidden → 1).
+/// disc_hidden2) → ReLU → Linear(disc_hidden2 → 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arch {
     pub kind: ModelKind,
@@ -57,9 +57,32 @@ pub struct Arch {
     pub hidden: usize,
     pub latent: usize,
     pub disc_hidden: usize,
+    /// The discriminator's second hidden width when it differs from the first (the paper
+    /// recipe's 64 → 32); `None`: `disc_hidden`. Left out of checkpoints when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disc_hidden2: Option<usize>,
+    /// Whether the GCN layers have biases (the paper recipe's have none: theirs stay 0).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub encoder_bias: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 impl Arch {
+    /// The discriminator's two hidden widths.
+    pub fn disc_widths(&self) -> (usize, usize) {
+        (
+            self.disc_hidden,
+            self.disc_hidden2.unwrap_or(self.disc_hidden),
+        )
+    }
+
     /// Width of the encoder head output: [μ | log σ] for variational models, z otherwise.
     pub fn head_width(&self) -> usize {
         if self.kind.variational() {
@@ -135,13 +158,13 @@ impl ParamLayout {
 
     /// Discriminator tensors in nn.Linear layout (weight [out, in]).
     pub fn discriminator(arch: &Arch) -> Self {
-        let (d, h) = (arch.latent, arch.disc_hidden);
+        let (d, (h1, h2)) = (arch.latent, arch.disc_widths());
         Self::new(&[
-            ("w1", h, d),
-            ("b1", 1, h),
-            ("w2", h, h),
-            ("b2", 1, h),
-            ("w3", 1, h),
+            ("w1", h1, d),
+            ("b1", 1, h1),
+            ("w2", h2, h1),
+            ("b2", 1, h2),
+            ("w3", 1, h2),
             ("b3", 1, 1),
         ])
     }
@@ -346,14 +369,8 @@ pub fn init_params(arch: &Arch, seed: u64) -> (Vec<f32>, Vec<f32>) {
     }
     let dis = ParamLayout::discriminator(arch);
     let mut d = vec![0f32; dis.len];
-    let fan_in = [
-        arch.latent,
-        arch.latent,
-        arch.disc_hidden,
-        arch.disc_hidden,
-        arch.disc_hidden,
-        arch.disc_hidden,
-    ];
+    let (h1, h2) = arch.disc_widths();
+    let fan_in = [arch.latent, arch.latent, h1, h1, h2, h2];
     for (t, &fan) in dis.tensors.iter().zip(&fan_in) {
         let bound = 1.0 / (fan as f32).sqrt();
         for v in &mut d[t.range()] {
@@ -361,6 +378,47 @@ pub fn init_params(arch: &Arch, seed: u64) -> (Vec<f32>, Vec<f32>) {
         }
     }
     (e, d)
+}
+
+/// Initial parameters as the original ARGA code draws them (`initializations.py`,
+/// `model.py`): every GCN weight Glorot-uniform U(±√(6/(fan_in+fan_out))) per layer (μ and
+/// log σ are separate layers there, so each head block has its own bound), GCN biases 0 (the
+/// code has none); discriminator weights N(0, 0.01²), biases 0.
+pub fn init_params_paper(arch: &Arch, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let enc = ParamLayout::encoder(arch);
+    let mut e = vec![0f32; enc.len];
+    let w1 = enc.get("w1");
+    let glorot = |rows: usize, cols: usize| (6.0 / (rows + cols) as f64).sqrt() as f32;
+    let bound = glorot(w1.rows, w1.cols);
+    for v in &mut e[w1.range()] {
+        *v = rng.random_range(-bound..bound);
+    }
+    let wh = enc.get("w_head");
+    let d = arch.latent;
+    let bound = glorot(wh.rows, d);
+    for block in 0..wh.cols / d {
+        for r in 0..wh.rows {
+            for c in block * d..(block + 1) * d {
+                e[wh.offset + r * wh.cols + c] = rng.random_range(-bound..bound);
+            }
+        }
+    }
+    let dis = ParamLayout::discriminator(arch);
+    let mut w = vec![0f32; dis.len];
+    for t in dis.tensors.iter().filter(|t| t.name.starts_with('w')) {
+        for v in &mut w[t.range()] {
+            *v = (0.01 * standard_normal(&mut rng)) as f32;
+        }
+    }
+    (e, w)
+}
+
+/// One N(0, 1) draw (Box–Muller; rand without its distributions crate).
+fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]: ln is finite
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]
@@ -374,6 +432,8 @@ mod tests {
             hidden: 6,
             latent: 3,
             disc_hidden: 5,
+            disc_hidden2: None,
+            encoder_bias: true,
         }
     }
 
@@ -442,5 +502,66 @@ mod tests {
                 .unwrap_err()
                 .contains("missing")
         );
+    }
+
+    #[test]
+    fn discriminator_widths_may_differ() {
+        let a = Arch {
+            disc_hidden2: Some(2),
+            ..arch(ModelKind::Arga)
+        };
+        let lay = ParamLayout::discriminator(&a);
+        let shape = |n| (lay.get(n).rows, lay.get(n).cols);
+        assert_eq!(shape("w1"), (5, 3));
+        assert_eq!(shape("w2"), (2, 5));
+        assert_eq!(shape("b2"), (1, 2));
+        assert_eq!(shape("w3"), (1, 2));
+        let (_, d) = init_params(&a, 3);
+        let sd = Params::discriminator_to_state_dict(&a, &d);
+        assert_eq!(sd["discriminator.lin2.weight"].0, vec![2, 5]);
+        assert_eq!(Params::discriminator_from_state_dict(&a, &sd).unwrap(), d);
+    }
+
+    /// The paper's draws: Glorot bounds per layer and per head, zero biases, and a
+    /// discriminator whose weights have std 0.01 (measured on a wide layer) and zero biases.
+    #[test]
+    fn paper_initialisation_follows_the_original_code() {
+        let a = Arch {
+            features: 40,
+            hidden: 30,
+            latent: 10,
+            disc_hidden: 64,
+            disc_hidden2: Some(30),
+            ..arch(ModelKind::Argva)
+        };
+        let (e, d) = init_params_paper(&a, 5);
+        let (enc, dis) = (ParamLayout::encoder(&a), ParamLayout::discriminator(&a));
+        let max_abs = |v: &[f32]| v.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let w1 = &e[enc.get("w1").range()];
+        let b1 = (6.0f32 / 70.0).sqrt();
+        assert!(max_abs(w1) <= b1 && max_abs(w1) > 0.9 * b1);
+        let wh = &e[enc.get("w_head").range()];
+        let bh = (6.0f32 / 40.0).sqrt(); // one head: 30 → 10, not 30 → 20
+        assert!(max_abs(wh) <= bh && max_abs(wh) > 0.9 * bh);
+        for b in ["b1", "b_head"] {
+            assert!(e[enc.get(b).range()].iter().all(|&v| v == 0.0));
+        }
+        for t in &dis.tensors {
+            let v = &d[t.range()];
+            if t.name.starts_with('b') {
+                assert!(v.iter().all(|&x| x == 0.0), "{}", t.name);
+                continue;
+            }
+            let n = v.len() as f64;
+            let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let std = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            if n >= 1000.0 {
+                // 1920 draws: the sample std is within 5 % of 0.01 by a wide margin.
+                assert!((std - 0.01).abs() < 0.0005, "{}: std {std}", t.name);
+                assert!(mean.abs() < 0.001, "{}: mean {mean}", t.name);
+            }
+            assert!(max_abs(v) < 0.06, "{}", t.name);
+        }
+        assert_eq!(init_params_paper(&a, 5), (e, d));
     }
 }

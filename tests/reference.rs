@@ -157,6 +157,9 @@ fn tiny(kind: ModelKind, seed: u64) -> Tiny {
         hidden: 5,
         latent: 3,
         disc_hidden: 4,
+        // A narrower second layer (the paper's discriminator shape): both widths exercised.
+        disc_hidden2: Some(2),
+        encoder_bias: true,
     };
     let n = 9;
     let mut rng = testing::rng(seed);

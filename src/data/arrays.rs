@@ -211,12 +211,14 @@ fn csr_features(
     if cols > u32::MAX as usize {
         return Err(bad(format!("{cols} columns is more than 2³² − 1")));
     }
+    // Checked over all rows before any is read: with 0 at the start and nnz at the end, a
+    // non-decreasing indptr keeps every row's range inside the stored values.
+    if let Some(r) = indptr.windows(2).position(|w| w[1] < w[0]) {
+        return Err(bad(format!("indptr decreases at row {r}")));
+    }
     let mut out = Vec::with_capacity(rows);
     for r in 0..rows {
         let (lo, hi) = (indptr[r], indptr[r + 1]);
-        if hi < lo {
-            return Err(bad(format!("indptr decreases at row {r}")));
-        }
         let mut entries = Vec::with_capacity((hi - lo) as usize);
         for k in lo as usize..hi as usize {
             let c = indices[k];
@@ -344,5 +346,30 @@ mod tests {
             ..graph(&[0, 1])
         };
         assert!(err(bad_col).contains("row 0 has column index 7, outside 0..2"));
+    }
+
+    /// Fuzz finding (arrays target): an indptr that starts at 0 and ends at nnz but rises past
+    /// nnz on the way, `[0, 63, 3]`, read row 0's values out of bounds and panicked.
+    #[test]
+    fn an_indptr_that_rises_past_the_values_is_refused() {
+        for indptr in [[0, 63, 3], [0, 4, 3]] {
+            let csr = FeatureArray::Csr {
+                rows: 2,
+                cols: 4,
+                indptr: &indptr,
+                indices: &[3, 0, 0],
+                data: &[1.0, 0.0, 0.0],
+            };
+            let g = GraphArrays {
+                num_nodes: Some(2),
+                features: Some(csr),
+                ..graph(&[0, 1])
+            };
+            let err = from_arrays(&g).unwrap_err().to_string();
+            assert!(
+                err.contains("x: shape mismatch: indptr decreases at row 1"),
+                "{err}"
+            );
+        }
     }
 }

@@ -558,6 +558,8 @@ mod tests {
             hidden: 4,
             latent: d,
             disc_hidden: h,
+            disc_hidden2: None,
+            encoder_bias: true,
         }))
     }
 

@@ -216,6 +216,8 @@ fn parse(raw: RawFile) -> Result<Golden, String> {
         hidden,
         latent: h.latent,
         disc_hidden: h.disc_hidden,
+        disc_hidden2: None,
+        encoder_bias: true,
     };
     let (n, d) = (h.num_nodes, h.latent);
     let nd = [n, d];

@@ -237,18 +237,18 @@ struct DiscForward {
 
 fn disc_forward(arch: &Arch, dis: &[f64], x: &[f64]) -> DiscForward {
     let lay = ParamLayout::discriminator(arch);
-    let (d, hh) = (arch.latent, arch.disc_hidden);
+    let (d, (w1, w2)) = (arch.latent, arch.disc_widths());
     let rows = x.len() / d;
     let p = |name| &dis[lay.get(name).range()];
     // nn.Linear: y = x·Wᵀ + b with W [out, in].
-    let mut a1 = matmul_nt(x, p("w1"), rows, d, hh);
+    let mut a1 = matmul_nt(x, p("w1"), rows, d, w1);
     add_bias(&mut a1, p("b1"));
     let h1: Vec<f64> = a1.iter().map(|&v| v.max(0.0)).collect();
-    let mut a2 = matmul_nt(&h1, p("w2"), rows, hh, hh);
+    let mut a2 = matmul_nt(&h1, p("w2"), rows, w1, w2);
     add_bias(&mut a2, p("b2"));
     let h2: Vec<f64> = a2.iter().map(|&v| v.max(0.0)).collect();
     let logits = h2
-        .chunks_exact(hh)
+        .chunks_exact(w2)
         .map(|r| dot(r, p("w3")) + p("b3")[0])
         .collect();
     DiscForward {
@@ -270,10 +270,10 @@ fn disc_backward(
     dlogits: &[f64],
 ) -> (Vec<f64>, Vec<f64>) {
     let lay = ParamLayout::discriminator(arch);
-    let (d, hh, r) = (arch.latent, arch.disc_hidden, f.rows);
+    let (d, (w1, w2), r) = (arch.latent, arch.disc_widths(), f.rows);
     let p = |name| &dis[lay.get(name).range()];
     let mut grad = vec![0.0; lay.len];
-    grad[lay.get("w3").range()].copy_from_slice(&matmul_tn(dlogits, &f.h2, r, 1, hh));
+    grad[lay.get("w3").range()].copy_from_slice(&matmul_tn(dlogits, &f.h2, r, 1, w2));
     grad[lay.get("b3").range()][0] = dlogits.iter().sum();
     let relu_back = |g: &mut [f64], a: &[f64]| {
         for (g, &a) in g.iter_mut().zip(a) {
@@ -282,15 +282,15 @@ fn disc_backward(
             }
         }
     };
-    let mut da2 = matmul(dlogits, p("w3"), r, 1, hh);
+    let mut da2 = matmul(dlogits, p("w3"), r, 1, w2);
     relu_back(&mut da2, &f.a2);
-    grad[lay.get("w2").range()].copy_from_slice(&matmul_tn(&da2, &f.h1, r, hh, hh));
-    grad[lay.get("b2").range()].copy_from_slice(&col_sums(&da2, hh));
-    let mut da1 = matmul(&da2, p("w2"), r, hh, hh);
+    grad[lay.get("w2").range()].copy_from_slice(&matmul_tn(&da2, &f.h1, r, w2, w1));
+    grad[lay.get("b2").range()].copy_from_slice(&col_sums(&da2, w2));
+    let mut da1 = matmul(&da2, p("w2"), r, w2, w1);
     relu_back(&mut da1, &f.a1);
-    grad[lay.get("w1").range()].copy_from_slice(&matmul_tn(&da1, &f.x, r, hh, d));
-    grad[lay.get("b1").range()].copy_from_slice(&col_sums(&da1, hh));
-    let dx = matmul(&da1, p("w1"), r, hh, d);
+    grad[lay.get("w1").range()].copy_from_slice(&matmul_tn(&da1, &f.x, r, w1, d));
+    grad[lay.get("b1").range()].copy_from_slice(&col_sums(&da1, w1));
+    let dx = matmul(&da1, p("w1"), r, w1, d);
     (grad, dx)
 }
 

@@ -48,6 +48,8 @@ impl TrainConfig {
             hidden: self.hidden,
             latent: self.latent,
             disc_hidden: self.disc_hidden,
+            disc_hidden2: None,
+            encoder_bias: true,
         }
     }
 }

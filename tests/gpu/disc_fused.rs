@@ -12,12 +12,19 @@ use argva::testing::{assert_close, rng as seeded, to_f64, uniform_f32};
 use crate::ctx;
 
 fn mlp(d: usize, h: usize) -> Mlp {
+    mlp2(d, h, h)
+}
+
+/// A discriminator d → h1 → h2 → 1.
+fn mlp2(d: usize, h1: usize, h2: usize) -> Mlp {
     Mlp::of(&ParamLayout::discriminator(&Arch {
         kind: ModelKind::Argva,
         features: 3,
         hidden: 4,
         latent: d,
-        disc_hidden: h,
+        disc_hidden: h1,
+        disc_hidden2: Some(h2),
+        encoder_bias: true,
     }))
 }
 
@@ -92,22 +99,25 @@ fn batch_rows(x: &Inputs) -> Vec<f64> {
     to_f64(&[x.z.clone(), x.prior.clone()].concat())
 }
 
-/// (latent, hidden, nodes): one row, odd widths, a row count no tile divides, the default
-/// widths with several tiles per workgroup, and a discriminator needing two parameter blocks.
-const SHAPES: &[(usize, usize, usize)] = &[
-    (32, 64, 1),
-    (5, 7, 37),
-    (3, 13, 130),
-    (32, 64, 333),
-    (16, 40, 2100),
-    (64, 96, 45),
+/// (latent, hidden 1, hidden 2, nodes): one row, odd widths, a row count no tile divides, the
+/// default widths with several tiles per workgroup, a discriminator needing two parameter
+/// blocks, and second layers narrower and wider than the first (the paper's 32 → 64 → 32).
+const SHAPES: &[(usize, usize, usize, usize)] = &[
+    (32, 64, 64, 1),
+    (5, 7, 7, 37),
+    (3, 13, 13, 130),
+    (32, 64, 64, 333),
+    (16, 40, 40, 2100),
+    (64, 96, 96, 45),
+    (32, 64, 32, 333),
+    (5, 7, 11, 37),
 ];
 
 #[test]
 fn a_step_matches_its_twin() {
     let ctx = ctx();
-    for (i, &(d, h, n)) in SHAPES.iter().enumerate() {
-        let m = mlp(d, h);
+    for (i, &(d, h, h2, n)) in SHAPES.iter().enumerate() {
+        let m = mlp2(d, h, h2);
         let x = inputs(&m, n, 10 + i as u64);
         let out = run(ctx, &m, n, &x, true, None);
         let want = disc_fused::forward_backward_cpu(
@@ -116,7 +126,7 @@ fn a_step_matches_its_twin() {
             &batch_rows(&x),
             Batch::step(n),
         );
-        let what = format!("step d={d} h={h} n={n}");
+        let what = format!("step d={d} h={h}→{h2} n={n}");
         let loss = total(&m, &out, LOSS_COLUMN) as f32;
         assert_close(&format!("{what}: loss"), &[loss], &[want.loss], 1e-5, 1e-6);
         let grads: Vec<f32> = (0..m.len)
@@ -129,8 +139,8 @@ fn a_step_matches_its_twin() {
 #[test]
 fn the_regulariser_matches_its_twin() {
     let ctx = ctx();
-    for (i, &(d, h, n)) in SHAPES.iter().enumerate() {
-        let m = mlp(d, h);
+    for (i, &(d, h, h2, n)) in SHAPES.iter().enumerate() {
+        let m = mlp2(d, h, h2);
         let x = inputs(&m, n, 30 + i as u64);
         let out = run(ctx, &m, n, &x, false, None);
         let want = disc_fused::forward_backward_cpu(
@@ -139,7 +149,7 @@ fn the_regulariser_matches_its_twin() {
             &to_f64(&x.z),
             Batch::regulariser(n),
         );
-        let what = format!("regulariser d={d} h={h} n={n}");
+        let what = format!("regulariser d={d} h={h}→{h2} n={n}");
         let loss = total(&m, &out, LOSS_COLUMN) as f32;
         assert_close(&format!("{what}: loss"), &[loss], &[want.loss], 1e-5, 1e-6);
         assert_close(&format!("{what}: dz"), &out.dz, &want.dx, 1e-4, 1e-7);

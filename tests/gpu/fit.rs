@@ -175,6 +175,8 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
             hidden: cfg.hidden,
             latent: cfg.latent,
             disc_hidden: cfg.disc_hidden,
+            disc_hidden2: None,
+            encoder_bias: true,
         };
         let ck = Checkpoint {
             config: cfg.clone(),

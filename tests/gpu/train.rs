@@ -114,6 +114,8 @@ fn one_epoch_matches_the_reference_on_a_random_graph() {
             hidden: 24,
             latent: 12,
             disc_hidden: 20,
+            disc_hidden2: None,
+            encoder_bias: true,
         };
         let (enc0, dis0) = init_params(&arch, 3);
         let (enc0, dis0): (Vec<f64>, Vec<f64>) = (
@@ -194,6 +196,8 @@ fn consecutive_epochs_track_the_reference() {
             hidden: 16,
             latent: 8,
             disc_hidden: 12,
+            disc_hidden2: None,
+            encoder_bias: true,
         };
         let (enc0, dis0) = init_params(&arch, 5);
         let k = if kind.adversarial() { 2 } else { 0 };
@@ -284,6 +288,8 @@ fn epoch_launch_counts() {
                 hidden: 16,
                 latent: 8,
                 disc_hidden: 12,
+                disc_hidden2: None,
+                encoder_bias: true,
             };
             let (enc0, dis0) = init_params(&arch, 5);
             let cfg = EngineConfig {
@@ -337,6 +343,8 @@ fn buffer_plan_matches_what_the_engine_allocates() {
                 hidden: 10,
                 latent: 6,
                 disc_hidden: 9,
+                disc_hidden2: None,
+                encoder_bias: true,
             };
             let (enc0, dis0) = init_params(&arch, 1);
             let cfg = EngineConfig {
@@ -380,6 +388,8 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
         hidden: 8,
         latent: 64,
         disc_hidden: 8,
+        disc_hidden2: None,
+        encoder_bias: true,
     };
     // z (N × 64) passes the limit at this N.
     let n = (ctx.max_binding_bytes() / (64 * 4) + 1) as usize;
@@ -557,6 +567,8 @@ impl SplitCase {
             hidden: 16,
             latent: 8,
             disc_hidden: 16,
+            disc_hidden2: None,
+            encoder_bias: true,
         };
         let (enc0, dis0) = init_params(&arch, 5);
         let cfg = EngineConfig {

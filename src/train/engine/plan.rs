@@ -438,6 +438,8 @@ mod tests {
             hidden: 6,
             latent: 3,
             disc_hidden: 5,
+            disc_hidden2: None,
+            encoder_bias: true,
         };
         let cfg = EngineConfig {
             lr_encoder: 0.01,
