@@ -5,6 +5,8 @@
 //   out[offset + e] = sqrt(−2 ln u) · cos(2π v)   (evaluated as −cos(2π(v − ½)))
 // so a run is reproducible and independent of the dispatch shape. Entry `bits` writes the raw
 // Philox words (element e gets word e % 4 of counter e / 4) bit-cast to f32, for exact tests.
+// Entry `noisy` writes out[offset + e] = low[e] + scale · sample (the ARGA code's noise layer:
+// a noised copy of `low`, which stays as it was).
 // philox, box_muller: shaders/lib/philox.wgsl, which the host module prepends.
 
 override WG: u32 = 256u;
@@ -20,7 +22,8 @@ struct Params {
     stream_len: u32,
     // elements e < low_len of a `normal` launch go to low[e] instead of out[offset + e]
     low_len: u32,
-    _pad2: u32,
+    // `noisy`: the samples' standard deviation
+    scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -61,4 +64,14 @@ fn bits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let w = philox(vec4<u32>(e / 4u, clock[0], params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
     out[params.offset + e] = bitcast<f32>(w[e % 4u]);
+}
+
+@compute @workgroup_size(WG)
+fn noisy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let e = index(gid, nwg);
+    if e >= params.len {
+        return;
+    }
+    let w = philox(vec4<u32>(e, clock[0], params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
+    out[params.offset + e] = low[e] + params.scale * box_muller(w);
 }

@@ -6,7 +6,9 @@
 //! - `encoder.conv1.lin.weight`, `encoder.conv1.bias`, then `encoder.conv_mu.*` and
 //!   `encoder.conv_logstd.*` (VGAE/ARGVA) or `encoder.conv2.*` (GAE/ARGA);
 //! - `discriminator.lin{1,2,3}.{weight,bias}` (ARGA/ARGVA);
-//! - the same names prefixed `adam.exp_avg.` and `adam.exp_avg_sq.` for Adam's m and v.
+//! - the same names prefixed `adam.exp_avg.` and `adam.exp_avg_sq.` for Adam's m and v;
+//! - the paper recipe's generator step keeps Adam moments of its own for the encoder: its
+//!   encoder names prefixed `generator_adam.exp_avg.` and `generator_adam.exp_avg_sq.`.
 //!
 //! Metadata: `argva.format` (= "1"), `argva.config` (the TrainConfig as JSON), `argva.arch`
 //! (JSON), `argva.epochs_done`. Randomness needs no stored state: every draw (ε, z′,
@@ -24,6 +26,10 @@ use crate::train::TrainConfig;
 use crate::train::engine::EngineState;
 
 const FORMAT: &str = "1";
+/// Prefixes of the generator step's Adam moments (paper recipe).
+const GEN: &str = "generator_adam.";
+const GEN_M: &str = "generator_adam.exp_avg.";
+const GEN_V: &str = "generator_adam.exp_avg_sq.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -107,6 +113,15 @@ impl Checkpoint {
                 Params::encoder_to_state_dict(&self.arch, &st.encoder_adam.1),
             ),
         ];
+        if !st.generator_adam.0.is_empty() {
+            check_len("generator Adam m", &st.generator_adam.0, &enc)?;
+            check_len("generator Adam v", &st.generator_adam.1, &enc)?;
+            for (prefix, moments) in [(GEN_M, &st.generator_adam.0), (GEN_V, &st.generator_adam.1)]
+            {
+                let dict = Params::encoder_to_state_dict(&self.arch, moments);
+                sd.push((prefix.into(), dict));
+            }
+        }
         if adversarial {
             sd.push((
                 String::new(),
@@ -205,7 +220,7 @@ impl Checkpoint {
                 let Some(short) = name.strip_prefix(prefix) else {
                     continue;
                 };
-                if prefix.is_empty() && name.starts_with("adam.") {
+                if prefix.is_empty() && (name.starts_with("adam.") || name.starts_with(GEN)) {
                     continue;
                 }
                 if view.dtype() != Dtype::F32 {
@@ -237,6 +252,12 @@ impl Checkpoint {
         } else {
             (Vec::new(), (Vec::new(), Vec::new()))
         };
+        let generator_adam = if st.names().iter().any(|n| n.starts_with(GEN)) {
+            let (m, v) = (read(GEN_M)?, read(GEN_V)?);
+            (enc(&m).map_err(arch_err)?, enc(&v).map_err(arch_err)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(Self {
             config,
             arch,
@@ -246,6 +267,7 @@ impl Checkpoint {
                 discriminator,
                 encoder_adam,
                 discriminator_adam,
+                generator_adam,
             },
         })
     }
@@ -270,6 +292,7 @@ mod tests {
                 discriminator: values(d, -0.25),
                 encoder_adam: (values(e, 0.1), values(e, 0.01)),
                 discriminator_adam: (values(d, 0.2), values(d, 0.02)),
+                generator_adam: (Vec::new(), Vec::new()),
             },
             config,
             arch,
@@ -290,5 +313,27 @@ mod tests {
         let back = Checkpoint::from_bytes(&first).unwrap();
         assert!(back.to_bytes().unwrap() == first);
         assert_eq!((back.epochs_done, back.arch), (17, ck.arch));
+    }
+
+    /// The paper recipe's generator moments travel with the checkpoint and read back.
+    #[test]
+    fn generator_moments_round_trip() {
+        let mut ck = checkpoint();
+        let e = ck.state.encoder.len();
+        // (padding between tensors is not stored: moments with zero padding read back equal)
+        let unpadded = |v: Vec<f32>| {
+            let sd = Params::encoder_to_state_dict(&ck.arch, &v);
+            Params::encoder_from_state_dict(&ck.arch, &sd).unwrap()
+        };
+        ck.state.generator_adam = (
+            unpadded((0..e).map(|i| i as f32 * 0.3).collect()),
+            unpadded(vec![0.7; e]),
+        );
+        let back = Checkpoint::from_bytes(&ck.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.state.generator_adam, ck.state.generator_adam);
+        assert_eq!(back.state.encoder_adam, ck.state.encoder_adam);
+        ck.state.generator_adam.1.pop();
+        let err = ck.to_bytes().unwrap_err().to_string();
+        assert!(err.contains("generator Adam v"), "{err}");
     }
 }

@@ -343,3 +343,81 @@ fn training_epochs_reduce_the_reconstruction_loss() {
         assert!(last < 0.8 * first, "{kind:?}: recon {first} → {last}");
     }
 }
+
+/// The paper recipe's two encoder steps (`reference::paper`): the dense reconstruction
+/// (+ KL/N) and the generator loss (GAN, + recon for ARGA), with the noise layer on H1 and no
+/// encoder biases, against central differences in the weights (the biases are not
+/// parameters there: their gradient must stay 0).
+#[test]
+fn paper_step_gradients_match_finite_differences() {
+    use argva::reference::paper::{self, Labels, PaperInputs};
+    for kind in KINDS {
+        let mut t = tiny(kind, 11);
+        t.arch.encoder_bias = false;
+        let (enc, dis) = params(&t.arch, 6);
+        let n = t.adj.rows;
+        let row_ptr: Vec<u32> = t.adj.row_ptr.iter().map(|&p| p as u32).collect();
+        let mut rng = testing::rng(21);
+        let noise = vec![testing::to_f64(&testing::uniform_f32(
+            &mut rng,
+            n * t.arch.hidden,
+            -0.2,
+            0.2,
+        ))];
+        let inp = PaperInputs {
+            arch: t.arch,
+            x: &t.x,
+            adj: &t.adj,
+            labels: Labels {
+                row_ptr: &row_ptr,
+                col: &t.adj.col,
+                edges: t.adj.col.len() - n,
+            },
+            eps: std::slice::from_ref(&t.eps),
+            hidden_noise: if kind == ModelKind::Arga { &noise } else { &[] },
+            z_prime: &t.z_prime,
+            recon_steps: 1,
+            lr_enc: 0.01,
+            lr_dis: 0.01,
+            lr_gen: 0.01,
+            epoch_index: 0,
+        };
+        let lay = ParamLayout::encoder(&t.arch);
+        let weights: Vec<usize> = ["w1", "w_head"]
+            .iter()
+            .flat_map(|w| lay.get(w).range())
+            .collect();
+        let with = |sub: &[f64]| {
+            let mut e = enc.clone();
+            weights.iter().zip(sub).for_each(|(&i, &v)| e[i] = v);
+            e
+        };
+        let sub: Vec<f64> = weights.iter().map(|&i| enc[i]).collect();
+        let check = |what: &str, grad: &[f64], loss: &dyn Fn(&[f64]) -> f64| {
+            for b in ["b1", "b_head"] {
+                assert!(
+                    grad[lay.get(b).range()].iter().all(|&g| g == 0.0),
+                    "{what}: {b}"
+                );
+            }
+            let g: Vec<f64> = weights.iter().map(|&i| grad[i]).collect();
+            assert!(
+                g.iter().any(|v| v.abs() > 1e-4),
+                "{what}: gradient is ~zero"
+            );
+            testing::assert_grad(what, |s| loss(&with(s)), &sub, &g, 1e-6);
+        };
+        let (_, grad) = paper::recon_loss_and_grad(&inp, &enc, 0).unwrap();
+        check(&format!("{} paper recon step", kind.name()), &grad, &|e| {
+            paper::recon_loss_and_grad(&inp, e, 0).unwrap().0
+        });
+        if kind.adversarial() {
+            let (_, _, grad) = paper::generator_loss_and_grad(&inp, &enc, &dis, 0).unwrap();
+            check(
+                &format!("{} paper generator step", kind.name()),
+                &grad,
+                &|e| paper::generator_loss_and_grad(&inp, e, &dis, 0).unwrap().1,
+            );
+        }
+    }
+}

@@ -204,7 +204,17 @@ pub struct Arg<'a> {
     pub size: Option<std::num::NonZeroU64>,
 }
 
-impl Arg<'_> {
+impl<'a> Arg<'a> {
+    /// `len` 4-byte elements (f32 or u32) from element `first` of this binding; an empty range
+    /// still binds one element. The byte offset must meet the device's alignment when bound.
+    pub fn elements(&self, first: usize, len: usize) -> Arg<'a> {
+        Arg {
+            buffer: self.buffer,
+            offset: self.offset + 4 * first as u64,
+            size: std::num::NonZeroU64::new(4 * len.max(1) as u64),
+        }
+    }
+
     /// Bytes visible through this binding.
     pub fn len_bytes(&self) -> u64 {
         self.size

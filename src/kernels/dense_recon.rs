@@ -1,29 +1,36 @@
-//! Dense (all N² pairs) weighted reconstruction loss and its gradient, fused.
-//! Shader: `shaders/dense_recon.wgsl`. Used by `--recon dense`, the original ARGA code's loss.
+//! Dense (all N² pairs) weighted reconstruction loss and its gradient, the original ARGA
+//! code's loss (`--recon dense`), as two products around an elementwise pass, per chunk of
+//! rows r0..r1 (every chunk's scores fit the scratch buffer, [`scratch_len`]):
+//! `S = Z[r0..r1]·Zᵀ` (matmul NT), `shaders/dense_recon.wgsl` (loss per row, S ← dS in
+//! place), `dZ[r0..r1] (+)= dS·Z` (matmul NN). The products run at the tuned matmul's rate
+//! (the earlier one-launch kernel, a d-wide dot and update per pair in each invocation, ran at
+//! ~0.6 GFLOP/s on lavapipe).
 //!
-//! Cost per call: 4·N²·d FLOPs (the score and the gradient row), N²·d·4 bytes of z reads
-//! (from cache in practice), no N×N storage. The labels Y = A_train + I come as a CSR with
-//! sorted columns.
+//! Cost per call: 4·N²·d FLOPs in the products plus ~10 per pair in the pass; N²·4 bytes of
+//! scores written, read and rewritten, and read again by the second product. The labels
+//! Y = A_train + I come as a CSR with sorted columns.
 
 use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{grid_1d, uniform};
+use crate::kernels::matmul::{self, Extra, Form};
+use crate::kernels::{Cost, Epilogue};
 
 /// `shaders/lib/logistic.wgsl` (softplus, sigmoid) + `shaders/dense_recon.wgsl`.
 pub const SOURCE: &str = concat!(
     include_str!("../../shaders/lib/logistic.wgsl"),
     include_str!("../../shaders/dense_recon.wgsl")
 );
+/// Lanes of the elementwise pass (a power of two: its loss sum is a tree).
 pub const WORKGROUP_SIZE: u32 = 64;
-/// Largest latent width the shader's register accumulator holds (`MAX_D` in the shader).
-pub const MAX_LATENT: usize = 128;
-/// `@binding` order: params, z, label_ptr, label_col, dz, loss_rows.
+/// Scores one chunk may hold: 64 MiB of f32, half of WebGPU's default binding limit.
+pub const SCRATCH_FLOATS: usize = 1 << 24;
+/// `@binding` order: params, s (scores in, dS out), label_ptr, label_col, loss_rows.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
     Binding::ReadWrite,
+    Binding::Read,
+    Binding::Read,
     Binding::ReadWrite,
 ];
 
@@ -31,8 +38,8 @@ pub const BINDINGS: &[Binding] = &[
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     n: u32,
-    d: u32,
-    accumulate: u32,
+    rows: u32,
+    first_row: u32,
     _pad: u32,
     pos_weight: f32,
     scale: f32,
@@ -47,32 +54,84 @@ pub fn weights(n: usize, a: usize) -> (f64, f64) {
     ((n2 - a) / a, n2 / (2.0 * (n2 - a)))
 }
 
-/// Binds one fused loss + gradient pass. `dz` is written (or added to, with `accumulate`);
-/// `loss_rows[i]` receives row i's share of the loss (sum them for the scalar).
-#[allow(clippy::too_many_arguments)]
-pub fn bind(
+/// Rows of scores per chunk on an `n`-node graph when a chunk may hold `room` scores: all of
+/// them when they fit, else a multiple of 64 (so each chunk's rows of z and dz start at a
+/// 256-byte-aligned offset); 0 when not even 64 rows fit.
+pub fn chunk_rows(n: usize, room: usize) -> usize {
+    let fit = room / n.max(1);
+    if fit >= n { n.max(1) } else { fit / 64 * 64 }
+}
+
+/// Elements of the scratch buffer (the engine's plan): one chunk of [`SCRATCH_FLOATS`].
+pub fn scratch_len(n: usize) -> usize {
+    chunk_rows(n, SCRATCH_FLOATS).max(64.min(n)) * n
+}
+
+/// What one dense reconstruction reads and writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Operands<'a> {
+    /// N × d.
+    pub z: Arg<'a>,
+    pub label_ptr: Arg<'a>,
+    pub label_col: Arg<'a>,
+    /// Scratch for one chunk's scores ([`scratch_len`] elements at least).
+    pub scores: Arg<'a>,
+    /// N × d, written (or added to, with `accumulate`).
+    pub dz: Arg<'a>,
+    /// N: row i's share of the loss (sum them for the scalar).
+    pub loss_rows: Arg<'a>,
+}
+
+/// Records the loss and gradient in chunks of [`chunk_rows`] (as many scores as the scratch
+/// and one binding hold): three launches per chunk.
+pub fn record(
     ctx: &GpuContext,
-    z: Arg<'_>,
-    label_ptr: Arg<'_>,
-    label_col: Arg<'_>,
-    dz: Arg<'_>,
-    loss_rows: Arg<'_>,
+    ops: Operands<'_>,
     n: usize,
     d: usize,
     num_edges_directed: usize,
     accumulate: bool,
-) -> GpuResult<Dispatch> {
-    if d > MAX_LATENT {
+) -> GpuResult<Vec<(Dispatch, Cost)>> {
+    let binding = (ctx.max_binding_bytes() / 4) as usize;
+    let rows = chunk_rows(n, SCRATCH_FLOATS.min(binding));
+    if rows == 0 {
         return Err(GpuError::InvalidArgument {
             what: "dense reconstruction".into(),
-            message: format!("latent width {d} exceeds the kernel's maximum {MAX_LATENT}"),
+            message: format!(
+                "its scores are computed 64 rows at a time at least: 64 × {n} × 4 bytes in one \
+                 binding, over this device's limit of {} bytes (use --recon sampled)",
+                ctx.max_binding_bytes()
+            ),
+        });
+    }
+    record_chunked(ctx, ops, (n, d), num_edges_directed, accumulate, rows)
+}
+
+/// [`record`] with chunks of `rows` rows (tests: several chunks on a small graph).
+pub fn record_chunked(
+    ctx: &GpuContext,
+    ops: Operands<'_>,
+    (n, d): (usize, usize),
+    num_edges_directed: usize,
+    accumulate: bool,
+    rows: usize,
+) -> GpuResult<Vec<(Dispatch, Cost)>> {
+    let scratch = (ops.scores.len_bytes() / 4) as usize;
+    if rows == 0 || (rows < n && !rows.is_multiple_of(64)) || rows.min(n) * n > scratch {
+        return Err(GpuError::InvalidArgument {
+            what: "dense reconstruction".into(),
+            message: format!(
+                "chunks of {rows} rows of {n} scores (all rows, or a multiple of 64) need a \
+                 scratch of {} elements, it has {scratch}",
+                rows.min(n) * n
+            ),
         });
     }
     for (what, arg, need) in [
-        ("z", &z, n * d),
-        ("label_ptr", &label_ptr, n + 1),
-        ("dz", &dz, n * d),
-        ("loss_rows", &loss_rows, n),
+        ("z", &ops.z, n * d),
+        ("label_ptr", &ops.label_ptr, n + 1),
+        ("dz", &ops.dz, n * d),
+        ("loss_rows", &ops.loss_rows, n),
     ] {
         check_len(
             &format!("dense reconstruction `{what}` elements"),
@@ -81,29 +140,103 @@ pub fn bind(
         )?;
     }
     let (pos_weight, norm) = weights(n, num_edges_directed);
+    let scale = (norm / ((n as f64) * (n as f64)).max(1.0)) as f32;
+    let mut out = Vec::new();
+    for r0 in (0..n).step_by(rows) {
+        let m = rows.min(n - r0);
+        let (z_rows, scores) = (ops.z.elements(r0 * d, m * d), ops.scores.elements(0, m * n));
+        let plain = Epilogue::default();
+        let mut s = matmul::bind_ext(
+            ctx,
+            Form::NT,
+            z_rows,
+            ops.z,
+            scores,
+            m,
+            n,
+            d,
+            plain,
+            Extra::default(),
+        )?;
+        s.label = "dense S = Z·Zᵀ";
+        out.push((s, Cost::matmul(m, n, d)));
+        out.push((
+            pass(ctx, ops, scores, (n, m, r0), pos_weight as f32, scale)?,
+            pass_cost(m, n),
+        ));
+        let epi = Epilogue {
+            accumulate,
+            ..Default::default()
+        };
+        let dz_rows = ops.dz.elements(r0 * d, m * d);
+        let mut g = matmul::bind_ext(
+            ctx,
+            Form::NN,
+            scores,
+            ops.z,
+            dz_rows,
+            m,
+            d,
+            n,
+            epi,
+            Extra::default(),
+        )?;
+        g.label = "dense dZ = dS·Z";
+        out.push((g, Cost::matmul(m, d, n)));
+    }
+    Ok(out)
+}
+
+/// The elementwise pass over one chunk's `m` rows of scores, from row `r0`.
+fn pass(
+    ctx: &GpuContext,
+    ops: Operands<'_>,
+    scores: Arg<'_>,
+    (n, m, r0): (usize, usize, usize),
+    pos_weight: f32,
+    scale: f32,
+) -> GpuResult<Dispatch> {
     let params = Params {
         n: n as u32,
-        d: d as u32,
-        accumulate: accumulate as u32,
+        rows: m as u32,
+        first_row: r0 as u32,
         _pad: 0,
-        pos_weight: pos_weight as f32,
-        scale: (norm / ((n as f64) * (n as f64)).max(1.0)) as f32,
+        pos_weight,
+        scale,
         _pad1: [0.0; 2],
     };
     let params = uniform(ctx, "dense_recon params", &params);
     let spec = KernelSpec {
-        label: "dense_recon",
+        label: "dense dS",
         source: SOURCE,
-        entry: "main",
+        entry: "rows",
         bindings: BINDINGS,
         constants: vec![("WG", WORKGROUP_SIZE as f64)],
     };
-    let grid = grid_1d(ctx, "dense_recon", n as u64, WORKGROUP_SIZE)?;
+    // one workgroup per row
+    let grid = grid_1d(
+        ctx,
+        "dense dS",
+        m as u64 * WORKGROUP_SIZE as u64,
+        WORKGROUP_SIZE,
+    )?;
     ctx.kernel(&spec)?.dispatch(
         ctx,
-        &[(&params).into(), z, label_ptr, label_col, dz, loss_rows],
+        &[
+            (&params).into(),
+            scores,
+            ops.label_ptr,
+            ops.label_col,
+            ops.loss_rows,
+        ],
         grid,
     )
+}
+
+/// The elementwise pass: a sigmoid, a softplus and a label search per score, which it reads
+/// and rewrites.
+fn pass_cost(m: usize, n: usize) -> Cost {
+    Cost::elementwise(10 * m * n, 4 * m * n, 4 * m * n)
 }
 
 /// CPU twin: (total loss, dZ) for z (N×d), labels Y as a sorted-column CSR, and the
@@ -143,15 +276,15 @@ pub fn loss_and_grad_cpu(
     (loss, dz)
 }
 
-/// The dense N² reconstruction loss and its gradient: per pair a d-wide dot for the logit
-/// and another d-wide update of dz; z is re-read from cache, so memory traffic is z, the
-/// label CSR (`label_nnz` entries) and dz once.
-pub fn cost(n: usize, label_nnz: usize, d: usize) -> super::Cost {
-    let (nf, df) = (n as f64, d as f64);
-    super::Cost {
-        flops: nf * nf * (4.0 * df + 12.0),
-        bytes: 4.0 * (2.0 * nf * df + nf + 1.0 + label_nnz as f64 + nf),
+/// All of one call: both products and the pass over the N² scores (the labels' `label_nnz`
+/// entries are read once per row's search, not counted).
+pub fn cost(n: usize, _label_nnz: usize, d: usize) -> Cost {
+    let mut c = Cost::matmul(n, n, d);
+    for part in [Cost::matmul(n, d, n), pass_cost(n, n)] {
+        c.flops += part.flops;
+        c.bytes += part.bytes;
     }
+    c
 }
 
 /// Every entry point this module builds, with its bindings and uniform layout as the host
@@ -159,11 +292,11 @@ pub fn cost(n: usize, label_nnz: usize, d: usize) -> super::Cost {
 pub fn contracts() -> Vec<super::Contract> {
     super::Contract::entries(
         SOURCE,
-        &[("main", BINDINGS)],
+        &[("rows", BINDINGS)],
         super::params_layout!(Params {
             n,
-            d,
-            accumulate,
+            rows,
+            first_row,
             pos_weight,
             scale
         }),

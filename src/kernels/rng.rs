@@ -40,7 +40,8 @@ struct Params {
     stream_len: u32,
     /// Elements `e < low_len` go to the `low` binding at `e`.
     low_len: u32,
-    _pad: u32,
+    /// `noisy`: the standard deviation of the added samples.
+    scale: f32,
 }
 
 const M0: u32 = 0xD251_1F53;
@@ -99,6 +100,7 @@ fn bind_entry(
     stream: u32,
     stream_len: usize,
     low: Option<(Arg<'_>, usize)>,
+    scale: f32,
 ) -> GpuResult<Dispatch> {
     if clock.is_empty() {
         return Err(GpuError::SizeMismatch {
@@ -141,7 +143,7 @@ fn bind_entry(
         stream,
         stream_len: stream_len as u32,
         low_len: low_len as u32,
-        _pad: 0,
+        scale,
     };
     let params = uniform(ctx, "rng params", &params);
     let spec = KernelSpec {
@@ -182,6 +184,7 @@ pub fn bind(
         stream,
         0,
         None,
+        1.0,
     )
 }
 
@@ -227,6 +230,7 @@ pub fn bind_streams(
         first_stream,
         stream_len,
         low.map(|(arg, low_streams)| (arg, low_streams.saturating_mul(stream_len))),
+        1.0,
     )
 }
 
@@ -251,7 +255,44 @@ pub fn bind_bits(
         stream,
         0,
         None,
+        1.0,
     )
+}
+
+/// The original ARGA code's noise layer: `out[e] = src[e] + std · N(0, 1)`, element `e` of
+/// draw `(seed, clock[0], stream)` as [`bind`] draws it; `src` is only read.
+#[allow(clippy::too_many_arguments)]
+pub fn bind_noisy(
+    ctx: &GpuContext,
+    clock: &GpuBuffer<u32>,
+    src: Arg<'_>,
+    out: Arg<'_>,
+    len: usize,
+    std: f32,
+    seed: u64,
+    stream: u32,
+) -> GpuResult<Dispatch> {
+    check_len("rng noisy: src", &src, len)?;
+    // (`low` is the source here; low_len 0 keeps every element going to `out`)
+    bind_entry(
+        ctx,
+        "noisy",
+        clock,
+        out,
+        0,
+        len,
+        seed,
+        stream,
+        0,
+        Some((src, 0)),
+        std,
+    )
+}
+
+/// CPU twin of [`bind_noisy`].
+pub fn noisy_cpu(src: &[f64], std: f64, seed: u64, epoch: u32, stream: u32) -> Vec<f64> {
+    let e = normal_cpu(seed, epoch, stream, src.len());
+    src.iter().zip(e).map(|(&x, e)| x + std * e).collect()
 }
 
 /// `len` standard normals (Box–Muller, ~5 FLOPs each; Philox's integer rounds are not
@@ -265,7 +306,11 @@ pub fn cost(len: usize) -> super::Cost {
 pub fn contracts() -> Vec<super::Contract> {
     super::Contract::entries(
         SOURCE,
-        &[("normal", BINDINGS), ("bits", BINDINGS)],
+        &[
+            ("normal", BINDINGS),
+            ("bits", BINDINGS),
+            ("noisy", BINDINGS),
+        ],
         super::params_layout!(Params {
             offset,
             len,
@@ -273,7 +318,8 @@ pub fn contracts() -> Vec<super::Contract> {
             seed_hi,
             stream,
             stream_len,
-            low_len
+            low_len,
+            scale
         }),
         vec![],
     )

@@ -7,6 +7,7 @@
 
 pub mod golden;
 mod ops;
+pub mod paper;
 
 pub use ops::{Csr, sigmoid, softplus};
 
@@ -172,28 +173,40 @@ pub struct EpochOutputs {
 struct EncoderForward {
     /// Â·P1 + b1 (pre-ReLU), `N × H`.
     a1: Vec<f64>,
-    h1: Vec<f64>,
+    /// What Q = · W_head was made from: H1 = ReLU(a1), or H1 + noise.
+    hq: Vec<f64>,
     /// Â·Q + b_head before the clamp, `N × head_width`.
     head: Vec<f64>,
 }
 
-fn encoder_forward(arch: &Arch, x: &Csr, adj: &Csr, enc: &[f64]) -> EncoderForward {
+/// The encoder forward; `noise` (N × H) is added to H1 before the head (the original ARGA
+/// code's noise layer).
+fn encoder_forward(
+    arch: &Arch,
+    x: &Csr,
+    adj: &Csr,
+    enc: &[f64],
+    noise: Option<&[f64]>,
+) -> EncoderForward {
     let lay = ParamLayout::encoder(arch);
     let (h, w) = (arch.hidden, arch.head_width());
     let p1 = x.mul(&enc[lay.get("w1").range()], h);
     let mut a1 = adj.mul(&p1, h);
     add_bias(&mut a1, &enc[lay.get("b1").range()]);
-    let h1: Vec<f64> = a1.iter().map(|&v| v.max(0.0)).collect();
-    let q = matmul(&h1, &enc[lay.get("w_head").range()], x.rows, h, w);
+    let mut hq: Vec<f64> = a1.iter().map(|&v| v.max(0.0)).collect();
+    if let Some(noise) = noise {
+        hq.iter_mut().zip(noise).for_each(|(v, e)| *v += e);
+    }
+    let q = matmul(&hq, &enc[lay.get("w_head").range()], x.rows, h, w);
     let mut head = adj.mul(&q, w);
     add_bias(&mut head, &enc[lay.get("b_head").range()]);
-    EncoderForward { a1, h1, head }
+    EncoderForward { a1, hq, head }
 }
 
 /// The encoder head for every node, `N × head_width`: `[μ | logσ̃]` (logσ before the clamp)
 /// for variational models, z for GAE/ARGA. At evaluation z = μ.
 pub fn encode(arch: &Arch, x: &Csr, adj: &Csr, enc: &[f64]) -> Vec<f64> {
-    encoder_forward(arch, x, adj, enc).head
+    encoder_forward(arch, x, adj, enc, None).head
 }
 
 /// Gradient of the encoder parameters given ∂L/∂head (`N × head_width`).
@@ -210,8 +223,11 @@ fn encoder_backward(
     let mut grad = vec![0.0; lay.len];
     // Â is symmetric: Âᵀ·G = Â·G.
     let g2 = adj.mul(dhead, w);
-    grad[lay.get("w_head").range()].copy_from_slice(&matmul_tn(&fwd.h1, &g2, n, h, w));
-    grad[lay.get("b_head").range()].copy_from_slice(&col_sums(dhead, w));
+    grad[lay.get("w_head").range()].copy_from_slice(&matmul_tn(&fwd.hq, &g2, n, h, w));
+    // Without biases (the paper recipe) theirs stay 0.
+    if arch.encoder_bias {
+        grad[lay.get("b_head").range()].copy_from_slice(&col_sums(dhead, w));
+    }
     let mut da1 = matmul_nt(&g2, &enc[lay.get("w_head").range()], n, w, h);
     for (g, &a) in da1.iter_mut().zip(&fwd.a1) {
         if a <= 0.0 {
@@ -220,8 +236,62 @@ fn encoder_backward(
     }
     let g1 = adj.mul(&da1, h);
     grad[lay.get("w1").range()].copy_from_slice(&x.t_mul(&g1, h));
-    grad[lay.get("b1").range()].copy_from_slice(&col_sums(&da1, h));
+    if arch.encoder_bias {
+        grad[lay.get("b1").range()].copy_from_slice(&col_sums(&da1, h));
+    }
     grad
+}
+
+/// z = μ + ε·exp(min(ℓ̃, 10)) from a variational head: (z, μ, clamped ℓ).
+fn sample_z(d: usize, head: &[f64], eps: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = head.len() / (2 * d);
+    let mut mu = vec![0.0; n * d];
+    let mut ls = vec![0.0; n * d];
+    for i in 0..n {
+        mu[i * d..(i + 1) * d].copy_from_slice(&head[i * 2 * d..i * 2 * d + d]);
+        for k in 0..d {
+            ls[i * d + k] = head[i * 2 * d + d + k].min(MAX_LOGSTD);
+        }
+    }
+    let z = (0..n * d).map(|e| mu[e] + eps[e] * ls[e].exp()).collect();
+    (z, mu, ls)
+}
+
+/// PyG's `kl_loss()`: −½·mean_i Σ_k (1 + 2ℓ − μ² − e^{2ℓ}).
+fn kl_loss(mu: &[f64], ls: &[f64], n: usize) -> f64 {
+    -0.5 / n as f64
+        * mu.iter()
+            .zip(ls)
+            .map(|(&m, &l)| 1.0 + 2.0 * l - m * m - (2.0 * l).exp())
+            .sum::<f64>()
+}
+
+/// ∂/∂head (N × 2d) of Σ dz⊙z + `kl_weight`·Σ_i KL_i (KL_i node i's unscaled term), back
+/// through the reparameterisation and the clamp.
+fn head_grad(
+    d: usize,
+    head: &[f64],
+    eps: &[f64],
+    mu: &[f64],
+    ls: &[f64],
+    dz: &[f64],
+    kl_weight: f64,
+) -> Vec<f64> {
+    let n = mu.len() / d.max(1);
+    let mut dhead = vec![0.0; n * 2 * d];
+    for i in 0..n {
+        for k in 0..d {
+            let e = i * d + k;
+            dhead[i * 2 * d + k] = dz[e] + kl_weight * mu[e];
+            let clamp_pass = head[i * 2 * d + d + k] < MAX_LOGSTD;
+            dhead[i * 2 * d + d + k] = if clamp_pass {
+                dz[e] * eps[e] * ls[e].exp() + kl_weight * ((2.0 * ls[e]).exp() - 1.0)
+            } else {
+                0.0
+            };
+        }
+    }
+    dhead
 }
 
 /// The discriminator's intermediate values for a batch of rows.
@@ -371,18 +441,10 @@ pub fn encoder_loss_and_grad(inputs: &EpochInputs, enc: &[f64], dis: &[f64]) -> 
     let a = &inputs.arch;
     let (n, d) = (inputs.nodes(), a.latent);
     let nf = n as f64;
-    let fwd = encoder_forward(a, inputs.x, inputs.adj, enc);
+    let fwd = encoder_forward(a, inputs.x, inputs.adj, enc, None);
     let (z, mu, logstd) = if a.kind.variational() {
         let eps = inputs.eps.expect("validated: eps present");
-        let mut mu = vec![0.0; n * d];
-        let mut ls = vec![0.0; n * d];
-        for i in 0..n {
-            mu[i * d..(i + 1) * d].copy_from_slice(&fwd.head[i * 2 * d..i * 2 * d + d]);
-            for k in 0..d {
-                ls[i * d + k] = fwd.head[i * 2 * d + d + k].min(MAX_LOGSTD);
-            }
-        }
-        let z = (0..n * d).map(|e| mu[e] + eps[e] * ls[e].exp()).collect();
+        let (z, mu, ls) = sample_z(d, &fwd.head, eps);
         (z, Some(mu), Some(ls))
     } else {
         (fwd.head.clone(), None, None)
@@ -401,26 +463,12 @@ pub fn encoder_loss_and_grad(inputs: &EpochInputs, enc: &[f64], dis: &[f64]) -> 
     let (kl_loss, dhead) = match (&mu, &logstd) {
         (Some(mu), Some(ls)) => {
             let eps = inputs.eps.expect("validated: eps present");
-            // PyG: kl = −½·mean_i Σ_k (1 + 2ℓ − μ² − e^{2ℓ}); the encoder loss adds kl/N.
-            let kl = -0.5 / nf
-                * (0..n * d)
-                    .map(|e| 1.0 + 2.0 * ls[e] - mu[e] * mu[e] - (2.0 * ls[e]).exp())
-                    .sum::<f64>();
-            let mut dhead = vec![0.0; n * 2 * d];
-            let w = 1.0 / (nf * nf); // ∂(kl/N)/∂· = (1/N)·(1/N)·…
-            for i in 0..n {
-                for k in 0..d {
-                    let e = i * d + k;
-                    dhead[i * 2 * d + k] = dz[e] + w * mu[e];
-                    let clamp_pass = fwd.head[i * 2 * d + d + k] < MAX_LOGSTD;
-                    dhead[i * 2 * d + d + k] = if clamp_pass {
-                        dz[e] * eps[e] * ls[e].exp() + w * ((2.0 * ls[e]).exp() - 1.0)
-                    } else {
-                        0.0
-                    };
-                }
-            }
-            (kl, dhead)
+            // The encoder loss adds kl/N: ∂(kl/N)/∂· = (1/N)·(1/N)·…
+            let w = 1.0 / (nf * nf);
+            (
+                kl_loss(mu, ls, n),
+                head_grad(d, &fwd.head, eps, mu, ls, &dz, w),
+            )
         }
         _ => (0.0, dz),
     };

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::gpu::{GpuContext, GpuResult};
 use crate::model::{Arch, ModelKind};
-use engine::{CsrRef, Engine, EngineConfig, Negatives, Noise, PositiveTables, loss_index};
+use engine::{
+    Alternation, CsrRef, Engine, EngineConfig, Negatives, Noise, PositiveTables, loss_index,
+};
 use readback::LossReader;
 
 /// Hyperparameters; defaults follow the reference ARGVA recipe (see `--help`).
@@ -37,19 +39,78 @@ pub struct TrainConfig {
     /// on Cora it costs ARGVA ~0.25 test AUC (measured, also in PyG itself: README).
     #[serde(default)]
     pub normalize_features: bool,
+    /// Whose recipe the epoch follows: PyG's (the default) or the original paper code's.
+    #[serde(default)]
+    pub recipe: Recipe,
+    /// Paper recipe, ARGA: keep H1's noise in the evaluation forward too, as the original
+    /// code does (it has no training flag); off: the embedding is noise-free.
+    #[serde(default)]
+    pub eval_noise: bool,
 }
+
+/// Whose training recipe a run follows (`--recipe`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Recipe {
+    /// PyTorch Geometric's ARGVA example: one encoder step per epoch on reg + recon + KL/N
+    /// after K discriminator steps.
+    #[default]
+    Pyg,
+    /// The original ARGA/ARVGA TensorFlow code (GAE/VGAE: Kipf's): bias-free Glorot GCN,
+    /// the dense N² loss, 5 reconstruction steps, 1 discriminator step and 1 generator step
+    /// per iteration, ARGA's noise on H1 (docs/reproduce.md).
+    Paper,
+}
+
+/// The paper recipe's reconstruction steps per iteration (ARGA/ARVGA; GAE/VGAE take one).
+pub const PAPER_RECON_STEPS: usize = 5;
+/// The standard deviation of the original ARGA code's noise on H1.
+pub const PAPER_ARGA_NOISE: f32 = 0.1;
 
 impl TrainConfig {
     /// The model these hyperparameters train on a graph with `features` input features.
     pub fn arch(&self, features: usize) -> Arch {
+        let paper = self.recipe == Recipe::Paper;
         Arch {
             kind: self.model,
             features,
             hidden: self.hidden,
             latent: self.latent,
             disc_hidden: self.disc_hidden,
-            disc_hidden2: None,
-            encoder_bias: true,
+            // The original discriminator is hidden2 → hidden3 → hidden1 → 1: its second
+            // layer is as wide as the encoder's hidden layer.
+            disc_hidden2: paper.then_some(self.hidden),
+            encoder_bias: !paper,
+        }
+    }
+
+    /// How the engine alternates its steps under this recipe.
+    pub fn alternation(&self) -> Alternation {
+        match self.recipe {
+            Recipe::Pyg => Alternation::Joint,
+            Recipe::Paper => Alternation::Paper {
+                recon_steps: if self.model.adversarial() {
+                    PAPER_RECON_STEPS
+                } else {
+                    1
+                },
+                // (the original code's generator optimiser uses the discriminator's rate)
+                lr_generator: self.disc_lr,
+                hidden_noise: if self.model == ModelKind::Arga {
+                    PAPER_ARGA_NOISE
+                } else {
+                    0.0
+                },
+                eval_noise: self.eval_noise,
+            },
+        }
+    }
+
+    /// The initial parameters this recipe draws.
+    pub fn init_params(&self, arch: &Arch) -> (Vec<f32>, Vec<f32>) {
+        match self.recipe {
+            Recipe::Pyg => crate::model::init_params(arch, self.seed),
+            Recipe::Paper => crate::model::init_params_paper(arch, self.seed),
         }
     }
 }
@@ -69,7 +130,32 @@ impl TrainConfig {
         seed: 0,
         recon: engine::Recon::Sampled,
         normalize_features: false,
+        recipe: Recipe::Pyg,
+        eval_noise: false,
     };
+
+    /// The original code's settings for `model` (docs/reproduce.md): ARGA/ARVGA as Pan et
+    /// al.'s `settings.py` (hidden 32, embedding 32, discriminator 64 → 32, learning rates
+    /// 5·10⁻⁴ and 10⁻³, one discriminator step), GAE/VGAE as Kipf's `gae` (hidden 32,
+    /// embedding 16, learning rate 0.01); 200 iterations, the dense loss, ARGA's noisy
+    /// evaluation kept.
+    pub fn paper(model: ModelKind) -> TrainConfig {
+        let adversarial = model.adversarial();
+        TrainConfig {
+            model,
+            epochs: 200,
+            latent: if adversarial { 32 } else { 16 },
+            hidden: 32,
+            disc_hidden: 64,
+            disc_steps: 1,
+            lr: if adversarial { 5e-4 } else { 0.01 },
+            disc_lr: 1e-3,
+            recon: engine::Recon::Dense,
+            recipe: Recipe::Paper,
+            eval_noise: true,
+            ..TrainConfig::DEFAULT
+        }
+    }
 }
 
 impl TrainConfig {
@@ -199,7 +285,7 @@ pub struct Trainer {
 impl Trainer {
     pub fn new(ctx: &GpuContext, cfg: &TrainConfig, inputs: &TrainInputs<'_>) -> GpuResult<Self> {
         let arch = cfg.arch(inputs.features.cols);
-        let (enc, dis) = crate::model::init_params(&arch, cfg.seed);
+        let (enc, dis) = cfg.init_params(&arch);
         let n = inputs.features.row_ptr.len().saturating_sub(1);
         // GPU negatives (key = the run's seed) wherever at least half of all pairs are free.
         let tables = match cfg.recon {
@@ -221,6 +307,7 @@ impl Trainer {
             noise: Noise::Gpu { seed: cfg.seed },
             recon: cfg.recon,
             negatives,
+            alternation: cfg.alternation(),
         };
         let engine = Engine::new(
             ctx,

@@ -6,7 +6,9 @@ use crate::gpu::{GpuContext, GpuResult};
 use crate::model::ParamLayout;
 use crate::reference::golden::Golden;
 use crate::reference::{Csr, EpochInputs};
-use crate::train::engine::{CsrRef, Engine, EngineConfig, Negatives, Noise, Recon, loss_index};
+use crate::train::engine::{
+    Alternation, CsrRef, Engine, EngineConfig, Negatives, Noise, Recon, loss_index,
+};
 
 /// f32 against f64 through a whole epoch (sums over up to a few hundred terms, Adam's
 /// normalised step): 1e-3 of the reference, relative to each tensor's magnitude.
@@ -138,6 +140,7 @@ pub async fn gpu_epoch(
         noise: Noise::Host,
         recon: Recon::Sampled,
         negatives: Negatives::Host,
+        alternation: Alternation::Joint,
     };
     let (x32, adj32) = (Csr32::from(r.x), Csr32::from(r.adj));
     let dis0 = if init_dis.is_empty() {

@@ -262,3 +262,52 @@ fn split_streams_go_to_two_buffers() {
     assert!(bind((&small).into(), 1).is_err());
     assert!(bind((&big).into(), 3).is_err());
 }
+
+/// The noise layer: a noised copy (src + std·draw) against its twin, src left as it was, and
+/// the draw the same one `bind` makes of that stream.
+#[test]
+fn a_noised_copy_matches_its_twin_and_leaves_the_source() {
+    let ctx = ctx();
+    let mut r = argva::testing::rng(8);
+    for &len in SIZES {
+        let c = clock(6);
+        let src_host = argva::testing::uniform_f32(&mut r, len, -2.0, 2.0);
+        let src = GpuBuffer::from_slice(ctx, "src", &src_host).unwrap();
+        let out = GpuBuffer::<f32>::zeros(ctx, "out", len).unwrap();
+        out.poison(ctx);
+        let d = rng::bind_noisy(ctx, &c, (&src).into(), (&out).into(), len, 0.1, SEED, 9).unwrap();
+        submit(ctx, "rng noisy", &[&d]);
+        let got = out.read_blocking(ctx).unwrap();
+        let src64: Vec<f64> = src_host.iter().map(|&v| v as f64).collect();
+        let want = rng::noisy_cpu(&src64, 0.1, SEED, 6, 9);
+        assert_close("rng noisy", &got, &want, 1e-5, 1e-6);
+        assert_eq!(
+            src.read_blocking(ctx).unwrap(),
+            src_host,
+            "the source changed"
+        );
+        // The noise is what `bind` draws: (out − src)/0.1 is that stream's normals.
+        let plain = rng::normal_cpu(SEED, 6, 9, len);
+        let noise: Vec<f32> = got
+            .iter()
+            .zip(&src_host)
+            .map(|(o, s)| (o - s) / 0.1)
+            .collect();
+        assert_close("rng noisy: its draw", &noise, &plain, 1e-3, 1e-3);
+    }
+    let src = GpuBuffer::<f32>::zeros(ctx, "src", 4).unwrap();
+    let out = GpuBuffer::<f32>::zeros(ctx, "out", 8).unwrap();
+    let err = rng::bind_noisy(
+        ctx,
+        &clock(0),
+        (&src).into(),
+        (&out).into(),
+        8,
+        0.1,
+        SEED,
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("src"), "{err}");
+}

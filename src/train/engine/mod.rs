@@ -54,6 +54,43 @@ pub struct EngineConfig {
     pub recon: Recon,
     /// Where the sampled loss's negatives come from (unused by the dense loss).
     pub negatives: Negatives,
+    /// How an epoch alternates the encoder and the discriminator.
+    pub alternation: Alternation,
+}
+
+/// How an epoch alternates the encoder's and the discriminator's steps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Alternation {
+    /// PyG's ARGVA example, argva's default: encode once, K discriminator steps on z
+    /// detached, one encoder step on reg + recon + KL/N.
+    Joint,
+    /// The original ARGA code's iteration (`docs/reproduce.md`): `recon_steps` encoder steps
+    /// on recon (+ KL/N); K discriminator steps; for adversarial models one generator step on
+    /// the GAN loss (+ recon for ARGA; alone for ARGVA) at `lr_generator`, with Adam moments of
+    /// its own. Every step runs its own encoder forward with fresh ε. `hidden_noise` > 0 adds
+    /// N(0, hidden_noise²) to H1 in every training forward, and in the evaluation forward too
+    /// when `eval_noise` (the original code's behaviour).
+    Paper {
+        recon_steps: usize,
+        lr_generator: f32,
+        hidden_noise: f32,
+        eval_noise: bool,
+    },
+}
+
+impl Alternation {
+    /// Whether the epoch trains a generator step with Adam moments of its own.
+    pub fn generator_moments(&self, arch: &Arch) -> bool {
+        matches!(self, Alternation::Paper { .. }) && arch.kind.adversarial()
+    }
+
+    /// The standard deviation of the noise on H1 (0: none).
+    pub fn hidden_noise(&self) -> f32 {
+        match *self {
+            Alternation::Paper { hidden_noise, .. } => hidden_noise,
+            Alternation::Joint => 0.0,
+        }
+    }
 }
 
 /// Where the sampled reconstruction loss's negative pairs come from.
@@ -102,6 +139,9 @@ pub struct EngineState {
     pub discriminator: Vec<f32>,
     pub encoder_adam: (Vec<f32>, Vec<f32>),
     pub discriminator_adam: (Vec<f32>, Vec<f32>),
+    /// The paper alternation's generator step: its own Adam moments for the encoder (empty
+    /// otherwise).
+    pub generator_adam: (Vec<f32>, Vec<f32>),
 }
 
 /// Where each loss sits in the loss buffer (read back asynchronously for the progress display).
@@ -115,6 +155,12 @@ pub mod loss_index {
 
 /// RNG streams: ε uses stream 0, discriminator step k's z′ uses stream 1 + k.
 const STREAM_EPS: u32 = 0;
+/// Paper alternation: the forward of pass p of an epoch (recon steps, then the discriminator's,
+/// then the generator's) draws ε from stream `STREAM_PASS_EPS + p` and H1's noise from
+/// `STREAM_PASS_NOISE + p`; the evaluation forward's noise is `STREAM_EVAL_NOISE`.
+pub const STREAM_PASS_EPS: u32 = 0x100;
+pub const STREAM_PASS_NOISE: u32 = 0x200;
+pub const STREAM_EVAL_NOISE: u32 = 0x2FF;
 
 pub struct Engine {
     pub arch: Arch,
@@ -350,6 +396,14 @@ impl Engine {
         } else {
             (Vec::new(), (Vec::new(), Vec::new()))
         };
+        let generator_adam = if self.cfg.alternation.generator_moments(&self.arch) {
+            (
+                self.buffers.gen_m.read(ctx).await?,
+                self.buffers.gen_v.read(ctx).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(EngineState {
             encoder: self.buffers.enc_params.read(ctx).await?,
             discriminator,
@@ -358,6 +412,7 @@ impl Engine {
                 self.buffers.enc_adam.v.read(ctx).await?,
             ),
             discriminator_adam,
+            generator_adam,
         })
     }
 
@@ -376,6 +431,10 @@ impl Engine {
                 .dis_adam
                 .v
                 .write(ctx, &st.discriminator_adam.1)?;
+        }
+        if self.cfg.alternation.generator_moments(&self.arch) {
+            self.buffers.gen_m.write(ctx, &st.generator_adam.0)?;
+            self.buffers.gen_v.write(ctx, &st.generator_adam.1)?;
         }
         Ok(())
     }

@@ -7,6 +7,8 @@ use crate::gpu::{GpuError, GpuResult, MAX_WINDOWS};
 use crate::kernels::disc_fused::{self, Batch, Mlp};
 use crate::model::{Arch, ParamLayout};
 
+#[cfg(test)]
+use super::Alternation;
 use super::{EngineConfig, Negatives, Noise, Recon, loss_index};
 
 /// How the engine binds a buffer, which decides what the device must allow of it.
@@ -75,10 +77,16 @@ pub struct BufferSizes {
     /// Gradients, Adam's first and second moments.
     pub enc_adam: [Planned; 3],
     pub dis_adam: [Planned; 3],
+    /// The paper alternation's generator step: its Adam m and v for the encoder (it shares the
+    /// encoder's gradient buffer; one element each otherwise).
+    pub gen_adam: [Planned; 2],
     pub clock: Planned,
     pub losses: Planned,
     pub p1: Planned,
     pub h1: Planned,
+    /// H1 + noise, what Q is made from when the alternation adds noise to H1 (ARGA's paper
+    /// recipe; one element otherwise).
+    pub h1_noisy: Planned,
     pub q: Planned,
     pub head: Planned,
     pub z: Planned,
@@ -95,6 +103,8 @@ pub struct BufferSizes {
     pub partials: Planned,
     pub pair_loss: Planned,
     pub pair_grad: Planned,
+    /// The dense loss's scratch: one chunk of rows of S = Z·Zᵀ (`dense_recon::scratch_len`).
+    pub dense_scores: Planned,
     pub pairs: Planned,
     /// The decoder gather's node-major index of pair endpoints ("slots", `decoder::pair_slots`):
     /// row pointers and entries.
@@ -160,10 +170,27 @@ impl BufferSizes {
             dis_params: b("discriminator params", dis, Whole),
             enc_adam: adam(["encoder grads", "encoder adam m", "encoder adam v"], enc),
             dis_adam: adam(["disc grads", "disc adam m", "disc adam v"], dis),
+            gen_adam: ["generator adam m", "generator adam v"].map(|l| {
+                let len = if cfg.alternation.generator_moments(arch) {
+                    enc
+                } else {
+                    0
+                };
+                Planned::new(l, len, Whole)
+            }),
             clock: b("clock", 4, Whole),
             losses: b("losses", loss_index::DISC + k.max(1), Whole),
             p1: b("P1", n * h, Gather { row: h }),
             h1: b("H1", n * h, Rows),
+            h1_noisy: b(
+                "H1 noisy",
+                if cfg.alternation.hidden_noise() > 0.0 {
+                    n * h
+                } else {
+                    0
+                },
+                Rows,
+            ),
             q: b("Q", n * w, Gather { row: w }),
             // GAE/ARGA write z straight into `zz`; `head` is then unused (one element).
             head: b("head", if var { n * w } else { 0 }, Rows),
@@ -184,6 +211,16 @@ impl BufferSizes {
             partials: b("D partials", partials_len(arch, n), Rows),
             pair_loss: b("pair loss", if dense { n } else { p }, Whole),
             pair_grad: b("pair grad", p, Whole),
+            // (bound one chunk of rows at a time: the chunk fits a binding)
+            dense_scores: b(
+                "dense scores",
+                if dense {
+                    crate::kernels::dense_recon::scratch_len(n)
+                } else {
+                    0
+                },
+                Rows,
+            ),
             pairs: b("pairs", 2 * p, Gather { row: 2 }),
             slot_ptr: b("pair slot ptr", n + 1, Whole),
             slots: b("pair slots", 2 * p, Gather { row: 1 }),
@@ -201,12 +238,18 @@ impl BufferSizes {
             .flatten()
             .collect();
         v.extend([&self.enc_params, &self.dis_params]);
-        v.extend(self.enc_adam.iter().chain(&self.dis_adam));
+        v.extend(
+            self.enc_adam
+                .iter()
+                .chain(&self.dis_adam)
+                .chain(&self.gen_adam),
+        );
         v.extend([
             &self.clock,
             &self.losses,
             &self.p1,
             &self.h1,
+            &self.h1_noisy,
             &self.q,
             &self.head,
             &self.z,
@@ -223,6 +266,7 @@ impl BufferSizes {
             &self.partials,
             &self.pair_loss,
             &self.pair_grad,
+            &self.dense_scores,
             &self.pairs,
             &self.slot_ptr,
             &self.slots,
@@ -431,7 +475,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_lists_42_distinct_buffers() {
+    fn the_plan_lists_46_distinct_buffers() {
         let arch = Arch {
             kind: crate::model::ModelKind::Argva,
             features: 7,
@@ -450,12 +494,13 @@ mod tests {
             noise: super::super::Noise::Host,
             recon: Recon::Sampled,
             negatives: Negatives::Gpu { seed: 1 },
+            alternation: Alternation::Joint,
         };
         let sizes = BufferSizes::new(&arch, &cfg, 100, 300, 500);
         let mut labels: Vec<_> = sizes.all().iter().map(|b| b.label).collect();
-        assert_eq!(labels.len(), 42);
+        assert_eq!(labels.len(), 46);
         labels.sort_unstable();
         labels.dedup();
-        assert_eq!(labels.len(), 42, "labels are unique");
+        assert_eq!(labels.len(), 46, "labels are unique");
     }
 }

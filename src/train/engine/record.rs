@@ -11,12 +11,15 @@ use crate::kernels::disc_fused::{self, Batch, Mlp, Prior};
 use crate::kernels::matmul::{Extra, Form};
 use crate::kernels::spmm::CsrBuffers;
 use crate::kernels::{
-    adam, colsum, decoder, dense_recon, matmul, negatives, reduce, reparam, spmm,
+    adam, colsum, decoder, dense_recon, matmul, negatives, reduce, reparam, rng, spmm,
 };
 use crate::model::{Arch, ParamLayout, Tensor};
 
 use super::plan::{BufferSizes, Planned};
-use super::{CsrRef, EngineConfig, Negatives, Noise, Recon, STREAM_EPS, loss_index};
+use super::{
+    Alternation, CsrRef, EngineConfig, Negatives, Noise, Recon, STREAM_EPS, STREAM_EVAL_NOISE,
+    STREAM_PASS_EPS, STREAM_PASS_NOISE, loss_index,
+};
 use crate::kernels::Cost;
 use crate::train::schedule::Schedule;
 
@@ -43,10 +46,14 @@ pub struct Buffers {
     pub dis_params: GpuBuffer<f32>,
     pub enc_adam: AdamBuffers,
     pub dis_adam: AdamBuffers,
+    /// The generator step's own Adam moments (paper alternation; it uses `enc_adam.grads`).
+    pub gen_m: GpuBuffer<f32>,
+    pub gen_v: GpuBuffer<f32>,
     pub clock: GpuBuffer<u32>,
     pub losses: GpuBuffer<f32>,
     pub p1: GpuBuffer<f32>,
     pub h1: GpuBuffer<f32>,
+    pub h1_noisy: GpuBuffer<f32>,
     pub q: GpuBuffer<f32>,
     /// [μ | ℓ̃] (variational) or unused (GAE/ARGA write z into `zz`).
     pub head: GpuBuffer<f32>,
@@ -64,6 +71,8 @@ pub struct Buffers {
     pub partials: GpuBuffer<f32>,
     pub pair_loss: GpuBuffer<f32>,
     pub pair_grad: GpuBuffer<f32>,
+    /// The dense loss's scores of one chunk of rows, S then dS.
+    pub dense_scores: GpuBuffer<f32>,
     pub pairs: GpuBuffer<u32>,
     pub slot_ptr: GpuBuffer<u32>,
     pub slots: GpuBuffer<u32>,
@@ -115,6 +124,8 @@ impl Buffers {
             dis_params: GpuBuffer::from_slice(ctx, sizes.dis_params.label, dis_init)?,
             enc_adam: adam(&sizes.enc_adam)?,
             dis_adam: adam(&sizes.dis_adam)?,
+            gen_m: f32s(&sizes.gen_adam[0])?,
+            gen_v: f32s(&sizes.gen_adam[1])?,
             // Also bound as a uniform (the negatives draw), sparing a storage binding.
             clock: GpuBuffer::<u32>::zeros_with(
                 ctx,
@@ -125,6 +136,7 @@ impl Buffers {
             losses: f32s(&sizes.losses)?,
             p1: f32s(&sizes.p1)?,
             h1: f32s(&sizes.h1)?,
+            h1_noisy: f32s(&sizes.h1_noisy)?,
             q: f32s(&sizes.q)?,
             head: f32s(&sizes.head)?,
             z: f32s(&sizes.z)?,
@@ -139,6 +151,7 @@ impl Buffers {
             partials: f32s(&sizes.partials)?,
             pair_loss: f32s(&sizes.pair_loss)?,
             pair_grad: f32s(&sizes.pair_grad)?,
+            dense_scores: f32s(&sizes.dense_scores)?,
             pairs: u32s(&sizes.pairs)?,
             slot_ptr: u32s(&sizes.slot_ptr)?,
             slots: u32s(&sizes.slots)?,
@@ -180,9 +193,12 @@ impl Buffers {
             [
                 &self.enc_params,
                 &self.dis_params,
+                &self.gen_m,
+                &self.gen_v,
                 &self.losses,
                 &self.p1,
                 &self.h1,
+                &self.h1_noisy,
                 &self.q,
                 &self.head,
                 &self.z,
@@ -197,6 +213,7 @@ impl Buffers {
                 &self.partials,
                 &self.pair_loss,
                 &self.pair_grad,
+                &self.dense_scores,
             ]
             .map(f),
         );
@@ -239,6 +256,9 @@ fn summed(i: usize) -> Epilogue<'static> {
         ..Default::default()
     }
 }
+
+/// What an Adam launch reads and updates besides the parameters: gradients, m, v.
+type Moments<'a> = (&'a GpuBuffer<f32>, &'a GpuBuffer<f32>, &'a GpuBuffer<f32>);
 
 /// Records the launches of an epoch over one engine's buffers.
 pub struct Recorder<'a> {
@@ -352,9 +372,37 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// Encoder forward (math note: Encoder): P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head,
-    /// head = Â·Q + b_head (z itself for GAE/ARGA). Also the evaluation pass.
+    /// The evaluation forward: [`Self::encoder_layers`], with H1's noise only where the
+    /// alternation keeps the original code's noisy evaluation.
     pub fn encoder_forward(&self, s: &mut Schedule) -> GpuResult<()> {
+        let noise = match self.cfg.alternation {
+            Alternation::Paper {
+                eval_noise: true, ..
+            } if self.noisy() => Some(STREAM_EVAL_NOISE),
+            _ => None,
+        };
+        self.encoder_layers(s, noise)
+    }
+
+    /// Whether training forwards add noise to H1 (the paper recipe's ARGA).
+    fn noisy(&self) -> bool {
+        self.cfg.alternation.hidden_noise() > 0.0
+    }
+
+    /// What Q is made from in training forwards (and what dW_head multiplies): H1, or H1 +
+    /// noise.
+    fn q_input(&self) -> &'a GpuBuffer<f32> {
+        if self.noisy() {
+            &self.b.h1_noisy
+        } else {
+            &self.b.h1
+        }
+    }
+
+    /// Encoder forward (math note: Encoder): P1 = X·W1, H1 = ReLU(Â·P1 + b1), Q = H1·W_head,
+    /// head = Â·Q + b_head (z itself for GAE/ARGA). With `noise_stream`, Q is made from H1 +
+    /// σ·N(0, 1) drawn from that stream (the original ARGA code's noise layer).
+    fn encoder_layers(&self, s: &mut Schedule, noise_stream: Option<u32>) -> GpuResult<()> {
         let b = self.b;
         let (h, w) = (self.arch.hidden, self.arch.head_width());
         let plain = Epilogue::default();
@@ -372,10 +420,17 @@ impl<'a> Recorder<'a> {
             h,
             bias_relu(self.ep("b1")),
         )?;
+        let q_from = match noise_stream {
+            Some(stream) => {
+                self.hidden_noise(s, stream)?;
+                &b.h1_noisy
+            }
+            None => &b.h1,
+        };
         for &ch in &self.node_chunks {
             s.push(self.mm(
                 Form::NN,
-                rows(&b.h1, h, ch),
+                rows(q_from, h, ch),
                 self.ep("w_head"),
                 rows(&b.q, w, ch),
                 (ch.1 - ch.0, w, h),
@@ -386,10 +441,45 @@ impl<'a> Recorder<'a> {
         self.propagate(s, &b.a_hat, (&b.q).into(), head, w, bias(self.ep("b_head")))
     }
 
+    /// H1 + σ·N(0, 1) into `h1_noisy`, drawn from `stream` of the run's seed at the epoch's
+    /// clock. One launch over all rows (its draw numbers elements from 0): the paper recipe's
+    /// dense loss keeps graphs far below a binding's size.
+    fn hidden_noise(&self, s: &mut Schedule, stream: u32) -> GpuResult<()> {
+        let (b, n, h) = (self.b, self.n, self.arch.hidden);
+        let Noise::Gpu { seed } = self.cfg.noise else {
+            return Err(crate::gpu::GpuError::InvalidArgument {
+                what: "noise on H1".into(),
+                message: "drawn on the GPU only (the engine was built with host noise)".into(),
+            });
+        };
+        s.push((
+            rng::bind_noisy(
+                self.ctx,
+                &b.clock,
+                b.h1.range(0, n * h),
+                b.h1_noisy.range(0, n * h),
+                n * h,
+                self.cfg.alternation.hidden_noise(),
+                seed,
+                stream,
+            )?,
+            rng::cost(n * h),
+        ));
+        Ok(())
+    }
+
+    /// Pass `pass` of a paper-alternation epoch: its own encoder forward, with H1's noise and
+    /// ε drawn from the pass's streams.
+    fn training_forward(&self, s: &mut Schedule, pass: u32) -> GpuResult<()> {
+        let noise = self.noisy().then_some(STREAM_PASS_NOISE + pass);
+        self.encoder_layers(s, noise)?;
+        self.reparameterise(s, STREAM_PASS_EPS + pass)
+    }
+
     /// z = μ + ε·exp(min(ℓ̃, 10)) (math note: Encoder) (variational models; GAE/ARGA: z is the
-    /// head). With GPU noise the launch draws ε itself (math note: Gaussian samples on the GPU)
-    /// and keeps it for the backward; host noise reads the ε the host wrote.
-    pub fn reparameterise(&self, s: &mut Schedule) -> GpuResult<()> {
+    /// head). With GPU noise the launch draws ε itself from `stream` (math note: Gaussian
+    /// samples on the GPU) and keeps it for the backward; host noise reads the ε the host wrote.
+    pub fn reparameterise(&self, s: &mut Schedule, stream: u32) -> GpuResult<()> {
         if !self.arch.kind.variational() {
             return Ok(());
         }
@@ -399,7 +489,7 @@ impl<'a> Recorder<'a> {
                 Noise::Gpu { seed } => reparam::Eps::Drawn {
                     clock: &b.clock,
                     seed,
-                    stream: STREAM_EPS,
+                    stream,
                     first_row: ch.0,
                 },
                 Noise::Host => reparam::Eps::Given,
@@ -462,7 +552,8 @@ impl<'a> Recorder<'a> {
         let finish = self.finish_partials(batch, true, loss_index::DISC + k)?;
         let steps = (self.k_steps as u32, k as u32);
         let lr = self.cfg.lr_discriminator;
-        self.adam(s, (&b.dis_params, &b.dis_adam), lr, steps, Some(finish))
+        let moments = (&b.dis_adam.grads, &b.dis_adam.m, &b.dis_adam.v);
+        self.adam(s, &b.dis_params, moments, lr, steps, Some(finish))
     }
 
     /// What an Adam launch finishes of the partial sums a fused discriminator launch over
@@ -513,21 +604,18 @@ impl<'a> Recorder<'a> {
         let (b, ctx, n, d) = (self.b, self.ctx, self.n, self.arch.latent);
         if self.cfg.recon == Recon::Dense {
             let adj = &b.a_hat.csr;
-            s.push((
-                dense_recon::bind(
-                    ctx,
-                    self.z(),
-                    (&adj.row_ptr).into(),
-                    (&adj.col).into(),
-                    (&b.dz).into(),
-                    (&b.pair_loss).into(),
-                    n,
-                    d,
-                    adj.nnz.saturating_sub(n),
-                    dz_written,
-                )?,
-                dense_recon::cost(n, adj.nnz, d),
-            ));
+            let ops = dense_recon::Operands {
+                z: self.z(),
+                label_ptr: (&adj.row_ptr).into(),
+                label_col: (&adj.col).into(),
+                scores: (&b.dense_scores).into(),
+                dz: (&b.dz).into(),
+                loss_rows: (&b.pair_loss).into(),
+            };
+            let edges = adj.nnz.saturating_sub(n);
+            for step in dense_recon::record(ctx, ops, n, d, edges, dz_written)? {
+                s.push(step);
+            }
             return Ok(());
         }
         let (pos, neg) = (self.cfg.num_pos, self.cfg.num_neg);
@@ -596,10 +684,11 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// The reconstruction loss's sum (math note: Reconstruction, KL); variational models first take dz back through
-    /// the reparameterisation (with the KL/N term's gradient) and sum the KL with it in one
-    /// launch. Returns the gradient of the head: dhead, or dz for GAE/ARGA.
-    pub fn loss_sums(&self, s: &mut Schedule) -> GpuResult<&'a GpuBuffer<f32>> {
+    /// The reconstruction loss's sum (math note: Reconstruction, KL); variational models first
+    /// take dz back through the reparameterisation (with the gradient of `kl_weight`·Σ_i KL_i:
+    /// 1/N² for the loss's KL/N, 0 for a step without it) and sum the KL with it in one launch.
+    /// Returns the gradient of the head: dhead, or dz for GAE/ARGA.
+    pub fn loss_sums(&self, s: &mut Schedule, kl_weight: f32) -> GpuResult<&'a GpuBuffer<f32>> {
         let (b, ctx, n, d, w) = (
             self.b,
             self.ctx,
@@ -633,8 +722,6 @@ impl<'a> Recorder<'a> {
             ));
             return Ok(&b.dz);
         }
-        // The encoder loss weighs the per-node-mean KL by 1/N: 1/N² per node term.
-        let kl_weight = 1.0 / (n as f32 * n as f32);
         for &ch in &self.node_chunks {
             s.push((
                 reparam::backward(
@@ -671,7 +758,7 @@ impl<'a> Recorder<'a> {
         let plain = Epilogue::default();
         self.propagate(s, &b.a_hat, dhead.into(), &b.g2, w, plain)?;
         for (i, &ch) in self.node_chunks.iter().enumerate() {
-            let (h1, g2) = (rows(&b.h1, h, ch), rows(&b.g2, w, ch));
+            let (h1, g2) = (rows(self.q_input(), h, ch), rows(&b.g2, w, ch));
             let dims = (h, w, ch.1 - ch.0);
             s.push(self.mm(
                 Form::TN,
@@ -683,7 +770,9 @@ impl<'a> Recorder<'a> {
                 Extra::default(),
             )?);
         }
-        for (i, &ch) in self.node_chunks.iter().enumerate() {
+        // Without biases their gradients stay 0 (never written), so Adam leaves them at 0.
+        let biased = self.arch.encoder_bias;
+        for (i, &ch) in self.node_chunks.iter().enumerate().filter(|_| biased) {
             s.push((
                 colsum::bind(
                     ctx,
@@ -708,7 +797,7 @@ impl<'a> Recorder<'a> {
             )?);
         }
         self.propagate(s, &b.a_hat, (&b.dh1).into(), &b.g1, h, plain)?;
-        for (i, &ch) in self.node_chunks.iter().enumerate() {
+        for (i, &ch) in self.node_chunks.iter().enumerate().filter(|_| biased) {
             s.push((
                 colsum::bind(
                     ctx,
@@ -734,9 +823,11 @@ impl<'a> Recorder<'a> {
         finish: Option<adam::FromPartials<'a>>,
     ) -> GpuResult<()> {
         let b = self.b;
+        let moments = (&b.enc_adam.grads, &b.enc_adam.m, &b.enc_adam.v);
         self.adam(
             s,
-            (&b.enc_params, &b.enc_adam),
+            &b.enc_params,
+            moments,
             self.cfg.lr_encoder,
             (1, 0),
             finish,
@@ -748,7 +839,8 @@ impl<'a> Recorder<'a> {
     fn adam(
         &self,
         s: &mut Schedule,
-        (params, state): (&'a GpuBuffer<f32>, &'a AdamBuffers),
+        params: &'a GpuBuffer<f32>,
+        (grads, m, v): Moments<'a>,
         lr: f32,
         steps: (u32, u32),
         finish: Option<adam::FromPartials<'a>>,
@@ -759,9 +851,9 @@ impl<'a> Recorder<'a> {
                 self.ctx,
                 &self.b.clock,
                 params.into(),
-                (&state.grads).into(),
-                (&state.m).into(),
-                (&state.v).into(),
+                grads.into(),
+                m.into(),
+                v.into(),
                 len,
                 lr,
                 steps.0,
@@ -777,16 +869,80 @@ impl<'a> Recorder<'a> {
     pub fn epoch(&self) -> GpuResult<(Schedule, Schedule)> {
         let mut forward = Schedule::default();
         self.encoder_forward(&mut forward)?;
+        let s = match self.cfg.alternation {
+            Alternation::Joint => self.joint_epoch(&forward)?,
+            Alternation::Paper {
+                recon_steps,
+                lr_generator,
+                ..
+            } => self.paper_epoch(recon_steps, lr_generator)?,
+        };
+        Ok((s, forward))
+    }
+
+    /// The default epoch (math note: One ARGVA epoch): one forward, K discriminator steps on
+    /// z detached, one encoder step on reg + recon + KL/N.
+    fn joint_epoch(&self, forward: &Schedule) -> GpuResult<Schedule> {
         let mut s = forward.clone();
-        self.reparameterise(&mut s)?;
+        self.reparameterise(&mut s, STREAM_EPS)?;
         for k in 0..self.k_steps {
             self.discriminator_step(&mut s, k)?;
         }
         let reg = self.regulariser(&mut s)?;
         self.reconstruction(&mut s, reg.is_some())?;
-        let dhead = self.loss_sums(&mut s)?;
+        let dhead = self.loss_sums(&mut s, self.kl_weight())?;
         self.encoder_backward(&mut s, dhead)?;
         self.encoder_adam(&mut s, reg)?;
-        Ok((s, forward))
+        Ok(s)
+    }
+
+    /// The loss's KL/N weighs each node's KL term by 1/N².
+    fn kl_weight(&self) -> f32 {
+        1.0 / (self.n as f32 * self.n as f32)
+    }
+
+    /// The original ARGA code's iteration (`docs/reproduce.md`; passes numbered for their
+    /// noise streams): `recon_steps` encoder steps on recon + KL/N, each with its own forward;
+    /// then, for adversarial models, a forward and K discriminator steps, and a forward and one
+    /// generator step on the GAN loss (+ recon for ARGA) with its own Adam moments.
+    fn paper_epoch(&self, recon_steps: usize, lr_generator: f32) -> GpuResult<Schedule> {
+        let (b, mut s) = (self.b, Schedule::default());
+        let encoder = (&b.enc_adam.grads, &b.enc_adam.m, &b.enc_adam.v);
+        for j in 0..recon_steps {
+            self.training_forward(&mut s, j as u32)?;
+            self.reconstruction(&mut s, false)?;
+            let dhead = self.loss_sums(&mut s, self.kl_weight())?;
+            self.encoder_backward(&mut s, dhead)?;
+            let steps = (recon_steps as u32, j as u32);
+            self.adam(
+                &mut s,
+                &b.enc_params,
+                encoder,
+                self.cfg.lr_encoder,
+                steps,
+                None,
+            )?;
+        }
+        if !self.arch.kind.adversarial() {
+            return Ok(s);
+        }
+        let pass = recon_steps as u32;
+        self.training_forward(&mut s, pass)?;
+        for k in 0..self.k_steps {
+            self.discriminator_step(&mut s, k)?;
+        }
+        self.training_forward(&mut s, pass + 1)?;
+        let reg = self.regulariser(&mut s)?;
+        // The original asymmetry: ARGA's generator loss adds the reconstruction, ARVGA's is
+        // the GAN loss alone (no KL either).
+        let variational = self.arch.kind.variational();
+        if !variational {
+            self.reconstruction(&mut s, true)?;
+        }
+        let dhead = self.loss_sums(&mut s, 0.0)?;
+        self.encoder_backward(&mut s, dhead)?;
+        let generator = (&b.enc_adam.grads, &b.gen_m, &b.gen_v);
+        self.adam(&mut s, &b.enc_params, generator, lr_generator, (1, 0), reg)?;
+        Ok(s)
     }
 }
