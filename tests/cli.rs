@@ -404,3 +404,52 @@ fn bench_scale_reports_a_row_per_size() {
     assert!(rows[0]["epoch_ms"].as_f64().unwrap() > 0.0);
     assert!(rows[0].get("error").is_none());
 }
+
+/// `argva reproduce` on a small plan: every cell of the tables (link prediction, clustering at
+/// the last and the best-validation epoch) for both recipes, the paper's number and a verdict
+/// where one is published, and the JSON with one row of metrics per seed.
+#[test]
+fn reproduce_writes_both_tables_beside_the_paper() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    let o = argva(&[
+        "reproduce",
+        "--quick",
+        "--epochs",
+        "2",
+        "--datasets",
+        "cora",
+        "--models",
+        "gae",
+        "--recipes",
+        "paper,pyg",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("reproduce.md")).unwrap();
+    for row in ["| Cora | gae | paper | 2 |", "| Cora | gae | pyg | 2 |"] {
+        assert_eq!(md.matches(row).count(), 3, "{row} in\n{md}");
+    }
+    assert!(md.contains("(0.910: ") && md.contains("(0.920: "), "{md}");
+    assert!(
+        md.contains("| best val AUC |") && md.contains("| last |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("reproduce.json")).unwrap()).unwrap();
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6);
+    for c in cells {
+        let runs = c["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2, "two seeds");
+        for r in runs {
+            let r = r.as_array().unwrap();
+            assert!(
+                r.iter().all(|v| (0.0..=1.0).contains(&v.as_f64().unwrap())),
+                "{r:?}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod data;
 pub mod embed;
 pub mod output;
 pub mod plot;
+pub mod reproduce;
 pub mod train;
 
 pub use crate::train::Prepared;
@@ -49,6 +50,8 @@ enum Command {
     /// recomputes the run's link split (the checkpoint's seed, --val-frac and --test-frac) and
     /// gives the run's embedding back.
     Embed(Box<embed::EmbedArgs>),
+    /// Run the paper's tables under both recipes beside the published numbers.
+    Reproduce(Box<reproduce::ReproduceArgs>),
     /// Draw a run folder: the embedding in 2-D by class, and the training curves (PNG, SVG).
     Plot(plot::PlotArgs),
     /// Describe a dataset: nodes, features, edges, classes, isolated nodes, split sizes.
@@ -64,7 +67,16 @@ enum Command {
 
 /// `argva <dataset> [flags]` is `argva train <dataset> [flags]`.
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
-    const SUBCOMMANDS: &[&str] = &["train", "data", "bench", "embed", "plot", "info", "help"];
+    const SUBCOMMANDS: &[&str] = &[
+        "train",
+        "data",
+        "bench",
+        "embed",
+        "plot",
+        "reproduce",
+        "info",
+        "help",
+    ];
     if let Some(first) = args.get(1).and_then(|a| a.to_str())
         && !first.starts_with('-')
         && !SUBCOMMANDS.contains(&first)
@@ -110,6 +122,7 @@ fn run(cli: Cli, launched: std::time::Instant) -> Result<()> {
         Command::Train(args) => train::run(*args),
         Command::Data(args) => data::run(args),
         Command::Embed(args) => embed::run(*args),
+        Command::Reproduce(args) => reproduce::run(*args),
         Command::Plot(args) => plot::run(args),
         Command::Bench(args) => bench::run(*args, launched),
         Command::Info { json } => {
