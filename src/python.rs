@@ -19,8 +19,9 @@ use crate::cli::train::{RunSettings, Select, check_run, train_graph};
 use crate::data::arrays::{FeatureArray, GraphArrays, from_arrays};
 use crate::data::{DataError, Graph};
 use crate::gpu::{AdapterChoice, GpuContext};
-use crate::train::TrainConfig;
+use crate::model::ModelKind;
 use crate::train::fit::Event;
+use crate::train::{Overrides, Recipe, TrainConfig};
 
 /// Node features from Python: `(rows, cols, values)` dense float32, or `(rows, cols, indptr,
 /// indices, data)` CSR with int64 indices and float32 data.
@@ -169,9 +170,24 @@ fn choice(device: Option<Device>) -> AdapterChoice {
     }
 }
 
-/// Run settings from the Python layer's JSON (the keyword arguments of `argva.fit`).
+/// Run settings from the Python layer's JSON (the keyword arguments of `argva.fit`): the
+/// recipe, and each hyperparameter given (None: the recipe's), resolved as the CLI does.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SettingsIn {
+    recipe: Recipe,
+    model: ModelKind,
+    seed: u64,
+    normalize_features: bool,
+    overrides: Overrides,
+    val_frac: f64,
+    test_frac: f64,
+    val_every: u32,
+    select: Select,
+    kmeans_restarts: usize,
+}
+
+/// [`SettingsIn`] resolved and checked.
 struct Settings {
     config: TrainConfig,
     val_frac: f64,
@@ -182,14 +198,33 @@ struct Settings {
 }
 
 fn settings(json: &str) -> anyhow::Result<Settings> {
-    let s: Settings = serde_json::from_str(json).map_err(|e| {
+    let s: SettingsIn = serde_json::from_str(json).map_err(|e| {
         // (the JSON is the Python layer's, not the user's: its line and column mean nothing)
         let text = e.to_string();
         let text = text.split(" at line ").next().unwrap_or(&text).to_string();
         anyhow::Error::new(BadInput(format!("argva.fit settings: {text}")))
     })?;
-    check_run(&s.config, (s.val_frac, s.test_frac), s.select, s.val_every).map_err(bad_input)?;
-    Ok(s)
+    let config = TrainConfig {
+        normalize_features: s.normalize_features,
+        ..TrainConfig::resolve(s.recipe, s.model, s.seed, &s.overrides)
+    };
+    check_run(&config, (s.val_frac, s.test_frac), s.select, s.val_every).map_err(bad_input)?;
+    Ok(Settings {
+        config,
+        val_frac: s.val_frac,
+        test_frac: s.test_frac,
+        val_every: s.val_every,
+        select: s.select,
+        kmeans_restarts: s.kmeans_restarts,
+    })
+}
+
+/// The hyperparameters `argva.fit`'s settings resolve to, as JSON (checked: a bad setting
+/// raises `ValueError` before any training).
+#[pyfunction]
+fn config(settings_json: &str) -> PyResult<String> {
+    let s = settings(settings_json).map_err(py_err)?;
+    serde_json::to_string(&s.config).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
 /// Calls `on_event(kind, epoch, values)` and checks for Ctrl-C, holding the GIL briefly; an
@@ -209,7 +244,7 @@ fn notify(on_event: Option<&Py<PyAny>>, event: &Event<'_>, stop: &mut Option<PyE
                     values.set_item("disc", l.disc)?;
                     ("epoch", l.epoch + 1)
                 }
-                Event::Validated { epoch, scores } => {
+                Event::Validated { epoch, scores, .. } => {
                     values.set_item("auc", scores.auc)?;
                     values.set_item("ap", scores.ap)?;
                     ("val", *epoch)
@@ -451,12 +486,26 @@ fn devices(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 }
 
 /// The defaults of `argva.fit`'s settings (the CLI's), as JSON: the Python signature's
-/// literals are tested against these.
+/// literals are tested against these; `recipes` holds each recipe's settings per model.
 #[pyfunction]
 fn defaults() -> PyResult<String> {
     use crate::cli::train::defaults as d;
+    let mut recipes = serde_json::Map::new();
+    for (key, recipe) in [("pyg", Recipe::Pyg), ("paper", Recipe::Paper)] {
+        let per_model: serde_json::Map<_, _> = <ModelKind as clap::ValueEnum>::value_variants()
+            .iter()
+            .map(|&m| {
+                (
+                    m.name().to_string(),
+                    serde_json::json!(TrainConfig::recipe(recipe, m)),
+                )
+            })
+            .collect();
+        recipes.insert(key.to_string(), per_model.into());
+    }
     serde_json::to_string(&serde_json::json!({
         "config": TrainConfig::DEFAULT,
+        "recipes": recipes,
         "val_frac": d::VAL_FRAC,
         "test_frac": d::TEST_FRAC,
         "val_every": d::VAL_EVERY,
@@ -501,6 +550,7 @@ fn _argva(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(write_file, m)?)?;
     m.add_function(wrap_pyfunction!(main, m)?)?;
     Ok(())

@@ -260,7 +260,7 @@ impl Gpu {
             match e {
                 Event::Epoch(l) => emit(json!({ "kind": "epoch", "epoch": l.epoch + 1,
                 "recon": l.recon, "reg": l.reg, "kl": l.kl, "disc": l.disc, "total": l.total })),
-                Event::Validated { epoch, scores } => emit(
+                Event::Validated { epoch, scores, .. } => emit(
                     json!({ "kind": "val", "epoch": epoch, "auc": scores.auc, "ap": scores.ap }),
                 ),
                 Event::Checkpoint { .. } => {}

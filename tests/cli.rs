@@ -454,6 +454,112 @@ fn reproduce_writes_both_tables_beside_the_paper() {
     }
 }
 
+/// One reproduce run serves both tables: under the paper recipe, the clustering cells are
+/// the embedding of iteration 50 (and the best on validation up to it) of the longer link
+/// prediction run, and equal what separate 50-iteration runs of `argva train` give.
+#[test]
+fn reproduce_clusters_iteration_50_as_a_separate_run_would() {
+    let graph = "sbm:nodes=120,classes=4,degree=6,features=8,seed=3,within=0.5";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    let o = argva(&[
+        "reproduce",
+        "--seeds",
+        "1",
+        "--datasets",
+        graph,
+        "--models",
+        "arga",
+        "--recipes",
+        "paper",
+        "--epochs",
+        "56",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("reproduce.json")).unwrap()).unwrap();
+    let cells = json["cells"].as_array().unwrap();
+    let runs = |i: usize| cells[i]["runs"][0].clone();
+    let train = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "train",
+            graph,
+            "--recipe",
+            "paper",
+            "--model",
+            "arga",
+            "--json",
+            "--no-save",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let o = argva(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let metrics = |v: &serde_json::Value| -> serde_json::Value {
+        let c = &v["clustering"];
+        serde_json::json!([c["acc"], c["nmi"], c["nmi_geometric"], c["ari"]])
+    };
+    let link = train(&["--epochs", "56"]);
+    assert_eq!(
+        runs(0),
+        serde_json::json!([link["test"]["auc"], link["test"]["ap"]])
+    );
+    assert_eq!(cells[1]["epochs"], 50);
+    assert_eq!(runs(1), metrics(&train(&["--epochs", "50"])));
+    let best = train(&["--epochs", "50", "--select", "val", "--val-every", "2"]);
+    assert!(
+        best["selected_epoch"].as_u64().unwrap() < 50,
+        "a harder graph's test"
+    );
+    assert_eq!(runs(2), metrics(&best));
+}
+
+/// `reproduce --resume` keeps the runs reproduce.json holds and adds the missing seeds: the
+/// tables equal one uninterrupted reproduce's.
+#[test]
+fn reproduce_resumes_with_the_seeds_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = "sbm:nodes=80,classes=2,degree=6,features=8,seed=4";
+    let reproduce = |out: &std::path::Path, seeds: &str, resume: bool| -> serde_json::Value {
+        let mut args = vec![
+            "reproduce",
+            "--seeds",
+            seeds,
+            "--datasets",
+            graph,
+            "--models",
+            "gae,arga",
+            "--recipes",
+            "paper,pyg",
+            "--epochs",
+            "3",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let o = argva(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&std::fs::read(out.join("reproduce.json")).unwrap()).unwrap()
+    };
+    let whole = reproduce(&dir.path().join("whole"), "3", false);
+    let part = dir.path().join("part");
+    let first = reproduce(&part, "1", false);
+    assert_eq!(first["cells"][0]["seeds"], serde_json::json!([0]));
+    let resumed = reproduce(&part, "3", true);
+    assert_eq!(resumed["cells"], whole["cells"]);
+    assert_eq!(resumed["cells"][0]["seeds"], serde_json::json!([0, 1, 2]));
+    let again = reproduce(&part, "3", true);
+    assert_eq!(again["cells"], whole["cells"], "nothing left to run");
+}
+
 /// The paper recipe's run stopped and resumed gives the uninterrupted run's bytes: the
 /// checkpoint carries the generator step's own Adam moments, and every draw is a function of
 /// (seed, epoch).

@@ -89,15 +89,17 @@ def fit(
     y: Any = None,
     *,
     model: str = "argva",
-    epochs: int = 200,
+    recipe: str = "pyg",
+    epochs: Optional[int] = None,
     seed: int = 0,
-    latent: int = 32,
+    latent: Optional[int] = None,
     hidden: Optional[int] = None,
-    disc_hidden: int = 64,
-    disc_steps: int = 5,
-    lr: float = 0.005,
-    disc_lr: float = 0.001,
-    recon: str = "sampled",
+    disc_hidden: Optional[int] = None,
+    disc_steps: Optional[int] = None,
+    lr: Optional[float] = None,
+    disc_lr: Optional[float] = None,
+    recon: Optional[str] = None,
+    eval_noise: Optional[bool] = None,
     normalize_features: bool = False,
     split: Tuple[float, float] = (0.05, 0.1),
     val_every: int = 10,
@@ -109,6 +111,9 @@ def fit(
 ) -> FitResult:
     """Trains a graph autoencoder on the GPU and evaluates it, like ``argva train``.
 
+    The hyperparameters left at ``None`` take the recipe's value (``argva train --help``
+    lists both recipes'); ``result.config`` holds what the run used.
+
     Args:
         data_or_edge_index: the edges as a 2 × E integer array (PyG's ``edge_index``) or
             E × 2 (numpy, or a CPU torch tensor); or one object with ``.edge_index`` and
@@ -118,13 +123,22 @@ def fit(
             SciPy sparse matrix (kept sparse). Default: one-hot identity features.
         y: integer class per node (optional): enables the clustering metrics.
         model: ``gae``, ``vgae``, ``arga`` or ``argva``.
-        epochs: encoder steps (adversarial models add `disc_steps` discriminator steps each).
+        recipe: ``pyg`` (PyTorch Geometric's ARGVA example: 200 epochs, latent 32, hidden
+            2 × latent, 5 discriminator steps, lr 0.005 / 0.001, sampled loss) or ``paper``
+            (the original ARGA/ARVGA code, Kipf's for GAE/VGAE: bias-free GCN, the dense loss,
+            per iteration 5 reconstruction, 1 discriminator and 1 generator step; ARGA/ARVGA
+            latent 32, hidden 32, lr 5e-4 / 1e-3; GAE/VGAE latent 16, lr 0.01).
+        epochs: encoder steps (adversarial models add `disc_steps` discriminator steps each;
+            ``paper``: iterations).
         seed: seeds everything random: initialisation, split, negatives, noise, k-means.
-        latent: embedding width d; hidden: first GCN layer width (default 2 × latent).
+        latent: embedding width d; hidden: first GCN layer width.
         disc_hidden, disc_steps, lr, disc_lr: the discriminator's width and steps per epoch,
-            the encoder's and the discriminator's Adam learning rates.
+            the encoder's and the discriminator's Adam learning rates (``paper``: ``disc_lr``
+            is also the generator step's).
         recon: ``sampled`` (positives + as many fresh negatives per epoch) or ``dense`` (the
             original paper's weighted BCE over all N² pairs).
+        eval_noise: ``paper`` recipe, ARGA: keep the noise on H1 when computing the embedding
+            that is evaluated, as the original code does (default True there).
         normalize_features: row-normalise x first (PyG's NormalizeFeatures).
         split: the fractions of edges held out for (validation, test).
         val_every: score the validation pairs every N epochs (0: only at the end).
@@ -142,26 +156,21 @@ def fit(
         KeyboardInterrupt: Ctrl-C; training stops at the next epoch.
     """
     graph = as_graph(data_or_edge_index, x, y, num_nodes)
-    counts = dict(epochs=epochs, seed=seed, latent=latent, disc_hidden=disc_hidden,
-                  disc_steps=disc_steps, val_every=val_every, kmeans_restarts=kmeans_restarts)
-    if hidden is not None:
-        counts["hidden"] = hidden
+    counts = dict(epochs=epochs, seed=seed, latent=latent, hidden=hidden,
+                  disc_hidden=disc_hidden, disc_steps=disc_steps, val_every=val_every,
+                  kmeans_restarts=kmeans_restarts)
     for name, value in counts.items():
-        check_count(name, value)
+        if value is not None:
+            check_count(name, value)
+    overrides = dict(epochs=epochs, latent=latent, hidden=hidden, disc_hidden=disc_hidden,
+                     disc_steps=disc_steps, lr=lr, disc_lr=disc_lr, recon=recon,
+                     eval_noise=eval_noise)
     settings = {
-        "config": {
-            "model": model,
-            "epochs": epochs,
-            "latent": latent,
-            "hidden": 2 * latent if hidden is None else hidden,
-            "disc_hidden": disc_hidden,
-            "disc_steps": disc_steps,
-            "lr": lr,
-            "disc_lr": disc_lr,
-            "seed": seed,
-            "recon": recon,
-            "normalize_features": normalize_features,
-        },
+        "recipe": recipe,
+        "model": model,
+        "seed": seed,
+        "normalize_features": normalize_features,
+        "overrides": {k: v for k, v in overrides.items() if v is not None},
         "val_frac": split[0],
         "test_frac": split[1],
         "val_every": val_every,
@@ -172,7 +181,8 @@ def fit(
         settings_json = json.dumps(settings, allow_nan=True)
     except TypeError as e:
         raise ValueError(f"a setting of argva.fit is not a number or a string: {e}") from None
-    bar = Progress(epochs, model, progress)
+    config = json.loads(_argva.config(settings_json))
+    bar = Progress(config["epochs"], model, progress)
     try:
         raw = _argva.fit(
             graph.edges,

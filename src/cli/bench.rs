@@ -11,13 +11,14 @@ use crate::data::Graph;
 use crate::data::split::{NegativeSampler, link_split};
 use crate::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use crate::model::ModelKind;
+use crate::train::engine::Recon;
 use crate::train::schedule::{Cost, KernelRow, kernel_rows};
-use crate::train::{TrainConfig, TrainInputs, Trainer};
+use crate::train::{Overrides, Recipe, TrainConfig, TrainInputs, Trainer};
 
 use super::Prepared;
 use super::data::DataSource;
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 #[command(
     about = "Measure training speed: time per epoch, launch to first epoch, memory, \
 dispatches, host overhead, a per-kernel table from GPU timestamps, and the adapter's calibrated \
@@ -35,9 +36,16 @@ pub struct BenchArgs {
     /// Untimed warm-up epochs.
     #[arg(long, default_value_t = 5)]
     pub warmup: u32,
-    /// Embedding width d.
-    #[arg(long, default_value_t = 32)]
-    pub latent: usize,
+    /// Whose training recipe to time: `pyg` or `paper` (see `argva train --help`; an epoch is
+    /// then one iteration of 5 reconstruction, K discriminator and 1 generator step).
+    #[arg(long, value_enum, default_value_t = Recipe::Pyg)]
+    pub recipe: Recipe,
+    /// Embedding width d [default: the recipe's: 32, paper GAE/VGAE 16].
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Reconstruction loss, `sampled` or `dense` [default: the recipe's].
+    #[arg(long, value_enum)]
+    pub recon: Option<Recon>,
     /// Instead of one dataset: synthetic SBM graphs from 10 k to 1 M nodes at average
     /// degree 20, printing time per epoch and memory at each size (a size the device cannot
     /// hold is a row with the reason: the buffer, its bytes and the device's limit). On a CPU
@@ -87,6 +95,7 @@ pub struct Calibration {
 pub struct BenchReport {
     pub dataset: String,
     pub model: ModelKind,
+    pub recipe: Recipe,
     pub adapter: AdapterSummary,
     pub nodes: usize,
     pub edges: usize,
@@ -154,13 +163,13 @@ fn bench_graph(
         v
     };
     let inputs = prepared.inputs(&split.train_pos, &sample);
-    let cfg = TrainConfig {
-        model: args.model,
-        epochs: args.warmup + args.epochs,
+    let overrides = Overrides {
+        epochs: Some(args.warmup + args.epochs),
         latent: args.latent,
-        hidden: 2 * args.latent,
-        ..TrainConfig::default()
+        recon: args.recon,
+        ..Overrides::default()
     };
+    let cfg = TrainConfig::resolve(args.recipe, args.model, 0, &overrides);
     let allocated_before = ctx.allocated_bytes();
     let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
     // The model's buffers only (the context's counter is cumulative, and the calibration
@@ -216,6 +225,7 @@ fn bench_graph(
     Ok(BenchReport {
         dataset: graph.name.clone(),
         model: args.model,
+        recipe: args.recipe,
         adapter: ctx.summary.clone(),
         nodes: n,
         edges: graph.edges.len(),
@@ -398,8 +408,13 @@ fn calibrate(ctx: &GpuContext) -> Result<Option<Calibration>> {
 
 fn print_report(r: &BenchReport) {
     println!(
-        "{} on {} ({} nodes, {} edges)",
+        "{}{} on {} ({} nodes, {} edges)",
         r.model.name(),
+        if r.recipe == Recipe::Paper {
+            ", paper recipe"
+        } else {
+            ""
+        },
         r.dataset,
         r.nodes,
         r.edges
@@ -557,15 +572,10 @@ fn run_scale(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// `a` for one graph of the scale run.
 fn clone_args(a: &BenchArgs) -> BenchArgs {
     BenchArgs {
-        source: a.source.clone(),
-        model: a.model,
-        epochs: a.epochs,
-        warmup: a.warmup,
-        latent: a.latent,
         scale: false,
-        scale_max: a.scale_max,
-        json: a.json,
+        ..a.clone()
     }
 }

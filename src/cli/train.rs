@@ -19,7 +19,7 @@ use crate::train::engine::Recon;
 use crate::train::fit::{
     Event, FitError, FitResult, LinkScores, Observer, Resume, Validation, fit, link_scores,
 };
-use crate::train::{Recipe, TrainConfig};
+use crate::train::{Overrides, Recipe, TrainConfig};
 
 use super::data::DataSource;
 use super::{Prepared, output};
@@ -211,14 +211,6 @@ fn default_out_dir(dataset: &str, model: ModelKind, seed: u64) -> PathBuf {
     PathBuf::from("runs").join(format!("{name}-{}-seed{seed}", model.name()))
 }
 
-/// The recipe's settings for `model`: where the flags' defaults come from.
-fn recipe_defaults(recipe: Recipe, model: ModelKind) -> TrainConfig {
-    match recipe {
-        Recipe::Pyg => TrainConfig::DEFAULT,
-        Recipe::Paper => TrainConfig::paper(model),
-    }
-}
-
 /// A flag's help with its default under each recipe (the paper's differs for GAE/VGAE in
 /// places), read from the recipes themselves.
 fn recipe_help<T: std::fmt::Display + PartialEq>(text: &str, of: fn(&TrainConfig) -> T) -> String {
@@ -237,26 +229,20 @@ fn recipe_help<T: std::fmt::Display + PartialEq>(text: &str, of: fn(&TrainConfig
 
 /// The hyperparameters the flags ask for: the recipe's, with each flag given taking over.
 fn config_of(args: &TrainArgs) -> TrainConfig {
-    let base = recipe_defaults(args.recipe, args.model);
-    let latent = args.latent.unwrap_or(base.latent);
-    let hidden = match args.recipe {
-        Recipe::Pyg => 2 * latent,
-        Recipe::Paper => base.hidden,
+    let overrides = Overrides {
+        epochs: args.epochs,
+        latent: args.latent,
+        hidden: args.hidden,
+        disc_hidden: args.disc_hidden,
+        disc_steps: args.disc_steps,
+        lr: args.lr,
+        disc_lr: args.disc_lr,
+        recon: args.recon,
+        eval_noise: args.no_eval_noise.then_some(false),
     };
     TrainConfig {
-        model: args.model,
-        epochs: args.epochs.unwrap_or(base.epochs),
-        latent,
-        hidden: args.hidden.unwrap_or(hidden),
-        disc_hidden: args.disc_hidden.unwrap_or(base.disc_hidden),
-        disc_steps: args.disc_steps.unwrap_or(base.disc_steps),
-        lr: args.lr.unwrap_or(base.lr),
-        disc_lr: args.disc_lr.unwrap_or(base.disc_lr),
-        seed: args.seed,
-        recon: args.recon.unwrap_or(base.recon),
         normalize_features: args.normalize_features,
-        recipe: args.recipe,
-        eval_noise: base.eval_noise && !args.no_eval_noise,
+        ..TrainConfig::resolve(args.recipe, args.model, args.seed, &overrides)
     }
 }
 

@@ -1,18 +1,19 @@
 //! Dense (all N² pairs) weighted reconstruction loss and its gradient, the original ARGA
-//! code's loss (`--recon dense`), as two products around an elementwise pass, per chunk of
-//! rows r0..r1 (every chunk's scores fit the scratch buffer, [`scratch_len`]):
-//! `S = Z[r0..r1]·Zᵀ` (matmul NT), `shaders/dense_recon.wgsl` (loss per row, S ← dS in
-//! place), `dZ[r0..r1] (+)= dS·Z` (matmul NN). The products run at the tuned matmul's rate
-//! (the earlier one-launch kernel, a d-wide dot and update per pair in each invocation, ran at
-//! ~0.6 GFLOP/s on lavapipe).
+//! code's loss (`--recon dense`), per chunk of rows r0..r1 (every chunk's scores fit the
+//! scratch buffer, [`scratch_len`]): `shaders/dense_recon.wgsl` computes the scores
+//! `Z[r0..r1]·Zᵀ` block by block in registers and writes their gradient dS and each row's loss
+//! (S itself is never stored), then `dZ[r0..r1] (+)= dS·Z` (matmul NN). Two launches per chunk.
+//! (Before: S by a matmul, an elementwise pass over it, then the product: three launches and
+//! S written, read and rewritten; the first version was one d-wide dot per pair per invocation
+//! at ~0.6 GFLOP/s on lavapipe.)
 //!
-//! Cost per call: 4·N²·d FLOPs in the products plus ~10 per pair in the pass; N²·4 bytes of
-//! scores written, read and rewritten, and read again by the second product. The labels
-//! Y = A_train + I come as a CSR with sorted columns.
+//! Cost per call: 4·N²·d FLOPs in the scores and the product plus ~20 per pair in the
+//! epilogue; N²·4 bytes of dS written, and read by the product. The labels Y = A_train + I
+//! come as a CSR with sorted columns.
 
 use super::check_len;
+use crate::gpu::uniform;
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
-use crate::gpu::{grid_1d, uniform};
 use crate::kernels::matmul::{self, Extra, Form};
 use crate::kernels::{Cost, Epilogue};
 
@@ -21,16 +22,19 @@ pub const SOURCE: &str = concat!(
     include_str!("../../shaders/lib/logistic.wgsl"),
     include_str!("../../shaders/dense_recon.wgsl")
 );
-/// Lanes of the elementwise pass (a power of two: its loss sum is a tree).
+/// Lanes of the scores pass (`WG` in the shader; a power of two: its loss sum is a tree).
 pub const WORKGROUP_SIZE: u32 = 64;
+/// Rows of the chunk each workgroup of the scores pass owns (`TM` in the shader).
+pub const ROWS_PER_WORKGROUP: u32 = 8;
 /// Scores one chunk may hold: 64 MiB of f32, half of WebGPU's default binding limit.
 pub const SCRATCH_FLOATS: usize = 1 << 24;
-/// `@binding` order: params, s (scores in, dS out), label_ptr, label_col, loss_rows.
+/// `@binding` order: params, z, label_ptr, label_col, ds (the chunk's dS), loss_rows.
 pub const BINDINGS: &[Binding] = &[
     Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
     Binding::ReadWrite,
-    Binding::Read,
-    Binding::Read,
     Binding::ReadWrite,
 ];
 
@@ -38,12 +42,12 @@ pub const BINDINGS: &[Binding] = &[
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     n: u32,
+    d: u32,
     rows: u32,
     first_row: u32,
-    _pad: u32,
     pos_weight: f32,
     scale: f32,
-    _pad1: [f32; 2],
+    _pad: [f32; 2],
 }
 
 /// The weights of the original code: `pos_weight = (N² − a)/a`, `norm = N²/(2(N² − a))`,
@@ -83,7 +87,7 @@ pub struct Operands<'a> {
 }
 
 /// Records the loss and gradient in chunks of [`chunk_rows`] (as many scores as the scratch
-/// and one binding hold): three launches per chunk.
+/// and one binding hold): two launches per chunk.
 pub fn record(
     ctx: &GpuContext,
     ops: Operands<'_>,
@@ -144,25 +148,10 @@ pub fn record_chunked(
     let mut out = Vec::new();
     for r0 in (0..n).step_by(rows) {
         let m = rows.min(n - r0);
-        let (z_rows, scores) = (ops.z.elements(r0 * d, m * d), ops.scores.elements(0, m * n));
-        let plain = Epilogue::default();
-        let mut s = matmul::bind_ext(
-            ctx,
-            Form::NT,
-            z_rows,
-            ops.z,
-            scores,
-            m,
-            n,
-            d,
-            plain,
-            Extra::default(),
-        )?;
-        s.label = "dense S = Z·Zᵀ";
-        out.push((s, Cost::matmul(m, n, d)));
+        let ds = ops.scores.elements(0, m * n);
         out.push((
-            pass(ctx, ops, scores, (n, m, r0), pos_weight as f32, scale)?,
-            pass_cost(m, n),
+            scores(ctx, ops, ds, (n, d, m, r0), pos_weight as f32, scale)?,
+            scores_cost(m, n, d),
         ));
         let epi = Epilogue {
             accumulate,
@@ -172,7 +161,7 @@ pub fn record_chunked(
         let mut g = matmul::bind_ext(
             ctx,
             Form::NN,
-            scores,
+            ds,
             ops.z,
             dz_rows,
             m,
@@ -187,56 +176,60 @@ pub fn record_chunked(
     Ok(out)
 }
 
-/// The elementwise pass over one chunk's `m` rows of scores, from row `r0`.
-fn pass(
+/// The scores pass over one chunk's `m` rows from row `r0`: dS into `ds`, the rows' losses.
+fn scores(
     ctx: &GpuContext,
     ops: Operands<'_>,
-    scores: Arg<'_>,
-    (n, m, r0): (usize, usize, usize),
+    ds: Arg<'_>,
+    (n, d, m, r0): (usize, usize, usize, usize),
     pos_weight: f32,
     scale: f32,
 ) -> GpuResult<Dispatch> {
     let params = Params {
         n: n as u32,
+        d: d as u32,
         rows: m as u32,
         first_row: r0 as u32,
-        _pad: 0,
         pos_weight,
         scale,
-        _pad1: [0.0; 2],
+        _pad: [0.0; 2],
     };
     let params = uniform(ctx, "dense_recon params", &params);
     let spec = KernelSpec {
-        label: "dense dS",
+        label: "dense dS (scores)",
         source: SOURCE,
-        entry: "rows",
+        entry: "main",
         bindings: BINDINGS,
-        constants: vec![("WG", WORKGROUP_SIZE as f64)],
+        constants: vec![],
     };
-    // one workgroup per row
-    let grid = grid_1d(
+    let groups = m.div_ceil(ROWS_PER_WORKGROUP as usize) as u64;
+    let grid = crate::gpu::grid_1d(
         ctx,
-        "dense dS",
-        m as u64 * WORKGROUP_SIZE as u64,
+        "dense dS (scores)",
+        groups * WORKGROUP_SIZE as u64,
         WORKGROUP_SIZE,
     )?;
     ctx.kernel(&spec)?.dispatch(
         ctx,
         &[
             (&params).into(),
-            scores,
+            ops.z,
             ops.label_ptr,
             ops.label_col,
+            ds,
             ops.loss_rows,
         ],
         grid,
     )
 }
 
-/// The elementwise pass: a sigmoid, a softplus and a label search per score, which it reads
-/// and rewrites.
-fn pass_cost(m: usize, n: usize) -> Cost {
-    Cost::elementwise(10 * m * n, 4 * m * n, 4 * m * n)
+/// The scores pass: a d-wide dot, an exp, a log1p series and a label step per pair; dS
+/// written once.
+fn scores_cost(m: usize, n: usize, d: usize) -> Cost {
+    // (the product's inputs and its output once: dS)
+    let mut c = Cost::matmul(m, n, d);
+    c.flops += 20.0 * (m * n) as f64;
+    c
 }
 
 /// CPU twin: (total loss, dZ) for z (N×d), labels Y as a sorted-column CSR, and the
@@ -276,14 +269,12 @@ pub fn loss_and_grad_cpu(
     (loss, dz)
 }
 
-/// All of one call: both products and the pass over the N² scores (the labels' `label_nnz`
-/// entries are read once per row's search, not counted).
-pub fn cost(n: usize, _label_nnz: usize, d: usize) -> Cost {
-    let mut c = Cost::matmul(n, n, d);
-    for part in [Cost::matmul(n, d, n), pass_cost(n, n)] {
-        c.flops += part.flops;
-        c.bytes += part.bytes;
-    }
+/// All of one call: the scores pass and the product.
+pub fn cost(n: usize, d: usize) -> Cost {
+    let mut c = scores_cost(n, n, d);
+    let p = Cost::matmul(n, d, n);
+    c.flops += p.flops;
+    c.bytes += p.bytes;
     c
 }
 
@@ -292,9 +283,10 @@ pub fn cost(n: usize, _label_nnz: usize, d: usize) -> Cost {
 pub fn contracts() -> Vec<super::Contract> {
     super::Contract::entries(
         SOURCE,
-        &[("rows", BINDINGS)],
+        &[("main", BINDINGS)],
         super::params_layout!(Params {
             n,
+            d,
             rows,
             first_row,
             pos_weight,

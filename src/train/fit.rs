@@ -52,6 +52,8 @@ pub enum Event<'a> {
     Validated {
         epoch: u32,
         scores: LinkScores,
+        /// The embedding scored (N × d): `argva reproduce` clusters it.
+        embedding: &'a [f32],
     },
     /// Every `Resume::save_every` epochs: the state to checkpoint after `epochs_done` epochs.
     Checkpoint {
@@ -294,10 +296,15 @@ async fn train_epochs(
             let emb = trainer.encode(ctx).await?;
             let scores = link_scores(&emb, d, val.pos, val.neg);
             run.validation.push((epoch, scores));
+            let flow = observer(Event::Validated {
+                epoch,
+                scores,
+                embedding: &emb,
+            });
             if val.select_best && run.best.as_ref().is_none_or(|b| scores.auc > b.0) {
                 run.best = Some((scores.auc, epoch, emb));
             }
-            if observer(Event::Validated { epoch, scores }).is_break() {
+            if flow.is_break() {
                 return Err(Halt::Stop);
             }
         }

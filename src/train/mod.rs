@@ -158,6 +158,60 @@ impl TrainConfig {
     }
 }
 
+/// The settings a run asks for beyond its recipe: each one given replaces the recipe's
+/// (`argva train`'s flags, `argva.fit`'s keyword arguments).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Overrides {
+    pub epochs: Option<u32>,
+    pub latent: Option<usize>,
+    /// Default: 2 × latent under the pyg recipe, the recipe's own width under the paper's.
+    pub hidden: Option<usize>,
+    pub disc_hidden: Option<usize>,
+    pub disc_steps: Option<usize>,
+    pub lr: Option<f32>,
+    pub disc_lr: Option<f32>,
+    pub recon: Option<engine::Recon>,
+    pub eval_noise: Option<bool>,
+}
+
+impl TrainConfig {
+    /// The recipe's settings for `model` (the defaults of every flag).
+    pub fn recipe(recipe: Recipe, model: ModelKind) -> TrainConfig {
+        match recipe {
+            Recipe::Pyg => TrainConfig {
+                model,
+                ..TrainConfig::DEFAULT
+            },
+            Recipe::Paper => TrainConfig::paper(model),
+        }
+    }
+
+    /// `recipe`'s settings for `model` with every override given taking over: the one place
+    /// the CLI and the Python module resolve what a run trains with.
+    pub fn resolve(recipe: Recipe, model: ModelKind, seed: u64, o: &Overrides) -> TrainConfig {
+        let base = TrainConfig::recipe(recipe, model);
+        let latent = o.latent.unwrap_or(base.latent);
+        let hidden = match recipe {
+            Recipe::Pyg => 2 * latent,
+            Recipe::Paper => base.hidden,
+        };
+        TrainConfig {
+            epochs: o.epochs.unwrap_or(base.epochs),
+            latent,
+            hidden: o.hidden.unwrap_or(hidden),
+            disc_hidden: o.disc_hidden.unwrap_or(base.disc_hidden),
+            disc_steps: o.disc_steps.unwrap_or(base.disc_steps),
+            lr: o.lr.unwrap_or(base.lr),
+            disc_lr: o.disc_lr.unwrap_or(base.disc_lr),
+            seed,
+            recon: o.recon.unwrap_or(base.recon),
+            eval_noise: o.eval_noise.unwrap_or(base.eval_noise),
+            ..base
+        }
+    }
+}
+
 impl TrainConfig {
     /// Refuses hyperparameters no run can use, naming the CLI flag (the browser page's
     /// options have the same names).

@@ -161,6 +161,8 @@ BAD_INPUTS = [
     (dict(data=np.zeros((2, 0), np.int64)), "the graph is empty"),
     (dict(data=np.array([[3, 3]])), "only self-loops"),
     (dict(model="gcn"), "unknown variant `gcn`"),
+    (dict(recipe="tf"), "unknown variant `tf`"),
+    (dict(recipe="paper", recon="full"), "unknown variant `full`"),
     (dict(epochs=-1), "epochs must be a non-negative integer, got -1"),
     (dict(latent=2.5), "latent must be a non-negative integer, got 2.5"),
     (dict(lr="fast"), "invalid type: string"),
@@ -199,25 +201,56 @@ def test_devices_lists_adapters_and_an_index_picks_one(ring):
     assert r.adapter == found[0].name
 
 
+# The settings whose default is the recipe's (None in the signature).
+PER_RECIPE = {"epochs", "latent", "hidden", "disc_hidden", "disc_steps", "lr", "disc_lr",
+              "recon", "eval_noise"}
+
+
 def test_the_signatures_defaults_are_the_clis():
     d = json.loads(_argva.defaults())
     import inspect
 
     p = inspect.signature(argva.fit).parameters
-    # The paper recipe (issue 16) is the command line's only so far: fit trains PyG's.
-    cli_only = {"recipe": "pyg", "eval_noise": False}
     for k, v in d["config"].items():
-        if k in cli_only:
-            assert k not in p and v == cli_only[k], k
-        elif k == "hidden":
-            assert p["hidden"].default is None and v == 2 * p["latent"].default
-        elif isinstance(v, float):  # f32 in Rust
-            assert float(np.float32(p[k].default)) == v, k
+        if k in PER_RECIPE:
+            assert p[k].default is None, k
         else:
             assert p[k].default == v, k
     assert p["split"].default == (d["val_frac"], d["test_frac"])
     for k in ("val_every", "kmeans_restarts", "select"):
         assert p[k].default == d[k], k
+
+
+@pytest.mark.parametrize("recipe", ["pyg", "paper"])
+def test_a_recipe_sets_the_defaults_and_an_argument_given_wins(ring, recipe):
+    recipes = json.loads(_argva.defaults())["recipes"]
+    assert recipes["pyg"]["argva"] == json.loads(_argva.defaults())["config"]
+    edge_index, x, _ = ring
+    for model in ("gae", "arga"):
+        r = argva.fit(edge_index, x, model=model, recipe=recipe, epochs=2, progress=False)
+        assert r.config == dict(recipes[recipe][model], epochs=2), model
+        assert len(r.history) == 2 and np.isfinite(r.embedding).all()
+    r = argva.fit(edge_index, x, model="arga", recipe=recipe, epochs=1, latent=8, lr=0.02,
+                  recon="sampled", eval_noise=False, progress=False)
+    want = dict(recipes[recipe]["arga"], epochs=1, latent=8, lr=float(np.float32(0.02)),
+                recon="sampled", eval_noise=False)
+    # pyg's hidden follows the latent width (2 × latent); the paper's is its own
+    want["hidden"] = 16 if recipe == "pyg" else recipes["paper"]["arga"]["hidden"]
+    assert r.config == want
+
+
+def test_the_paper_recipe_gives_the_clis_bytes(ring, tmp_path):
+    edge_index, x, y = ring
+    np.savetxt(tmp_path / "edges.txt", edge_index.T, fmt="%d")
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    r = argva.fit(edge_index, x, model="arga", recipe="paper", epochs=3, seed=2, progress=False)
+    out = tmp_path / "run"
+    cli = [sys.executable, "-m", "argva", "train", str(tmp_path / "edges.txt"), "--features",
+           str(tmp_path / "x.csv"), "--model", "arga", "--recipe", "paper", "--epochs", "3",
+           "--seed", "2", "--out", str(out), "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert np.load(out / "embedding.npy").tobytes() == r.embedding.tobytes()
 
 
 def test_datasets_are_embedded():
