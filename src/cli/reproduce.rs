@@ -494,16 +494,20 @@ fn write_tables(
 /// `0.912 ± 0.010 (paper 0.924: below)`, or the mean ± std alone without a published number.
 fn entry(v: &[f64], paper: Option<f64>) -> String {
     let (m, s) = mean_std(v);
-    match paper {
-        Some(p) => format!("{m:.3} ± {s:.3} ({p:.3}: {})", verdict(m, s, p)),
-        None => format!("{m:.3} ± {s:.3}"),
+    // (one seed has no spread: its value alone, no verdict)
+    match (paper, v.len()) {
+        (Some(p), 1) => format!("{m:.3} ({p:.3})"),
+        (None, 1) => format!("{m:.3}"),
+        (Some(p), _) => format!("{m:.3} ± {s:.3} ({p:.3}: {})", verdict(m, s, p)),
+        (None, _) => format!("{m:.3} ± {s:.3}"),
     }
 }
 
 fn markdown(cells: &[&Cell], notes: &[String], seconds: f64) -> String {
     let mut md = format!(
         "# argva reproduce\n\nMean ± std over the seeds (0, 1, …) of each cell; in brackets the paper's number \
-         and whether the mean is within one std of it. Link prediction: test AUC and AP after the \
+         and whether the mean is within one std of it (a cell of one seed: its value and the \
+         paper's, no verdict). Link prediction: test AUC and AP after the \
          last epoch. Clustering: k-means on the embedding of the last epoch, and of the epoch with \
          the best validation AUC (never the best on test). ARGA under the paper recipe is \
          evaluated with the original code's noise on H1. NMI: scikit-learn's arithmetic \
