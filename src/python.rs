@@ -293,6 +293,8 @@ fn fit<'py>(
             select: s.select,
             kmeans_restarts: s.kmeans_restarts,
             save_every: 0,
+            batch: None,
+            gpu_memory: None,
         };
         let mut observer = |e: Event<'_>| {
             if notify(on_event.as_ref(), &e, &mut stop) {

@@ -283,6 +283,31 @@ fn bad_input_fails_clearly_and_writes_nothing() {
             ],
             "--recon sampled",
         ),
+        // Mini-batch settings no run can use.
+        (
+            vec!["cora", "--gpu-memory", "1", "--out", o_arg],
+            "cannot hold even one batch",
+        ),
+        (
+            vec![GRAPH, "--batch", "parts=4,per=5", "--out", o_arg],
+            "per=5 is more than parts=4",
+        ),
+        (
+            vec![GRAPH, "--batch", "parts=400", "--out", o_arg],
+            "number of parts must lie in 1..=300",
+        ),
+        (
+            vec![
+                GRAPH, "--batch", "parts=4", "--recipe", "paper", "--out", o_arg,
+            ],
+            "not --recipe paper",
+        ),
+        (
+            vec![
+                GRAPH, "--batch", "parts=4", "--select", "val", "--out", o_arg,
+            ],
+            "--select val",
+        ),
         // Divergence stops training with the epoch and the loss named, and saves nothing.
         (
             vec![GRAPH, "--lr", "1e30", "--epochs", "30", "--out", o_arg],
@@ -608,4 +633,60 @@ fn a_paper_recipe_run_resumes_to_the_same_bytes() {
         String::from_utf8_lossy(&ck).contains("generator_adam.exp_avg_sq.encoder.conv1.lin.weight"),
         "the generator's moments are saved ({names} tensors)"
     );
+}
+
+/// `--batch` trains Cluster-GCN steps and reports them; `--gpu-memory` alone picks batches
+/// within the budget; the same seed gives the same results.
+#[test]
+fn minibatch_runs_report_their_batches_and_repeat() {
+    let run = |args: &[&str]| -> serde_json::Value {
+        let o = argva(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let base = ["train", GRAPH, "--epochs", "3", "--json", "--no-save", "-q"];
+    let r = run(&[&base[..], &["--batch", "parts=4,per=2"]].concat());
+    let b = &r["batches"];
+    assert_eq!(
+        (b["parts"].as_u64(), b["per_batch"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(b["steps"].as_u64(), Some(6));
+    assert!(b["embedding"]["chunks"].as_u64().unwrap() >= 1);
+    assert_eq!(r["clustering"]["kmeans"], "exact");
+    assert!(r["test"]["auc"].as_f64().unwrap() > 0.5, "{}", r["test"]);
+    assert_eq!(r["history"].as_array().unwrap().len(), 3);
+
+    let budget = [
+        "train",
+        "cora",
+        "--gpu-memory",
+        "6",
+        "--epochs",
+        "2",
+        "--json",
+        "--no-save",
+    ];
+    let a = run(&[&budget[..], &["-q"]].concat());
+    let b = &a["batches"];
+    assert!(b["gpu_bytes"].as_u64().unwrap() <= 6 << 20, "{b}");
+    assert!(
+        b["embedding"]["gpu_bytes"].as_u64().unwrap() <= 6 << 20,
+        "{b}"
+    );
+    assert!(b["steps"].as_u64().unwrap() >= 2 * 2, "{b}");
+    let again = run(&[&budget[..], &["-q"]].concat());
+    assert_eq!(a["test"], again["test"]);
+    assert_eq!(a["clustering"], again["clustering"]);
+    // Without the flags Cora trains full batch.
+    let full = run(&[
+        "train",
+        "cora",
+        "--epochs",
+        "2",
+        "--json",
+        "--no-save",
+        "-q",
+    ]);
+    assert!(full.get("batches").is_none());
 }

@@ -309,6 +309,8 @@ fn run_once(
         select: Select::Last,
         kmeans_restarts: defaults::KMEANS_RESTARTS,
         save_every: 0,
+        batch: None,
+        gpu_memory: None,
     };
     let (mut last, mut best) = (None, None::<(f64, Vec<f32>)>);
     let mut observe = |e: Event<'_>| {

@@ -19,6 +19,10 @@ use crate::train::engine::Recon;
 use crate::train::fit::{
     Event, FitError, FitResult, LinkScores, Observer, Resume, Validation, fit, link_scores,
 };
+use crate::train::layerwise::{ChunkBudget, embed_layerwise};
+use crate::train::minibatch::{
+    BatchFit, BatchSpec, fit_batches, full_batch_bytes, full_batch_refusal, plan_batches,
+};
 use crate::train::{Overrides, Recipe, TrainConfig};
 
 use super::data::DataSource;
@@ -106,6 +110,19 @@ pub struct TrainArgs {
     /// Which epoch's embedding to keep: the last, or the best on validation AUC.
     #[arg(long, value_enum, default_value_t = Select::Last)]
     pub select: Select,
+    /// Mini-batch training for graphs past the device (Cluster-GCN, docs/minibatch.md):
+    /// `parts=P,per=Q` cuts the nodes into P clusters once; each step trains on the subgraph
+    /// Q random clusters induce, so GPU memory is bounded by the batch; the embedding is then
+    /// computed layer by layer in row chunks. The sampled loss and the pyg recipe only;
+    /// validation is scored at the end. Off: full batch (unless over --gpu-memory).
+    #[arg(long, value_name = "parts=P,per=Q", conflicts_with_all = ["resume", "save_every"])]
+    pub batch: Option<BatchSpec>,
+    /// GPU memory the run may use, in MiB: a graph whose full-batch buffers are larger trains
+    /// in mini-batches of 4 clusters, as few batches as fit (a budget that holds no batch is
+    /// refused); with --batch, the batch is checked against it. Also bounds the layer-wise
+    /// evaluation's chunks [default: no limit; evaluation chunks of 256 MiB].
+    #[arg(long, value_name = "MiB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub gpu_memory: Option<u64>,
     /// Row-normalise the node features first (PyG's NormalizeFeatures). Off by default: on
     /// Cora ARGVA loses ~0.25 test AUC with it (PyTorch Geometric too).
     #[arg(long)]
@@ -157,6 +174,8 @@ pub struct Report {
     pub dispatches_per_epoch: usize,
     pub history: Vec<crate::train::EpochLosses>,
     pub validation: Vec<(u32, LinkScores)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<BatchFit>,
 }
 
 /// Largest graph `--recon dense` accepts: its O(N²·d) epoch becomes hours beyond this.
@@ -296,6 +315,10 @@ pub struct RunSettings {
     pub kmeans_restarts: usize,
     /// Emit a checkpoint event every N epochs (0: never).
     pub save_every: u32,
+    /// Mini-batch training (None: full batch, unless over `gpu_memory`).
+    pub batch: Option<BatchSpec>,
+    /// GPU bytes a run may use: past it, mini-batch training with batches that fit.
+    pub gpu_memory: Option<u64>,
 }
 
 /// A trained and evaluated run.
@@ -305,6 +328,8 @@ pub struct Outcome {
     pub val: LinkScores,
     pub clustering: Option<ClusteringMetrics>,
     pub train_seconds: f64,
+    /// A mini-batch run's batches, memory and time split.
+    pub batches: Option<BatchFit>,
 }
 
 /// Trains on the split's training edges, then scores the test and validation pairs and
@@ -328,6 +353,9 @@ pub fn train_graph(
         );
     }
     let prepared = Prepared::new(graph, &split.train_pos, cfg.normalize_features);
+    if s.batch.is_some() || resume.is_none() && too_large(ctx, s, &prepared, split) {
+        return train_batched(ctx, graph, split, s, &prepared, observer);
+    }
     let sampler = NegativeSampler::new(n, &split.train_pos)?;
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| sampler.sample(rng, count);
     let inputs = prepared.inputs(&split.train_pos, &sample);
@@ -343,7 +371,115 @@ pub fn train_graph(
     };
     let t = Instant::now();
     let fit = fit(ctx, cfg, &inputs, &val, &plan, observer)?;
-    let train_seconds = t.elapsed().as_secs_f64();
+    evaluate(graph, split, s, fit, t.elapsed().as_secs_f64(), None)
+}
+
+/// Whether full-batch training is over `--gpu-memory` or past the device's limits (said on
+/// stderr: the run then trains in mini-batches).
+fn too_large(ctx: &GpuContext, s: &RunSettings, prepared: &Prepared, split: &LinkSplit) -> bool {
+    let (cfg, x, pos) = (&s.cfg, &prepared.features, &split.train_pos[..]);
+    let full = full_batch_bytes(cfg, x, pos);
+    let why = match s.gpu_memory {
+        Some(budget) if full > budget => format!("over --gpu-memory {} MiB", budget >> 20),
+        Some(_) => return false,
+        None => match full_batch_refusal(ctx, cfg, x, pos) {
+            Some(reason) => format!("past this device's limits ({reason})"),
+            None => return false,
+        },
+    };
+    let can = cfg.recon == Recon::Sampled && cfg.recipe == Recipe::Pyg;
+    if can {
+        eprintln!(
+            "note: full-batch training needs {:.1} MiB of GPU buffers, {why}: training in \
+             mini-batches (docs/minibatch.md)",
+            full as f64 / (1 << 20) as f64
+        );
+    }
+    can || s.gpu_memory.is_some()
+}
+
+/// GPU memory the layer-wise evaluation of a mini-batch run uses without --gpu-memory.
+const EVAL_CHUNK_BYTES: u64 = 256 << 20;
+
+/// [`train_graph`] in mini-batches: Cluster-GCN steps (`--batch`, or as many as
+/// `--gpu-memory` needs), then the embedding of every node layer by layer in row chunks.
+fn train_batched(
+    ctx: &GpuContext,
+    graph: &Graph,
+    split: &LinkSplit,
+    s: &RunSettings,
+    prepared: &Prepared,
+    observer: &mut Observer<'_>,
+) -> Result<Outcome> {
+    let cfg = &s.cfg;
+    if cfg.recon == Recon::Dense || cfg.recipe == Recipe::Paper {
+        bail!(
+            "mini-batch training (--batch, --gpu-memory) trains the pyg recipe's sampled loss, \
+             not --recipe paper or --recon dense"
+        );
+    }
+    if s.select == Select::Val {
+        bail!(
+            "mini-batch training scores validation once, at the end: --select val needs full batch"
+        );
+    }
+    let t = Instant::now();
+    let features = &prepared.features;
+    let pos = &split.train_pos;
+    let batches = plan_batches(cfg, features, pos, s.batch, s.gpu_memory, Some(ctx))
+        .map_err(anyhow::Error::msg)?;
+    let partition_s = t.elapsed().as_secs_f64();
+    let steps = batches.steps_per_epoch();
+    let mut epochs = |l: &crate::train::EpochLosses| observer(Event::Epoch(l));
+    let mut batched = fit_batches(
+        ctx,
+        cfg,
+        batches,
+        &split.train_pos,
+        partition_s,
+        &mut epochs,
+    )?;
+    let budget = ChunkBudget {
+        bytes: s.gpu_memory.unwrap_or(EVAL_CHUNK_BYTES),
+    };
+    let arch = cfg.arch(features.cols);
+    let (embedding, eval) = embed_layerwise(
+        ctx,
+        &arch,
+        &batched.state.encoder,
+        features,
+        &prepared.adjacency,
+        budget,
+    )?;
+    batched.embedding = Some(eval);
+    let fit = FitResult {
+        history: batched.history.clone(),
+        validation: Vec::new(),
+        selected_epoch: cfg.epochs,
+        embedding,
+        state: batched.state.clone(),
+        dispatches_per_epoch: batched.dispatches_per_step * steps,
+    };
+    evaluate(
+        graph,
+        split,
+        s,
+        fit,
+        t.elapsed().as_secs_f64(),
+        Some(batched),
+    )
+}
+
+/// Scores the kept embedding on the test and validation pairs and clusters it.
+fn evaluate(
+    graph: &Graph,
+    split: &LinkSplit,
+    s: &RunSettings,
+    fit: FitResult,
+    train_seconds: f64,
+    batches: Option<BatchFit>,
+) -> Result<Outcome> {
+    let (n, cfg) = (graph.num_nodes, &s.cfg);
     let d = cfg.latent;
     let emb = &fit.embedding;
     let clustering = match &graph.labels {
@@ -367,6 +503,7 @@ pub fn train_graph(
         clustering,
         train_seconds,
         fit,
+        batches,
     })
 }
 
@@ -412,6 +549,8 @@ fn train_and_evaluate(
         select: args.select,
         kmeans_restarts: args.kmeans_restarts,
         save_every: args.save_every,
+        batch: args.batch,
+        gpu_memory: args.gpu_memory.map(|mib| mib << 20),
     };
     let ctx = GpuContext::new_blocking()?;
     let out = train_with_bar(args, &ctx, graph, split, &settings, resume.as_ref())?;
@@ -430,6 +569,7 @@ fn train_and_evaluate(
         dispatches_per_epoch: out.fit.dispatches_per_epoch,
         history: out.fit.history.clone(),
         validation: out.fit.validation.clone(),
+        batches: out.batches,
     };
     Ok((report, out.fit))
 }

@@ -5,11 +5,13 @@
 //! [`load`], the `read_*` helpers and [`download`] touch the file system or the network.
 
 pub mod arrays;
+pub mod cluster;
 pub mod download;
 pub mod embedded;
 mod error;
 pub mod gcn;
 pub mod npy;
+pub mod partition;
 pub mod pickle;
 pub mod planetoid;
 pub mod sbm;

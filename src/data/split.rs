@@ -58,12 +58,7 @@ pub fn link_split(graph: &Graph, val: f64, test: f64, seed: u64) -> Result<LinkS
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut perm: Vec<[u32; 2]> = graph.edges.clone();
-    // Fisher–Yates.
-    for i in (1..perm.len()).rev() {
-        // u64 draws: identical streams on 32- and 64-bit targets (wasm).
-        let j = rng.random_range(0..=i as u64) as usize;
-        perm.swap(i, j);
-    }
+    shuffle(&mut perm, &mut rng);
     let val_pos = perm[..n_val].to_vec();
     let test_pos = perm[n_val..n_val + n_test].to_vec();
     let train_pos = perm[n_val + n_test..].to_vec();
@@ -78,6 +73,14 @@ pub fn link_split(graph: &Graph, val: f64, test: f64, seed: u64) -> Result<LinkS
         test_pos,
         test_neg,
     })
+}
+
+/// Fisher–Yates with u64 draws: identical streams on 32- and 64-bit targets (wasm).
+pub(crate) fn shuffle<T>(v: &mut [T], rng: &mut ChaCha8Rng) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i as u64) as usize;
+        v.swap(i, j);
+    }
 }
 
 /// Number of unordered pairs `i < j` in an `n`-node graph.

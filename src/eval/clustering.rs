@@ -7,7 +7,7 @@ use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 use serde::Serialize;
 
-use super::kmeans;
+use super::kmeans::{KmeansKind, cluster};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EvalError {
@@ -33,10 +33,12 @@ pub struct ClusteringMetrics {
     pub nmi_geometric: f64,
     pub ari: f64,
     pub f1: f64,
+    /// Exact k-means, or mini-batch k-means past `kmeans::EXACT_MAX_POINTS` nodes.
+    pub kmeans: KmeansKind,
 }
 
-/// k-means on the `n × d` embedding (k clusters, best of `restarts`, seeded), then every
-/// metric against `labels`.
+/// k-means on the `n × d` embedding (k clusters, best of `restarts`, seeded; mini-batch
+/// k-means on large graphs, [`cluster`]), then every metric against `labels`.
 pub fn evaluate_clustering(
     embedding: &[f32],
     n: usize,
@@ -60,13 +62,14 @@ pub fn evaluate_clustering(
     if k == 0 || k > n {
         return Err(EvalError::BadK { k, n });
     }
-    let pred = kmeans(embedding, n, d, k, restarts, seed);
+    let (pred, kmeans) = cluster(embedding, n, d, k, restarts, seed);
     Ok(ClusteringMetrics {
         acc: clustering_accuracy(labels, &pred)?,
         nmi: nmi(labels, &pred)?,
         nmi_geometric: nmi_geometric(labels, &pred)?,
         ari: ari(labels, &pred)?,
         f1: macro_f1(labels, &pred)?,
+        kmeans,
     })
 }
 
@@ -358,7 +361,8 @@ mod tests {
                 nmi: m.nmi,
                 nmi_geometric: m.nmi_geometric,
                 ari: m.ari,
-                f1: 1.0
+                f1: 1.0,
+                kmeans: KmeansKind::Exact,
             }
         );
         assert!((m.nmi - 1.0).abs() < 1e-12 && (m.ari - 1.0).abs() < 1e-12);

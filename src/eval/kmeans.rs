@@ -139,6 +139,114 @@ fn lloyd(x: &[f64], n: usize, dim: usize, k: usize, rng: &mut ChaCha8Rng) -> (f6
     (inertia, labels)
 }
 
+/// Largest point count [`cluster`] runs exact k-means on; larger sets get
+/// [`minibatch_kmeans`] (exact Lloyd on 10 M × 32 points is hours on two cores).
+pub const EXACT_MAX_POINTS: usize = 200_000;
+/// Mini-batch k-means: points per step, steps per restart, and the sample that seeds the
+/// centres (k-means++) and scores the restarts.
+const MB_BATCH: usize = 4096;
+const MB_STEPS: usize = 300;
+const MB_SAMPLE: usize = 20_000;
+
+/// Which k-means produced a clustering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KmeansKind {
+    /// Lloyd to convergence from k-means++ seeds, best of the restarts ([`kmeans`]).
+    Exact,
+    /// Sculley's mini-batch k-means ([`minibatch_kmeans`]).
+    MiniBatch,
+}
+
+/// [`kmeans`] up to [`EXACT_MAX_POINTS`] points, [`minibatch_kmeans`] past it.
+pub fn cluster(
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    restarts: usize,
+    seed: u64,
+) -> (Vec<u32>, KmeansKind) {
+    if n <= EXACT_MAX_POINTS {
+        (kmeans(points, n, dim, k, restarts, seed), KmeansKind::Exact)
+    } else {
+        let labels = minibatch_kmeans(points, n, dim, k, restarts, seed);
+        (labels, KmeansKind::MiniBatch)
+    }
+}
+
+/// Mini-batch k-means (Sculley, WWW 2010; scikit-learn's `MiniBatchKMeans`): per restart,
+/// k-means++ seeds from a uniform sample of [`MB_SAMPLE`] points, then [`MB_STEPS`] steps
+/// that each assign [`MB_BATCH`] uniformly drawn points and move every centre towards its
+/// points with rate 1/(points it has seen). The restart with the lowest inertia on the sample
+/// is kept, and every point then gets its nearest centre. O((steps·batch + n)·k·dim) time,
+/// O(sample·dim) memory beyond the labels; seeded and deterministic. Panics as [`kmeans`].
+pub fn minibatch_kmeans(
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    restarts: usize,
+    seed: u64,
+) -> Vec<u32> {
+    assert_eq!(points.len(), n * dim, "kmeans: points must be n × dim");
+    assert!(
+        k >= 1 && k <= n,
+        "kmeans: need 1 ≤ k ≤ n (k = {k}, n = {n})"
+    );
+    let row = |i: usize| points[i * dim..(i + 1) * dim].iter().map(|&v| v as f64);
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for r in 0..restarts.max(1) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(r as u64);
+        let m = n.min(MB_SAMPLE).max(k);
+        let sample: Vec<f64> = (0..m).flat_map(|_| row(rng.random_range(0..n))).collect();
+        let mut centres = seed_centres(&sample, m, dim, k, &mut rng);
+        let mut seen = vec![0u64; k];
+        let mut x = vec![0.0; dim];
+        for _ in 0..MB_STEPS {
+            for _ in 0..MB_BATCH {
+                x.iter_mut()
+                    .zip(row(rng.random_range(0..n)))
+                    .for_each(|(d, v)| *d = v);
+                let (c, _) = nearest(&x, &centres, dim);
+                seen[c] += 1;
+                let eta = 1.0 / seen[c] as f64;
+                for (cv, xv) in centres[c * dim..(c + 1) * dim].iter_mut().zip(&x) {
+                    *cv += eta * (xv - *cv);
+                }
+            }
+        }
+        let inertia: f64 = sample
+            .chunks(dim)
+            .map(|p| nearest(p, &centres, dim).1)
+            .sum();
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, centres));
+        }
+    }
+    let centres = best.map(|(_, c)| c).unwrap_or_default();
+    let mut x = vec![0.0; dim];
+    (0..n)
+        .map(|i| {
+            x.iter_mut().zip(row(i)).for_each(|(d, v)| *d = v);
+            nearest(&x, &centres, dim).0 as u32
+        })
+        .collect()
+}
+
+/// The centre nearest `x` (ties to the lowest index) and its squared distance.
+fn nearest(x: &[f64], centres: &[f64], dim: usize) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (c, centre) in centres.chunks(dim).enumerate() {
+        let d = sq_dist(x, centre);
+        if d < best.1 {
+            best = (c, d);
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +277,26 @@ mod tests {
         for c in 0..5 {
             assert!(a.contains(&c));
         }
+    }
+
+    /// Mini-batch k-means finds separated blobs as exact k-means does, is deterministic, and
+    /// `cluster` says which ran on either side of the threshold.
+    #[test]
+    fn minibatch_kmeans_recovers_blobs_and_cluster_names_the_method() {
+        let (pts, truth) = blobs(30_000, 8, 6, 4);
+        let a = minibatch_kmeans(&pts, 30_000, 8, 6, 2, 7);
+        assert_eq!(crate::eval::clustering_accuracy(&truth, &a).unwrap(), 1.0);
+        assert_eq!(a, minibatch_kmeans(&pts, 30_000, 8, 6, 2, 7));
+        let (_, kind) = cluster(&pts[..300 * 8], 300, 8, 6, 1, 1);
+        assert_eq!(kind, KmeansKind::Exact);
+        let n = EXACT_MAX_POINTS + 1;
+        let (big, truth) = blobs(n, 2, 3, 5);
+        let (labels, kind) = cluster(&big, n, 2, 3, 1, 1);
+        assert_eq!(kind, KmeansKind::MiniBatch);
+        assert_eq!(
+            crate::eval::clustering_accuracy(&truth, &labels).unwrap(),
+            1.0
+        );
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod project;
 pub use clustering::{
     ClusteringMetrics, EvalError, ari, clustering_accuracy, evaluate_clustering, macro_f1, nmi,
 };
-pub use kmeans::kmeans;
+pub use kmeans::{EXACT_MAX_POINTS, KmeansKind, kmeans, minibatch_kmeans};
 pub use link::{LinkMetrics, average_precision, roc_auc};
 pub use project::pca_2d;

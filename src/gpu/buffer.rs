@@ -138,6 +138,22 @@ impl<T: bytemuck::Pod> GpuBuffer<T> {
         Ok(())
     }
 
+    /// Writes `data` over the first `data.len()` elements (a mini-batch engine's operators
+    /// and tables, sized for the largest batch and refilled per batch).
+    pub fn write_prefix(&self, ctx: &GpuContext, data: &[T]) -> GpuResult<()> {
+        if data.len() > self.len {
+            return Err(GpuError::SizeMismatch {
+                what: format!("write into buffer `{}` (at most its length)", self.label),
+                expected: self.len,
+                got: data.len(),
+            });
+        }
+        if !data.is_empty() {
+            ctx.upload(&self.buffer, 0, bytemuck::cast_slice(data));
+        }
+        Ok(())
+    }
+
     /// Fills every byte with 0xFF (NaN for f32, u32::MAX for u32) so that a kernel that
     /// forgets an element is caught by the comparison against its CPU twin.
     pub fn poison(&self, ctx: &GpuContext) {

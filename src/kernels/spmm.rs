@@ -95,6 +95,45 @@ impl CsrBuffers {
     }
 }
 
+impl CsrBuffers {
+    /// Room for any matrix of at most `rows` rows and `nnz` non-zeros, `cols` columns (a
+    /// mini-batch engine's operators); empty (0 rows) until [`Self::write`].
+    pub fn zeros(
+        ctx: &GpuContext,
+        label: &str,
+        rows: usize,
+        nnz: usize,
+        cols: usize,
+    ) -> GpuResult<CsrBuffers> {
+        Ok(CsrBuffers {
+            row_ptr: GpuBuffer::zeros(ctx, &format!("{label}.row_ptr"), rows + 1)?,
+            col: GpuBuffer::zeros(ctx, &format!("{label}.col"), nnz)?,
+            val: GpuBuffer::zeros(ctx, &format!("{label}.val"), nnz)?,
+            rows: 0,
+            cols,
+            nnz: 0,
+        })
+    }
+
+    /// Validates a host CSR as [`Self::upload`] does and writes it over the buffers' first
+    /// elements; its sizes become the matrix's. Refused when it does not fit.
+    pub fn write(
+        &mut self,
+        ctx: &GpuContext,
+        row_ptr: &[u32],
+        col: &[u32],
+        val: &[f32],
+        cols: usize,
+    ) -> GpuResult<()> {
+        validate(self.row_ptr.label(), row_ptr, col, val, cols)?;
+        self.row_ptr.write_prefix(ctx, row_ptr)?;
+        self.col.write_prefix(ctx, col)?;
+        self.val.write_prefix(ctx, val)?;
+        (self.rows, self.cols, self.nnz) = (row_ptr.len() - 1, cols, col.len());
+        Ok(())
+    }
+}
+
 /// The structural checks of [`CsrBuffers::upload`], on the host arrays.
 pub fn validate(
     label: &str,

@@ -136,7 +136,7 @@ impl From<crate::gpu::GpuError> for Halt {
     }
 }
 
-fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
+pub(crate) fn check_finite(l: &EpochLosses) -> Result<(), FitError> {
     for (loss, value) in [
         ("reconstruction", l.recon),
         ("regularisation", l.reg),

@@ -7,6 +7,10 @@
 
 pub mod engine;
 pub mod fit;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod layerwise;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod minibatch;
 pub mod readback;
 pub mod replay;
 pub mod schedule;
@@ -85,6 +89,22 @@ impl TrainConfig {
     }
 
     /// How the engine alternates its steps under this recipe.
+    /// What the engine bakes in: these settings, `num_pos` positives (and as many
+    /// negatives) per epoch, GPU noise from the run's seed.
+    pub fn engine_config(&self, num_pos: usize, negatives: Negatives) -> EngineConfig {
+        EngineConfig {
+            lr_encoder: self.lr,
+            lr_discriminator: self.disc_lr,
+            disc_steps: self.disc_steps,
+            num_pos,
+            num_neg: num_pos,
+            noise: Noise::Gpu { seed: self.seed },
+            recon: self.recon,
+            negatives,
+            alternation: self.alternation(),
+        }
+    }
+
     pub fn alternation(&self) -> Alternation {
         match self.recipe {
             Recipe::Pyg => Alternation::Joint,
@@ -323,6 +343,51 @@ pub struct EpochLosses {
     pub total: f32,
 }
 
+impl EpochLosses {
+    /// Decodes the loss buffer (`engine::loss_index`) of an epoch over `n` nodes with `k`
+    /// discriminator steps.
+    pub fn of(epoch: u32, v: &[f32], k: usize, n: usize) -> EpochLosses {
+        let disc = if k > 0 {
+            v[loss_index::DISC..loss_index::DISC + k]
+                .iter()
+                .sum::<f32>()
+                / k as f32
+        } else {
+            0.0
+        };
+        let (reg, recon, kl) = (v[loss_index::REG], v[loss_index::RECON], v[loss_index::KL]);
+        EpochLosses {
+            epoch,
+            recon,
+            reg,
+            kl,
+            disc,
+            total: reg + recon + kl / n as f32,
+        }
+    }
+}
+
+/// Queues the engine's epoch as epoch (or step) `index`, its losses copied into `reader`'s
+/// next entry; returns without waiting.
+pub fn submit_epoch(
+    ctx: &GpuContext,
+    engine: &Engine,
+    reader: &mut LossReader,
+    index: u32,
+) -> GpuResult<()> {
+    engine.write_clock(ctx, index)?;
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("epoch"),
+        });
+    engine.epoch.record(&mut encoder);
+    let entry = reader.record_copy(&mut encoder, &engine.buffers.losses.buffer);
+    let submission = ctx.queue.submit([encoder.finish()]);
+    reader.submitted(index, entry, submission);
+    Ok(())
+}
+
 pub struct Trainer {
     pub engine: Engine,
     reader: LossReader,
@@ -352,17 +417,7 @@ impl Trainer {
         } else {
             Negatives::Host
         };
-        let engine_cfg = EngineConfig {
-            lr_encoder: cfg.lr,
-            lr_discriminator: cfg.disc_lr,
-            disc_steps: cfg.disc_steps,
-            num_pos: inputs.train_pos.len(),
-            num_neg: inputs.train_pos.len(),
-            noise: Noise::Gpu { seed: cfg.seed },
-            recon: cfg.recon,
-            negatives,
-            alternation: cfg.alternation(),
-        };
+        let engine_cfg = cfg.engine_config(inputs.train_pos.len(), negatives);
         let engine = Engine::new(
             ctx,
             arch,
@@ -404,56 +459,18 @@ impl Trainer {
             self.pairs.extend(neg.iter().flat_map(|p| [p[0], p[1]]));
             self.engine.set_pairs(ctx, &self.pairs)?;
         }
-        let epoch = self.next_epoch;
-        self.engine.write_clock(ctx, epoch)?;
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("epoch"),
-            });
-        self.engine.epoch.record(&mut encoder);
-        let entry = self
-            .reader
-            .record_copy(&mut encoder, &self.engine.buffers.losses.buffer);
-        let index = ctx.queue.submit([encoder.finish()]);
-        self.reader.submitted(epoch, entry, index);
+        submit_epoch(ctx, &self.engine, &mut self.reader, self.next_epoch)?;
         self.next_epoch += 1;
         Ok(true)
     }
 
     /// Loss rows of finished epochs (oldest first). `wait` blocks for the oldest one.
     pub fn collect(&mut self, ctx: &GpuContext, wait: bool) -> Vec<Result<EpochLosses, String>> {
-        let k = if self.engine.arch.kind.adversarial() {
-            self.engine.cfg.disc_steps
-        } else {
-            0
-        };
-        let n = self.engine.n as f32;
+        let (k, n) = (self.engine.disc_steps(), self.engine.n);
         self.reader
             .collect(ctx, wait)
             .into_iter()
-            .map(|(epoch, r)| {
-                r.map(|v| {
-                    let disc = if k > 0 {
-                        v[loss_index::DISC..loss_index::DISC + k]
-                            .iter()
-                            .sum::<f32>()
-                            / k as f32
-                    } else {
-                        0.0
-                    };
-                    let (reg, recon, kl) =
-                        (v[loss_index::REG], v[loss_index::RECON], v[loss_index::KL]);
-                    EpochLosses {
-                        epoch,
-                        recon,
-                        reg,
-                        kl,
-                        disc,
-                        total: reg + recon + kl / n,
-                    }
-                })
-            })
+            .map(|(epoch, r)| r.map(|v| EpochLosses::of(epoch, &v, k, n)))
             .collect()
     }
 

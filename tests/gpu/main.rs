@@ -15,6 +15,7 @@ mod faults;
 mod fit;
 mod kernel_timing;
 mod matmul;
+mod minibatch;
 mod negatives;
 mod recorded;
 mod reduce;

@@ -173,6 +173,48 @@ pub struct Engine {
     pub epoch: Schedule,
     /// The encoder forward alone (evaluation: μ, or z for GAE/ARGA, from current parameters).
     pub encode: Schedule,
+    /// A mini-batch engine's room ([`Self::with_capacity`]); `None` for one graph.
+    pub capacity: Option<Capacity>,
+}
+
+/// The largest batch a mini-batch engine is allocated for ([`Engine::with_capacity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Capacity {
+    pub nodes: usize,
+    pub feature_nnz: usize,
+    pub adjacency_nnz: usize,
+    pub positives: usize,
+}
+
+impl Capacity {
+    /// GPU bytes of a mini-batch engine with this room ([`Engine::with_capacity`]'s plan).
+    pub fn bytes(&self, arch: &Arch, cfg: &EngineConfig) -> u64 {
+        self.sizes(arch, cfg).total_bytes()
+    }
+
+    fn sizes(&self, arch: &Arch, cfg: &EngineConfig) -> BufferSizes {
+        let cfg = EngineConfig {
+            num_pos: self.positives,
+            num_neg: self.positives,
+            ..*cfg
+        };
+        BufferSizes::new(arch, &cfg, self.nodes, self.feature_nnz, self.adjacency_nnz)
+    }
+
+    /// Whether `ctx`'s device can bind every buffer of this room (`check_plan`'s refusal).
+    pub fn check(&self, arch: &Arch, cfg: &EngineConfig, ctx: &GpuContext) -> GpuResult<()> {
+        check_device(&self.sizes(arch, cfg), ctx)
+    }
+}
+
+/// Refuses a plan the device cannot hold or bind, before anything is allocated.
+fn check_device(sizes: &BufferSizes, ctx: &GpuContext) -> GpuResult<()> {
+    check_plan(
+        &sizes.all().into_iter().cloned().collect::<Vec<_>>(),
+        ctx.max_binding_bytes(),
+        ctx.limits.min_storage_buffer_offset_alignment as u64,
+        ctx.max_buffer_bytes(),
+    )
 }
 
 impl Engine {
@@ -201,19 +243,59 @@ impl Engine {
                 got: adjacency.row_ptr.len().saturating_sub(1),
             });
         }
+        let nnz = (features.col.len(), adjacency.col.len());
+        let operators = Some((features, adjacency));
+        let mut engine = Self::build(ctx, arch, cfg, n, nnz, operators, (enc_init, dis_init))?;
+        engine.record(ctx)?;
+        Ok(engine)
+    }
+
+    /// A mini-batch engine: every buffer allocated once for the largest batch `cap` (which
+    /// `check_plan` refuses up front when the device cannot hold it), the operators empty
+    /// until [`Self::load_batch`]. Sampled loss with GPU negatives only: `cfg.num_pos` and
+    /// `num_neg` are taken from `cap`.
+    pub fn with_capacity(
+        ctx: &GpuContext,
+        arch: Arch,
+        mut cfg: EngineConfig,
+        cap: Capacity,
+        enc_init: &[f32],
+        dis_init: &[f32],
+    ) -> GpuResult<Self> {
+        if cfg.recon != Recon::Sampled || !matches!(cfg.negatives, Negatives::Gpu { .. }) {
+            return Err(GpuError::InvalidArgument {
+                what: "mini-batch engine".into(),
+                message: "batches train the sampled reconstruction loss with negatives drawn \
+                          on the GPU (not --recon dense)"
+                    .into(),
+            });
+        }
+        (cfg.num_pos, cfg.num_neg) = (cap.positives, cap.positives);
+        let nnz = (cap.feature_nnz, cap.adjacency_nnz);
+        let mut engine = Self::build(ctx, arch, cfg, cap.nodes, nnz, None, (enc_init, dis_init))?;
+        engine.capacity = Some(cap);
+        Ok(engine)
+    }
+
+    /// Plans, checks and allocates the buffers for `n` nodes (or at most `n`, without
+    /// operators); the schedules are recorded by [`Self::record`].
+    fn build(
+        ctx: &GpuContext,
+        arch: Arch,
+        cfg: EngineConfig,
+        n: usize,
+        (feature_nnz, adjacency_nnz): (usize, usize),
+        operators: Option<(CsrRef<'_>, CsrRef<'_>)>,
+        (enc_init, dis_init): (&[f32], &[f32]),
+    ) -> GpuResult<Self> {
         if arch.kind.adversarial() {
             // A discriminator too wide for the fused kernel's tile is refused up front.
             let mlp = crate::kernels::disc_fused::Mlp::of(&ParamLayout::discriminator(&arch));
             crate::kernels::disc_fused::tile_rows(&mlp)?;
         }
         // Refuse a graph the device cannot hold before allocating anything.
-        let sizes = BufferSizes::new(&arch, &cfg, n, features.col.len(), adjacency.col.len());
-        check_plan(
-            &sizes.all().into_iter().cloned().collect::<Vec<_>>(),
-            ctx.max_binding_bytes(),
-            ctx.limits.min_storage_buffer_offset_alignment as u64,
-            ctx.max_buffer_bytes(),
-        )?;
+        let sizes = BufferSizes::new(&arch, &cfg, n, feature_nnz, adjacency_nnz);
+        check_device(&sizes, ctx)?;
         let enc_layout = ParamLayout::encoder(&arch);
         let dis_layout = ParamLayout::discriminator(&arch);
         for (what, init, layout) in [
@@ -228,9 +310,7 @@ impl Engine {
                 });
             }
         }
-        let buffers = Buffers::allocate(ctx, &sizes, features, adjacency, enc_init, dis_init)?;
-        let recorder = Recorder::new(ctx, &buffers, arch, cfg, (&enc_layout, &dis_layout), n);
-        let (epoch, encode) = recorder.epoch()?;
+        let buffers = Buffers::allocate(ctx, &sizes, operators, enc_init, dis_init)?;
         Ok(Self {
             arch,
             cfg,
@@ -238,9 +318,63 @@ impl Engine {
             enc_layout,
             dis_layout,
             buffers,
-            epoch,
-            encode,
+            epoch: Schedule::default(),
+            encode: Schedule::default(),
+            capacity: None,
         })
+    }
+
+    /// Binds every launch of the epoch and of the encoder forward for the current `n`.
+    fn record(&mut self, ctx: &GpuContext) -> GpuResult<()> {
+        let layouts = (&self.enc_layout, &self.dis_layout);
+        let recorder = Recorder::new(ctx, &self.buffers, self.arch, self.cfg, layouts, self.n);
+        (self.epoch, self.encode) = recorder.epoch()?;
+        Ok(())
+    }
+
+    /// Makes a mini-batch engine ([`Self::with_capacity`]) train on one batch: its features,
+    /// Â and training positives are written over the previous batch's, and the schedules
+    /// rebound for its size. Queued like every upload: safe while earlier steps run.
+    pub fn load_batch(
+        &mut self,
+        ctx: &GpuContext,
+        features: CsrRef<'_>,
+        adjacency: CsrRef<'_>,
+        tables: &PositiveTables,
+    ) -> GpuResult<()> {
+        let Some(cap) = self.capacity else {
+            return Err(GpuError::InvalidArgument {
+                what: "load_batch".into(),
+                message: "the engine was built for one graph (Engine::new), not for batches".into(),
+            });
+        };
+        let n = features.row_ptr.len().saturating_sub(1);
+        let positives = tables.pairs.len() / 2;
+        for (what, got, room) in [
+            ("nodes", n, cap.nodes),
+            ("feature non-zeros", features.col.len(), cap.feature_nnz),
+            ("Â non-zeros", adjacency.col.len(), cap.adjacency_nnz),
+            ("training positives", positives, cap.positives),
+        ] {
+            if got > room {
+                return Err(GpuError::InvalidArgument {
+                    what: "batch".into(),
+                    message: format!("{got} {what}, the engine holds at most {room}"),
+                });
+            }
+        }
+        if features.cols != self.arch.features || adjacency.row_ptr.len() != n + 1 {
+            return Err(GpuError::SizeMismatch {
+                what: "batch: feature columns and Â rows".into(),
+                expected: self.arch.features,
+                got: features.cols,
+            });
+        }
+        self.buffers.write_operators(ctx, features, adjacency)?;
+        self.n = n;
+        (self.cfg.num_pos, self.cfg.num_neg) = (positives, positives);
+        self.set_positives(ctx, tables)?;
+        self.record(ctx)
     }
 
     /// Writes this epoch's pair list (positives then negatives, flattened `i0 j0 i1 j1 …`)
@@ -351,6 +485,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Discriminator steps per epoch (0 without a discriminator).
+    pub fn disc_steps(&self) -> usize {
+        if self.arch.kind.adversarial() {
+            self.cfg.disc_steps
+        } else {
+            0
+        }
+    }
+
     /// Sets the epoch index (0-based) the next submitted epoch runs as: it selects the RNG
     /// streams and Adam's step count.
     pub fn write_clock(&self, ctx: &GpuContext, index: u32) -> GpuResult<()> {
@@ -367,7 +510,9 @@ impl Engine {
     pub async fn embedding(&self, ctx: &GpuContext) -> GpuResult<Vec<f32>> {
         let (n, d, w) = (self.n, self.arch.latent, self.arch.head_width());
         if self.arch.kind.variational() {
-            let head = self.buffers.head.read(ctx).await?;
+            // (a mini-batch engine's buffer has room past the batch's n rows)
+            let head = &self.buffers.head.buffer;
+            let head = crate::gpu::buffer::read_buffer(ctx, head, n * w, "head").await?;
             Ok(head.chunks(w).flat_map(|row| row[..d].to_vec()).collect())
         } else {
             crate::gpu::buffer::read_buffer(ctx, &self.buffers.z.buffer, n * d, "z").await

@@ -84,12 +84,12 @@ pub struct Buffers {
 }
 
 impl Buffers {
-    /// Uploads the operators and parameters and allocates every other buffer of `sizes`.
+    /// Uploads the operators (`None`: room for them, a mini-batch engine's, filled per batch by
+    /// [`Self::write_operators`]) and parameters and allocates every other buffer of `sizes`.
     pub fn allocate(
         ctx: &GpuContext,
         sizes: &BufferSizes,
-        features: CsrRef<'_>,
-        adjacency: CsrRef<'_>,
+        operators: Option<(CsrRef<'_>, CsrRef<'_>)>,
         enc_init: &[f32],
         dis_init: &[f32],
     ) -> GpuResult<Self> {
@@ -103,23 +103,31 @@ impl Buffers {
                 v: f32s(&p[2])?,
             })
         };
-        let (ptr, col, val) = (features.row_ptr, features.col, features.val);
-        let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(n, f, ptr, col, val);
-        let op = |label, profile, ptr: &[u32], col: &[u32], val: &[f32], cols| {
-            let csr = CsrBuffers::upload(ctx, label, ptr, col, val, cols)?;
-            GpuResult::Ok(Operator { csr, profile })
+        let [x, xt, a_hat] = match operators {
+            Some((features, adjacency)) => {
+                let (ptr, col, val) = (features.row_ptr, features.col, features.val);
+                let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(n, f, ptr, col, val);
+                let adj = (adjacency.row_ptr, adjacency.col, adjacency.val);
+                [
+                    CsrBuffers::upload(ctx, "X", ptr, col, val, f)?,
+                    CsrBuffers::upload(ctx, "Xt", &xt_ptr, &xt_col, &xt_val, n)?,
+                    CsrBuffers::upload(ctx, "A_hat", adj.0, adj.1, adj.2, n)?,
+                ]
+            }
+            None => {
+                let nnz = |p: &[Planned; 3]| p[1].len;
+                [
+                    CsrBuffers::zeros(ctx, "X", n, nnz(&sizes.x), f)?,
+                    CsrBuffers::zeros(ctx, "Xt", f, nnz(&sizes.xt), n)?,
+                    CsrBuffers::zeros(ctx, "A_hat", n, nnz(&sizes.a_hat), n)?,
+                ]
+            }
         };
+        let op = |csr, profile| Operator { csr, profile };
         Ok(Buffers {
-            x: op("X", "spmm X·W", ptr, col, val, f)?,
-            xt: op("Xt", "spmm Xᵀ·G", &xt_ptr, &xt_col, &xt_val, n)?,
-            a_hat: op(
-                "A_hat",
-                "spmm Â·H",
-                adjacency.row_ptr,
-                adjacency.col,
-                adjacency.val,
-                n,
-            )?,
+            x: op(x, "spmm X·W"),
+            xt: op(xt, "spmm Xᵀ·G"),
+            a_hat: op(a_hat, "spmm Â·H"),
             enc_params: GpuBuffer::from_slice(ctx, sizes.enc_params.label, enc_init)?,
             dis_params: GpuBuffer::from_slice(ctx, sizes.dis_params.label, dis_init)?,
             enc_adam: adam(&sizes.enc_adam)?,
@@ -164,6 +172,23 @@ impl Buffers {
 }
 
 impl Buffers {
+    /// A batch's X (with Xᵀ built here) and Â written over a mini-batch engine's operators.
+    pub fn write_operators(
+        &mut self,
+        ctx: &GpuContext,
+        features: CsrRef<'_>,
+        adjacency: CsrRef<'_>,
+    ) -> GpuResult<()> {
+        let n = features.row_ptr.len().saturating_sub(1);
+        let f = features.cols;
+        let (ptr, col, val) = (features.row_ptr, features.col, features.val);
+        self.x.csr.write(ctx, ptr, col, val, f)?; // (validated before it is transposed)
+        let (xt_ptr, xt_col, xt_val) = spmm::csr_transpose(n, f, ptr, col, val);
+        self.xt.csr.write(ctx, &xt_ptr, &xt_col, &xt_val, n)?;
+        let a = adjacency;
+        self.a_hat.csr.write(ctx, a.row_ptr, a.col, a.val, n)
+    }
+
     /// Every buffer with its label (the plan's names).
     pub fn labelled(&self) -> Vec<(&str, &wgpu::Buffer)> {
         fn f(b: &GpuBuffer<f32>) -> (&str, &wgpu::Buffer) {

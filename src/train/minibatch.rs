@@ -1,0 +1,433 @@
+//! Mini-batch training (Cluster-GCN, `docs/minibatch.md`): one engine allocated for the
+//! largest batch ([`Engine::with_capacity`]); each step loads one batch's subgraph
+//! ([`Engine::load_batch`]) and runs the model's epoch on it, so GPU memory is bounded by the
+//! batch, not the graph. The host cuts step s + 1's subgraph while the GPU runs step s (its
+//! uploads are queued behind it); at most `readback::RING` steps are in flight.
+
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Capacity, Engine, EngineState, Negatives, PositiveTables};
+use super::fit::FitError;
+use super::readback::LossReader;
+use super::{EpochLosses, TrainConfig, submit_epoch};
+use crate::data::Csr;
+use crate::data::cluster::{BatchBounds, ClusterBatches};
+use crate::gpu::{GpuContext, GpuError};
+
+/// `--batch parts=P,per=Q`: P node clusters, Q of them per step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSpec {
+    pub parts: usize,
+    pub per_batch: usize,
+}
+
+impl std::str::FromStr for BatchSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (mut parts, mut per_batch) = (None, None);
+        for item in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| format!("`{item}` is not key=value (e.g. parts=64,per=4)"))?;
+            let v: usize = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("`{k}` needs a positive integer, got `{v}`"))?;
+            match k.trim() {
+                "parts" => parts = Some(v),
+                "per" => per_batch = Some(v),
+                other => return Err(format!("unknown key `{other}` (known: parts, per)")),
+            }
+        }
+        let parts = parts.ok_or("`parts` is required (e.g. parts=64,per=4)")?;
+        let per_batch = per_batch.unwrap_or(1);
+        if per_batch > parts {
+            return Err(format!("per={per_batch} is more than parts={parts}"));
+        }
+        Ok(BatchSpec { parts, per_batch })
+    }
+}
+
+/// Where a mini-batch run's time went (host wall-clock; the GPU's work overlaps the host's).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BatchTiming {
+    pub partition_s: f64,
+    /// Cutting the subgraphs (features, Â, positive tables).
+    pub cut_s: f64,
+    /// Writing batches into the engine and rebinding its launches.
+    pub load_s: f64,
+    /// Waiting for the GPU (steps in flight at the ring's depth).
+    pub wait_s: f64,
+}
+
+/// A finished mini-batch run.
+#[derive(Debug, Serialize)]
+pub struct BatchFit {
+    /// Per epoch: the mean of its steps' losses.
+    pub history: Vec<EpochLosses>,
+    pub steps: u32,
+    /// Batches left out because no training edge lies inside them.
+    pub empty_batches: u32,
+    pub bounds: BatchBounds,
+    /// Clusters, and clusters per step.
+    pub parts: usize,
+    pub per_batch: usize,
+    /// Edges the partition cuts, of all training edges.
+    pub cut_fraction: f64,
+    /// GPU bytes the engine allocated (for the largest batch).
+    pub gpu_bytes: u64,
+    pub dispatches_per_step: usize,
+    pub timing: BatchTiming,
+    /// The layer-wise evaluation's chunks, memory and time (set by the caller).
+    pub embedding: Option<crate::train::layerwise::LayerwiseStats>,
+    #[serde(skip)]
+    pub state: EngineState,
+}
+
+/// Batches per epoch a `--gpu-memory` budget aims for beyond what the sizes suggest (a
+/// batch of the largest parts outgrows the average one).
+const AUTO_MARGIN: f64 = 1.25;
+/// Clusters per batch when a budget picks the batches: several random clusters per step
+/// restore some of the edges between clusters (Cluster-GCN's "stochastic multiple
+/// partitions").
+pub const AUTO_PER_BATCH: usize = 4;
+/// Fewest nodes a cluster may have when a budget picks the batches.
+const MIN_PART_NODES: usize = 32;
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 20) as f64
+}
+
+/// The engine's room for every batch of `batches`.
+pub fn capacity(bounds: BatchBounds) -> Capacity {
+    Capacity {
+        nodes: bounds.nodes,
+        feature_nnz: bounds.feature_nnz,
+        adjacency_nnz: bounds.adjacency_nnz,
+        positives: bounds.positives,
+    }
+}
+
+/// The room a full-batch run needs (every node and training edge at once).
+fn whole_graph(features: &Csr, train_pos: &[[u32; 2]]) -> Capacity {
+    let n = features.rows;
+    Capacity {
+        nodes: n,
+        feature_nnz: features.col.len(),
+        adjacency_nnz: n + 2 * train_pos.len(),
+        positives: train_pos.len(),
+    }
+}
+
+/// GPU bytes of a full-batch run.
+pub fn full_batch_bytes(cfg: &TrainConfig, features: &Csr, train_pos: &[[u32; 2]]) -> u64 {
+    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
+    whole_graph(features, train_pos).bytes(&cfg.arch(features.cols), &engine_cfg)
+}
+
+/// Why `ctx`'s device cannot hold a full-batch run, if it cannot (a buffer past its limits).
+pub fn full_batch_refusal(
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    features: &Csr,
+    train_pos: &[[u32; 2]],
+) -> Option<String> {
+    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
+    let arch = cfg.arch(features.cols);
+    let whole = whole_graph(features, train_pos);
+    whole
+        .check(&arch, &engine_cfg, ctx)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// The partition and batch size: `spec` as given (checked against `budget` when both are
+/// set), or the fewest batches of [`AUTO_PER_BATCH`] clusters whose engine fits `budget`
+/// bytes (without one: fits `device`'s limits). A budget no batch fits is refused with what
+/// it would take.
+pub fn plan_batches<'g>(
+    cfg: &TrainConfig,
+    features: &'g Csr,
+    train_pos: &[[u32; 2]],
+    spec: Option<BatchSpec>,
+    budget: Option<u64>,
+    device: Option<&GpuContext>,
+) -> Result<ClusterBatches<'g>, String> {
+    let arch = cfg.arch(features.cols);
+    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
+    // (a batch the device cannot bind counts as too large)
+    let bytes = |cb: &ClusterBatches| {
+        let cap = capacity(cb.bounds());
+        match device.map(|ctx| cap.check(&arch, &engine_cfg, ctx)) {
+            Some(Err(_)) => u64::MAX,
+            _ => cap.bytes(&arch, &engine_cfg),
+        }
+    };
+    let cut = |parts, per| {
+        ClusterBatches::new(features, train_pos, parts, per, cfg.seed).map_err(|e| e.to_string())
+    };
+    match (spec, budget) {
+        (Some(spec), budget) => {
+            let cb = cut(spec.parts, spec.per_batch)?;
+            let need = bytes(&cb);
+            match budget {
+                Some(budget) if need > budget => Err(format!(
+                    "a batch of {} of {} clusters needs {:.1} MiB of GPU buffers, over \
+                     --gpu-memory {:.0} MiB: use more parts (or fewer per batch)",
+                    spec.per_batch,
+                    spec.parts,
+                    mib(need),
+                    mib(budget)
+                )),
+                _ => Ok(cb),
+            }
+        }
+        (None, budget) => auto_batches(cfg, features, train_pos, budget, &cut, &bytes),
+    }
+}
+
+/// [`plan_batches`] under a budget alone: batches estimated from the full graph's bytes, then
+/// doubled until the largest batch fits.
+fn auto_batches<'g>(
+    cfg: &TrainConfig,
+    features: &'g Csr,
+    train_pos: &[[u32; 2]],
+    budget: Option<u64>,
+    cut: &dyn Fn(usize, usize) -> Result<ClusterBatches<'g>, String>,
+    bytes: &dyn Fn(&ClusterBatches) -> u64,
+) -> Result<ClusterBatches<'g>, String> {
+    let arch = cfg.arch(features.cols);
+    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
+    let one = Capacity {
+        nodes: 1,
+        feature_nnz: 1,
+        adjacency_nnz: 1,
+        positives: 1,
+    };
+    let fixed = one.bytes(&arch, &engine_cfg);
+    let full = full_batch_bytes(cfg, features, train_pos);
+    let too_small = |what: String| {
+        let holder = budget.map_or("this device".into(), |b| {
+            format!("--gpu-memory {:.0} MiB", mib(b))
+        });
+        format!(
+            "{holder} cannot hold even one batch: {what} (the whole graph takes {:.1} MiB)",
+            mib(full)
+        )
+    };
+    let budget = budget.unwrap_or(u64::MAX - 1);
+    if budget <= fixed {
+        let what = format!(
+            "the model's parameters and Adam state alone take {:.2} MiB",
+            mib(fixed)
+        );
+        return Err(too_small(what));
+    }
+    let ratio = (full - fixed.min(full)) as f64 / (budget - fixed) as f64;
+    // (at least 2 steps: this runs when the whole graph does not fit)
+    let mut steps = (ratio * AUTO_MARGIN).ceil().max(2.0) as usize;
+    let most_parts = features.rows / MIN_PART_NODES;
+    loop {
+        let parts = steps * AUTO_PER_BATCH;
+        if parts > most_parts {
+            let what = format!(
+                "{parts} clusters of {AUTO_PER_BATCH} per batch would leave fewer than \
+                 {MIN_PART_NODES} nodes per cluster"
+            );
+            return Err(too_small(what));
+        }
+        let cb = cut(parts, AUTO_PER_BATCH)?;
+        if bytes(&cb) <= budget {
+            return Ok(cb);
+        }
+        steps *= 2;
+    }
+}
+
+/// Trains `cfg.epochs` epochs of Cluster-GCN steps over `batches` (cut from the graph's
+/// prepared features and training edges `train_pos`; `partition_s` the time that took);
+/// `observer` sees each epoch's mean losses.
+pub fn fit_batches(
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    mut batches: ClusterBatches<'_>,
+    train_pos: &[[u32; 2]],
+    partition_s: f64,
+    observer: &mut dyn FnMut(&EpochLosses) -> ControlFlow<()>,
+) -> Result<BatchFit, FitError> {
+    let invalid = |m: String| GpuError::InvalidArgument {
+        what: "--batch".into(),
+        message: m,
+    };
+    let mut timing = BatchTiming {
+        partition_s,
+        ..Default::default()
+    };
+    let bounds = batches.bounds();
+    let arch = cfg.arch(batches.features_cols());
+    let (enc, dis) = cfg.init_params(&arch);
+    let cap = capacity(bounds);
+    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
+    let mut engine = Engine::with_capacity(ctx, arch, engine_cfg, cap, &enc, &dis)?;
+    let gpu_bytes = engine
+        .buffers
+        .labelled()
+        .iter()
+        .map(|(_, b)| b.size())
+        .sum();
+    let mut reader = LossReader::new(ctx, engine.buffers.losses.len());
+    let mut run = Steps::default();
+    let mut empty_batches = 0;
+    let order_seed = cfg.seed ^ 0x6261_7463_6865_7321;
+    for epoch in 0..cfg.epochs {
+        for group in batches.epoch_groups(order_seed, epoch as u64) {
+            let t = std::time::Instant::now();
+            let b = batches.batch(&group);
+            if b.positives.is_empty() {
+                empty_batches += 1;
+                continue;
+            }
+            let tables = PositiveTables::new(b.nodes.len(), &b.positives)?;
+            if !tables.gpu_sampling() {
+                return Err(invalid(format!(
+                    "a batch of {} nodes has {} training edges: too dense to draw negatives \
+                     among its nodes; use fewer, larger batches (a higher per=)",
+                    b.nodes.len(),
+                    b.positives.len()
+                ))
+                .into());
+            }
+            timing.cut_s += t.elapsed().as_secs_f64();
+            timing.wait_s += run.make_room(ctx, &mut reader, &engine)?;
+            let t = std::time::Instant::now();
+            engine.load_batch(ctx, (&b.features).into(), (&b.a_hat).into(), &tables)?;
+            submit_epoch(ctx, &engine, &mut reader, run.submitted)?;
+            timing.load_s += t.elapsed().as_secs_f64();
+            run.nodes.push(b.nodes.len());
+            run.submitted += 1;
+        }
+        let t = std::time::Instant::now();
+        while reader.pending() > 0 {
+            run.collect_oldest(ctx, &mut reader, &engine)?;
+        }
+        timing.wait_s += t.elapsed().as_secs_f64();
+        let losses = run.epoch_mean(epoch)?;
+        let flow = observer(&losses);
+        run.history.push(losses);
+        if flow.is_break() {
+            return Err(FitError::Stopped {
+                epochs_done: epoch + 1,
+                state: Box::new(pollster::block_on(engine.read_state(ctx))?),
+            });
+        }
+    }
+    let edges = train_pos.len().max(1) as f64;
+    Ok(BatchFit {
+        history: run.history,
+        steps: run.submitted,
+        empty_batches,
+        bounds,
+        parts: batches.partition.parts,
+        per_batch: batches.per_batch,
+        cut_fraction: batches.partition.edge_cut(train_pos) as f64 / edges,
+        gpu_bytes,
+        dispatches_per_step: engine.epoch.dispatch_count(),
+        timing,
+        embedding: None,
+        state: pollster::block_on(engine.read_state(ctx))?,
+    })
+}
+
+/// Steps submitted and the losses collected so far.
+#[derive(Default)]
+struct Steps {
+    submitted: u32,
+    /// Nodes of each submitted step (its KL/N).
+    nodes: Vec<usize>,
+    /// Losses of the current epoch's finished steps.
+    epoch: Vec<EpochLosses>,
+    history: Vec<EpochLosses>,
+}
+
+impl Steps {
+    /// Waits until the ring has room for one more step; returns the seconds waited.
+    fn make_room(
+        &mut self,
+        ctx: &GpuContext,
+        reader: &mut LossReader,
+        engine: &Engine,
+    ) -> Result<f64, FitError> {
+        let t = std::time::Instant::now();
+        while reader.is_full() {
+            self.collect_oldest(ctx, reader, engine)?;
+        }
+        Ok(t.elapsed().as_secs_f64())
+    }
+
+    fn collect_oldest(
+        &mut self,
+        ctx: &GpuContext,
+        reader: &mut LossReader,
+        engine: &Engine,
+    ) -> Result<(), FitError> {
+        for (step, row) in reader.collect(ctx, true) {
+            if let Some(message) = ctx.device_fault() {
+                return Err(FitError::Device {
+                    epoch: self.history.len() as u32 + 1,
+                    message,
+                });
+            }
+            let v = row.map_err(|reason| FitError::Readback {
+                epoch: self.history.len() as u32 + 1,
+                reason,
+            })?;
+            let n = self.nodes[step as usize];
+            self.epoch
+                .push(EpochLosses::of(step, &v, engine.disc_steps(), n));
+        }
+        Ok(())
+    }
+
+    /// The mean of the epoch's step losses (refusing a non-finite one).
+    fn epoch_mean(&mut self, epoch: u32) -> Result<EpochLosses, FitError> {
+        let steps = std::mem::take(&mut self.epoch);
+        let k = steps.len().max(1) as f32;
+        let mean = |f: fn(&EpochLosses) -> f32| steps.iter().map(f).sum::<f32>() / k;
+        let l = EpochLosses {
+            epoch,
+            recon: mean(|l| l.recon),
+            reg: mean(|l| l.reg),
+            kl: mean(|l| l.kl),
+            disc: mean(|l| l.disc),
+            total: mean(|l| l.total),
+        };
+        super::fit::check_finite(&l)?;
+        Ok(l)
+    }
+}
+
+/// The embedding of every node under `state`'s parameters, by one encoder forward over the
+/// whole graph (features and Â over the training edges, as in full-batch training). Needs
+/// the whole graph's activations on the device: the evaluation of graphs that fit.
+pub fn embed_whole_graph(
+    ctx: &GpuContext,
+    cfg: &TrainConfig,
+    features: &Csr,
+    adjacency: &Csr,
+    state: &EngineState,
+) -> Result<Vec<f32>, FitError> {
+    let arch = cfg.arch(features.cols);
+    // No training step runs here: the smallest pair list and host negatives (no tables).
+    let engine_cfg = cfg.engine_config(1, Negatives::Host);
+    let dis0 = cfg.init_params(&arch).1; // (replaced by the state's, where it has one)
+    let (x, a) = (features.into(), adjacency.into());
+    let engine = Engine::new(ctx, arch, engine_cfg, x, a, &state.encoder, &dis0)?;
+    engine.write_state(ctx, state)?;
+    engine.encode.submit(ctx);
+    Ok(pollster::block_on(engine.embedding(ctx))?)
+}
