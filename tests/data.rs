@@ -936,3 +936,67 @@ mod fuzz_findings {
         }
     }
 }
+
+/// The bytes NumPy and SciPy write (`tests/fixtures/scipy`): an `edge_index` `.npy` (2 × E
+/// int64, or E × 2 int32) as the edge list, SciPy CSR `.npz` features (deflated or stored),
+/// each giving the same graph; a CSC matrix, float ids and ids past the features are
+/// refused by name.
+#[test]
+fn numpy_edge_index_and_scipy_npz_features_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scipy");
+    let read = |edges: &str, feats: Option<&str>| {
+        let f = feats.map(|f| dir.join(f));
+        argva::data::user::read(&dir.join(edges), f.as_deref(), None)
+    };
+    let g = read("edge_index.npy", Some("x.npz")).unwrap();
+    assert_eq!((g.num_nodes, g.features.cols), (3, 4));
+    assert_eq!(g.edges, vec![[0, 1], [0, 2], [1, 2]]);
+    assert_eq!(g.features.row(0), (&[0u32, 3][..], &[1.0f32, 2.5][..]));
+    assert_eq!(g.features.row(2), (&[1u32][..], &[-1.0f32][..]));
+    let same = read("edge_pairs_i32.npy", Some("x_stored.npz")).unwrap();
+    assert_eq!(
+        (same.edges, same.features),
+        (g.edges.clone(), g.features.clone())
+    );
+    // Without features: one-hot rows, as for a text edge list.
+    assert_eq!(read("edge_index.npy", None).unwrap().features.cols, 3);
+
+    let err = |edges: &str, feats: Option<&str>| read(edges, feats).unwrap_err().to_string();
+    assert!(err("edge_index.npy", Some("x_csc.npz")).contains("x.tocsr()"));
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(tmp.path().join(name), bytes).unwrap();
+        tmp.path().join(name)
+    };
+    let floats = write(
+        "f.npy",
+        argva::data::npy::to_bytes_f32(2, 2, &[0.0, 1.0, 1.0, 2.0]),
+    );
+    let e = argva::data::user::read(&floats, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("edge_index needs int64 or int32"), "{e}");
+    let three = write("t.npy", argva::data::npy::to_bytes_i64(3, 3, &[0; 9]));
+    let e = argva::data::user::read(&three, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2 × E (PyTorch Geometric) or E × 2, got (3, 3)"),
+        "{e}"
+    );
+    let negative = write(
+        "n.npy",
+        argva::data::npy::to_bytes_i64(2, 2, &[0, 1, -1, 0]),
+    );
+    let e = argva::data::user::read(&negative, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("edge 1 names node -1"), "{e}");
+    let far = write("far.npy", argva::data::npy::to_bytes_i64(2, 1, &[0, 9]));
+    let e = argva::data::user::read(&far, Some(&dir.join("x.npz")), None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("edge 1 names node 9, past the 3 feature rows"),
+        "{e}"
+    );
+}

@@ -11,8 +11,9 @@ use crate::data::{self, Graph, LoadOptions};
 #[derive(Args, Debug, Clone)]
 pub struct DataSource {
     /// A Planetoid dataset (cora, citeseer, pubmed), a synthetic graph
-    /// (`sbm:nodes=10000,classes=5,degree=10,features=500,seed=1`), or an edge-list file
-    /// (CSV/TSV/whitespace, two columns of node ids, optional header).
+    /// (`sbm:nodes=10000,classes=5,degree=10,features=500,seed=1`), an edge-list file
+    /// (CSV/TSV/whitespace, two columns of node ids, optional header), or a `.npy` of integer
+    /// node ids: PyTorch Geometric's `edge_index` (2 × E) or E × 2 pairs, int64 or int32.
     #[arg(default_value = "cora")]
     pub dataset: String,
     /// Folder holding `<Name>/raw/ind.<name>.*` (PyTorch Geometric's layout; files there are
@@ -21,8 +22,9 @@ pub struct DataSource {
     /// into it.
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
-    /// Node features for an edge-list graph: `.npy` (float32/float64, N×F) or CSV
-    /// (`node,f0,f1,…`). Without it, one-hot identity features are used.
+    /// Node features for an edge-list graph: `.npy` (float32/float64, N×F), `.npz` (a SciPy
+    /// CSR matrix from `scipy.sparse.save_npz`, kept sparse) or CSV (`node,f0,f1,…`). Without
+    /// it, one-hot identity features are used.
     #[arg(long, value_name = "FILE")]
     pub features: Option<PathBuf>,
     /// Node labels for an edge-list graph (`node,label` CSV) — enables clustering metrics.

@@ -133,12 +133,12 @@ fn node_pairs(edges: &[i64]) -> Result<Vec<[u32; 2]>, DataError> {
         .collect()
 }
 
-fn finite(row: usize, col: usize, v: f32) -> Result<(), DataError> {
+fn finite(what: &str, row: usize, col: usize, v: f32) -> Result<(), DataError> {
     if v.is_finite() {
         Ok(())
     } else {
         Err(DataError::NonFinite {
-            file: FEATURES.into(),
+            file: what.into(),
             row,
             col,
             value: v as f64,
@@ -159,7 +159,7 @@ fn features(f: FeatureArray<'_>) -> Result<Csr, DataError> {
             for (r, row) in values.chunks(cols.max(1)).take(rows).enumerate() {
                 let mut entries = Vec::new();
                 for (c, &v) in row.iter().enumerate() {
-                    finite(r, c, v)?;
+                    finite(FEATURES, r, c, v)?;
                     if v != 0.0 {
                         entries.push((c as u32, v));
                     }
@@ -175,18 +175,21 @@ fn features(f: FeatureArray<'_>) -> Result<Csr, DataError> {
             indptr,
             indices,
             data,
-        } => csr_features(rows, cols, indptr, indices, data),
+        } => csr_features(FEATURES, rows, cols, indptr, indices, data),
     }
 }
 
-fn csr_features(
+/// A CSR matrix (SciPy's `indptr`, `indices`, `data`) checked and converted; errors name
+/// `what` (the array, or the file it came from).
+pub(crate) fn csr_features(
+    what: &str,
     rows: usize,
     cols: usize,
     indptr: &[i64],
     indices: &[i64],
     data: &[f32],
 ) -> Result<Csr, DataError> {
-    let bad = |msg: String| shape(FEATURES, msg);
+    let bad = |msg: String| shape(what, msg);
     if indptr.len() != rows + 1 {
         return Err(bad(format!(
             "indptr has {} entries for {rows} rows",
@@ -227,7 +230,7 @@ fn csr_features(
                     "row {r} has column index {c}, outside 0..{cols}"
                 )));
             }
-            finite(r, c as usize, data[k])?;
+            finite(what, r, c as usize, data[k])?;
             entries.push((c as u32, data[k]));
         }
         out.push(entries);

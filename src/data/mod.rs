@@ -11,6 +11,8 @@ pub mod embedded;
 mod error;
 pub mod gcn;
 pub mod npy;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod npz;
 pub mod partition;
 pub mod pickle;
 pub mod planetoid;
@@ -207,7 +209,7 @@ pub fn default_root() -> PathBuf {
 pub struct LoadOptions {
     /// Folder holding `<Name>/raw/ind.<name>.*` for the Planetoid datasets.
     pub root: PathBuf,
-    /// Node features for an edge-list graph (`.npy` f32/f64 2-D, or CSV).
+    /// Node features for an edge-list graph (`.npy` f32/f64 2-D, SciPy CSR `.npz`, or CSV).
     pub features: Option<PathBuf>,
     /// Node labels for an edge-list graph (CSV `node,label` or one label per line).
     pub labels: Option<PathBuf>,

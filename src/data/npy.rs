@@ -4,9 +4,72 @@ use std::path::Path;
 
 use super::DataError;
 
-/// Parse `bytes` (named `file` in errors) into `(rows, cols, row-major values)`.
-/// Accepts dtypes `<f4` and `<f8`, C or Fortran order, format versions 1–3.
-pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), DataError> {
+/// An element type argva reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dtype {
+    F32,
+    F64,
+    I32,
+    I64,
+}
+
+impl Dtype {
+    fn of(descr: &str) -> Option<Dtype> {
+        let code: String = descr.chars().skip(1).take_while(|&c| c != '\'').collect();
+        Some(match code.as_str() {
+            "<f4" | "=f4" => Dtype::F32,
+            "<f8" | "=f8" => Dtype::F64,
+            "<i4" | "=i4" => Dtype::I32,
+            "<i8" | "=i8" => Dtype::I64,
+            _ => return None,
+        })
+    }
+
+    fn size(self) -> usize {
+        match self {
+            Dtype::F32 | Dtype::I32 => 4,
+            Dtype::F64 | Dtype::I64 => 8,
+        }
+    }
+}
+
+/// A checked `.npy` file: its 1-D or 2-D shape (1-D is one column), order, type and data.
+struct Array<'b> {
+    rows: usize,
+    cols: usize,
+    fortran: bool,
+    dtype: Dtype,
+    data: &'b [u8],
+}
+
+impl Array<'_> {
+    /// Element (i, j) of the row-major view, as the file's order places it.
+    fn index(&self, i: usize, j: usize) -> usize {
+        if self.fortran {
+            j * self.rows + i
+        } else {
+            i * self.cols + j
+        }
+    }
+
+    /// Every element in row-major order, converted by `f`.
+    fn row_major<T>(&self, f: impl Fn(&[u8]) -> T) -> Vec<T> {
+        let size = self.dtype.size();
+        let at = |k: usize| f(&self.data[k * size..(k + 1) * size]);
+        if !self.fortran || self.cols == 1 {
+            return (0..self.rows * self.cols).map(at).collect();
+        }
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        for i in 0..self.rows {
+            out.extend((0..self.cols).map(|j| at(self.index(i, j))));
+        }
+        out
+    }
+}
+
+/// Reads and checks the header of `bytes` (named `file` in errors): what `what` needs
+/// (`features`, `edge_index`) is named where a shape is refused.
+fn array<'b>(file: &Path, bytes: &'b [u8], what: &str) -> Result<Array<'b>, DataError> {
     let bad = |msg: String| DataError::format(file, None, msg);
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not a .npy file (bad magic)".into()));
@@ -34,16 +97,13 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
         Ok(rest[colon + 1..].trim_start())
     };
     let descr = field("descr")?;
-    let size = if descr.starts_with("'<f4'") || descr.starts_with("'=f4'") {
-        4
-    } else if descr.starts_with("'<f8'") || descr.starts_with("'=f8'") {
-        8
-    } else {
+    let dtype = Dtype::of(descr).ok_or_else(|| {
         let d: String = descr.chars().take_while(|&c| c != ',').collect();
-        return Err(bad(format!(
-            "unsupported .npy dtype {d} (need little-endian float32 or float64)"
-        )));
-    };
+        bad(format!(
+            "unsupported .npy dtype {d} (need little-endian float32 or float64, or int32 or \
+             int64 for edge_index)"
+        ))
+    })?;
     let fortran = field("fortran_order")?.starts_with("True");
     let shape = field("shape")?;
     let inner = shape
@@ -62,7 +122,7 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
         [r, c] => (*r, *c),
         _ => {
             return Err(bad(format!(
-                ".npy array has {} dimensions; features need 1 or 2",
+                ".npy array has {} dimensions; {what} need 1 or 2",
                 dims.len()
             )));
         }
@@ -71,7 +131,7 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
     // (4e9, 0) header would make 4e9 empty feature rows (found by the npy fuzz target).
     if cols == 0 || rows == 0 || rows >= u32::MAX as usize {
         return Err(bad(format!(
-            ".npy shape ({rows}, {cols}): features need 1 to 2^32 - 2 rows and at least one \
+            ".npy shape ({rows}, {cols}): {what} need 1 to 2^32 - 2 rows and at least one \
              column"
         )));
     }
@@ -79,6 +139,7 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
     let count = rows
         .checked_mul(cols)
         .ok_or_else(|| bad(".npy shape overflows".into()))?;
+    let size = dtype.size();
     if count.checked_mul(size) != Some(data.len()) {
         return Err(DataError::ShapeMismatch {
             file: file.to_path_buf(),
@@ -89,31 +150,66 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), Data
             ),
         });
     }
-    let vals: Vec<f64> = if size == 4 {
-        data.chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64)
-            .collect()
-    } else {
-        data.chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
-            .collect()
-    };
-    if fortran && cols > 1 {
-        let mut t = vec![0.0; count];
-        for i in 0..rows {
-            for j in 0..cols {
-                t[i * cols + j] = vals[j * rows + i];
-            }
+    Ok(Array {
+        rows,
+        cols,
+        fortran,
+        dtype,
+        data,
+    })
+}
+
+/// Parse `bytes` (named `file` in errors) into `(rows, cols, row-major values)`.
+/// Accepts dtypes `<f4` and `<f8`, C or Fortran order, format versions 1–3.
+pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), DataError> {
+    let a = array(file, bytes, "features")?;
+    let vals = match a.dtype {
+        Dtype::F32 => a.row_major(|b| f32::from_le_bytes(b.try_into().expect("4")) as f64),
+        Dtype::F64 => a.row_major(|b| f64::from_le_bytes(b.try_into().expect("8"))),
+        Dtype::I32 | Dtype::I64 => {
+            return Err(DataError::format(
+                file,
+                None,
+                "integer .npy for features: need little-endian float32 or float64",
+            ));
         }
-        return Ok((rows, cols, t));
-    }
-    Ok((rows, cols, vals))
+    };
+    Ok((a.rows, a.cols, vals))
+}
+
+/// An integer array (`<i4` or `<i8`, C or Fortran order) as `(rows, cols, row-major values)`:
+/// PyTorch Geometric's `edge_index` saved with `np.save`.
+pub fn parse_ints(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<i64>), DataError> {
+    let a = array(file, bytes, "edge_index")?;
+    let vals = match a.dtype {
+        Dtype::I32 => a.row_major(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64),
+        Dtype::I64 => a.row_major(|b| i64::from_le_bytes(b.try_into().expect("8"))),
+        Dtype::F32 | Dtype::F64 => {
+            return Err(DataError::format(
+                file,
+                None,
+                "float .npy for edges: edge_index needs int64 or int32 node ids",
+            ));
+        }
+    };
+    Ok((a.rows, a.cols, vals))
 }
 
 /// Serialise a row-major f32 matrix as `.npy` (used by tests and tools).
 pub fn to_bytes_f32(rows: usize, cols: usize, vals: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<f4", rows, cols, &data)
+}
+
+/// Serialise a row-major i64 matrix as `.npy` (tests: an `edge_index`).
+pub fn to_bytes_i64(rows: usize, cols: usize, vals: &[i64]) -> Vec<u8> {
+    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<i8", rows, cols, &data)
+}
+
+fn to_bytes(descr: &str, rows: usize, cols: usize, data: &[u8]) -> Vec<u8> {
     let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -121,9 +217,7 @@ pub fn to_bytes_f32(rows: usize, cols: usize, vals: &[f32]) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend((header.len() as u16).to_le_bytes());
     out.extend(header.as_bytes());
-    for v in vals {
-        out.extend(v.to_le_bytes());
-    }
+    out.extend_from_slice(data);
     out
 }
 
@@ -145,5 +239,28 @@ mod tests {
         let (_, _, t) = parse(Path::new("a.npy"), &fb).unwrap();
         assert_eq!(t[1], vals[3] as f64);
         assert!(parse(Path::new("a.npy"), &b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn integer_arrays_in_either_order_and_types_kept_apart() {
+        let ids: Vec<i64> = vec![0, 1, 2, 5, 3, 4];
+        let b = to_bytes_i64(2, 3, &ids);
+        assert_eq!(
+            parse_ints(Path::new("e.npy"), &b).unwrap(),
+            (2, 3, ids.clone())
+        );
+        let mut fb = b.clone();
+        let at = fb.windows(5).position(|w| w == b"False").unwrap();
+        fb[at..at + 5].copy_from_slice(b"True ");
+        // Fortran (2, 3): column-major storage, so row 0 is elements 0, 2, 4.
+        assert_eq!(
+            parse_ints(Path::new("e.npy"), &fb).unwrap().2,
+            vec![0, 2, 3, 1, 5, 4]
+        );
+        let e = parse(Path::new("e.npy"), &b).unwrap_err().to_string();
+        assert!(e.contains("integer .npy for features"), "{e}");
+        let f = to_bytes_f32(2, 1, &[1.0, 2.0]);
+        let e = parse_ints(Path::new("f.npy"), &f).unwrap_err().to_string();
+        assert!(e.contains("edge_index needs int64 or int32"), "{e}");
     }
 }

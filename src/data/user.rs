@@ -27,7 +27,7 @@ pub struct EdgeList {
     pub pairs: Vec<[u32; 2]>,
     /// `max id + 1` for integer ids, the number of names otherwise.
     pub num_nodes: usize,
-    /// 1-based line of each pair, to name bad ids in errors.
+    /// 1-based line of each pair (for `.npy`: its position), to name bad ids in errors.
     pub lines: Vec<usize>,
 }
 
@@ -75,46 +75,71 @@ fn is_int(s: &str) -> bool {
     s.parse::<i64>().is_ok()
 }
 
-/// Parse an edge list; `file` names it in errors.
+/// The first two fields of a line split as [`fields`] splits it, without allocating; `None`
+/// when there are fewer than two or either is empty.
+fn two_fields(line: &str) -> Option<[&str; 2]> {
+    fn clean(f: &str) -> &str {
+        f.trim().trim_matches('"').trim_matches('\'')
+    }
+    let mut it: Box<dyn Iterator<Item = &str>> = if line.contains(',') {
+        Box::new(line.split(','))
+    } else if line.contains('\t') {
+        Box::new(line.split('\t'))
+    } else {
+        Box::new(line.split_whitespace())
+    };
+    let (a, b) = (clean(it.next()?), clean(it.next()?));
+    (!a.is_empty() && !b.is_empty()).then_some([a, b])
+}
+
+/// Parse an edge list; `file` names it in errors. Two passes over the text (checks and header,
+/// then pairs) and no per-line allocation: a 100 M-edge list costs its pairs and line numbers.
 pub fn parse_edge_list(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError> {
-    let lines = data_lines(file, bytes)?;
-    let rows: Vec<Vec<&str>> = lines.iter().map(|(_, l)| fields(l)).collect();
-    for (row, (ln, _)) in rows.iter().zip(&lines) {
-        if row.len() < 2 || row[0].is_empty() || row[1].is_empty() {
-            return Err(DataError::format(
-                file,
-                Some(*ln),
-                "expected two node ids per line",
-            ));
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| DataError::format(file, None, format!("not UTF-8 text ({e})")))?;
+    let data = || {
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#') && !l.starts_with('%'))
+    };
+    let int_pair = |f: &[&str; 2]| is_int(f[0]) && is_int(f[1]);
+    // Pass 1: two ids on every line; the first line; whether every later line is integer.
+    let (mut first, mut rest_int, mut count) = (None, true, 0usize);
+    for (ln, line) in data() {
+        let f = two_fields(line)
+            .ok_or_else(|| DataError::format(file, Some(ln), "expected two node ids per line"))?;
+        match first {
+            None => first = Some(f),
+            Some(_) => rest_int &= int_pair(&f),
         }
+        count += 1;
     }
     // Header: known column names, or non-integer names above integer ids.
-    let skip = match rows.first() {
-        Some(h) if is_header_words(&h[..2]) => 1,
-        Some(h)
-            if !(is_int(h[0]) && is_int(h[1]))
-                && rows.len() > 1
-                && rows[1..].iter().all(|r| is_int(r[0]) && is_int(r[1])) =>
-        {
-            1
-        }
+    let skip = match first {
+        Some(h) if is_header_words(&h) => 1,
+        Some(h) if !int_pair(&h) && count > 1 && rest_int => 1,
         _ => 0,
     };
-    let rows = &rows[skip..];
-    let line_nos: Vec<usize> = lines[skip..].iter().map(|(l, _)| *l).collect();
-    if rows.is_empty() {
+    if count == skip {
         return Err(DataError::EmptyGraph {
             what: file.display().to_string(),
             reason: "no edges in the edge list".into(),
         });
     }
-    let integer = rows.iter().all(|r| is_int(r[0]) && is_int(r[1]));
-    let mut pairs = Vec::with_capacity(rows.len());
+    let integer = rest_int && (skip == 1 || first.as_ref().is_some_and(int_pair));
+    let rows = || {
+        data()
+            .skip(skip)
+            .map(|(ln, l)| (ln, two_fields(l).expect("pass 1")))
+    };
+    let mut pairs = Vec::with_capacity(count - skip);
+    let mut lines = Vec::with_capacity(count - skip);
     if integer {
         let mut max = 0u32;
-        for (r, &ln) in rows.iter().zip(&line_nos) {
+        for (ln, r) in rows() {
             let mut e = [0u32; 2];
-            for (k, f) in r[..2].iter().enumerate() {
+            for (k, f) in r.iter().enumerate() {
                 let v: i64 = f.parse().expect("checked integer");
                 if !(0..u32::MAX as i64).contains(&v) {
                     return Err(DataError::BadNodeId {
@@ -127,34 +152,87 @@ pub fn parse_edge_list(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError>
                 max = max.max(v as u32);
             }
             pairs.push(e);
+            lines.push(ln);
         }
         Ok(EdgeList {
             ids: NodeIds::Integer,
             pairs,
             num_nodes: max as usize + 1,
-            lines: line_nos,
+            lines,
         })
     } else {
-        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
         let mut names = Vec::new();
-        for r in rows {
+        for (ln, r) in rows() {
             let mut e = [0u32; 2];
-            for (k, f) in r[..2].iter().enumerate() {
-                e[k] = *index.entry(f.to_string()).or_insert_with(|| {
+            for (k, f) in r.into_iter().enumerate() {
+                e[k] = *index.entry(f).or_insert_with(|| {
                     names.push(f.to_string());
                     names.len() as u32 - 1
                 });
             }
             pairs.push(e);
+            lines.push(ln);
         }
         let n = names.len();
         Ok(EdgeList {
             ids: NodeIds::Named(names),
             pairs,
             num_nodes: n,
-            lines: line_nos,
+            lines,
         })
     }
+}
+
+/// Whether `file` is named `*.npy`.
+fn is_npy(file: &Path) -> bool {
+    file.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
+/// An edge list saved as a NumPy array: PyTorch Geometric's `edge_index` (2 × E; a 2 × 2
+/// array is read this way too) or E × 2 rows of pairs, int64 or int32. `lines` holds each
+/// edge's 1-based position.
+pub fn parse_edge_index_npy(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError> {
+    let (rows, cols, ids) = npy::parse_ints(file, bytes)?;
+    let pair_of: Box<dyn Fn(usize) -> [i64; 2]> = match (rows, cols) {
+        (2, e) => Box::new(move |k| [ids[k], ids[e + k]]),
+        (_, 2) => Box::new(move |k| [ids[2 * k], ids[2 * k + 1]]),
+        _ => {
+            return Err(DataError::ShapeMismatch {
+                file: file.into(),
+                msg: format!(
+                    "edge_index must be 2 × E (PyTorch Geometric) or E × 2, got ({rows}, {cols})"
+                ),
+            });
+        }
+    };
+    let count = if rows == 2 { cols } else { rows };
+    let mut pairs = Vec::with_capacity(count);
+    let mut max = 0u32;
+    for k in 0..count {
+        let pair = pair_of(k);
+        if let Some(&id) = pair.iter().find(|&&v| !(0..u32::MAX as i64).contains(&v)) {
+            return Err(DataError::format(
+                file,
+                None,
+                format!(
+                    "edge {} names node {id}: node ids must be integers from 0 to {}",
+                    k + 1,
+                    u32::MAX - 1
+                ),
+            ));
+        }
+        let e = pair.map(|v| v as u32);
+        max = max.max(e[0]).max(e[1]);
+        pairs.push(e);
+    }
+    Ok(EdgeList {
+        ids: NodeIds::Integer,
+        pairs,
+        num_nodes: max as usize + 1,
+        lines: (1..=count).collect(),
+    })
 }
 
 /// Dense numeric feature rows from CSV/TSV/whitespace text (optional header row). With
@@ -399,13 +477,28 @@ pub fn assemble(
     features: Option<(&Path, &[u8])>,
     labels: Option<(&Path, &[u8])>,
 ) -> Result<Graph, DataError> {
-    let el = parse_edge_list(edges_file, edges)?;
+    let el = if is_npy(edges_file) {
+        parse_edge_index_npy(edges_file, edges)?
+    } else {
+        parse_edge_list(edges_file, edges)?
+    };
     let names = match &el.ids {
         NodeIds::Named(ns) => Some(ns.as_slice()),
         NodeIds::Integer => None,
     };
     let feats = match features {
-        Some((p, b)) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => {
+        #[cfg(not(target_arch = "wasm32"))]
+        Some((p, b)) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) => {
+            if names.is_some() {
+                return Err(DataError::format(
+                    p,
+                    None,
+                    "the edge list names nodes by strings; give features as CSV with the node name first",
+                ));
+            }
+            Some(super::npz::parse_features_npz(p, b)?)
+        }
+        Some((p, b)) if is_npy(p) => {
             if names.is_some() {
                 return Err(DataError::format(
                     p,
@@ -428,6 +521,13 @@ pub fn assemble(
                 .find(|(p, _)| p[0] as usize >= f.rows || p[1] as usize >= f.rows)
             {
                 let id = pair[0].max(pair[1]) as i64;
+                if is_npy(edges_file) {
+                    let msg = format!(
+                        "edge {ln} names node {id}, past the {} feature rows",
+                        f.rows
+                    );
+                    return Err(DataError::format(edges_file, None, msg));
+                }
                 return Err(DataError::NodeOutOfRange {
                     file: edges_file.into(),
                     line: Some(ln),

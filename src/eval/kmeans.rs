@@ -22,23 +22,37 @@ pub fn kmeans(
     restarts: usize,
     seed: u64,
 ) -> Vec<u32> {
+    check_shape(points, n, dim, k);
+    let x: Vec<f64> = points.iter().map(|&v| v as f64).collect();
+    best_of(restarts, seed, |rng| lloyd(&x, n, dim, k, rng))
+}
+
+/// The callers' promise (see [`kmeans`]'s panics).
+fn check_shape(points: &[f32], n: usize, dim: usize, k: usize) {
     assert_eq!(points.len(), n * dim, "kmeans: points must be n × dim");
     assert!(
         k >= 1 && k <= n,
         "kmeans: need 1 ≤ k ≤ n (k = {k}, n = {n})"
     );
-    let x: Vec<f64> = points.iter().map(|&v| v as f64).collect();
-    let mut best: Option<(f64, Vec<u32>)> = None;
+}
+
+/// The result of the restart with the lowest inertia, `run` returning (inertia, result). One
+/// independent stream per restart so adding restarts never changes earlier ones.
+fn best_of<T: Default>(
+    restarts: usize,
+    seed: u64,
+    mut run: impl FnMut(&mut ChaCha8Rng) -> (f64, T),
+) -> T {
+    let mut best: Option<(f64, T)> = None;
     for r in 0..restarts.max(1) {
-        // One independent stream per restart so adding restarts never changes earlier ones.
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(r as u64);
-        let (inertia, labels) = lloyd(&x, n, dim, k, &mut rng);
+        let (inertia, result) = run(&mut rng);
         if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
-            best = Some((inertia, labels));
+            best = Some((inertia, result));
         }
     }
-    best.map(|(_, l)| l).unwrap_or_default()
+    best.map(|(_, t)| t).unwrap_or_default()
 }
 
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
@@ -189,43 +203,31 @@ pub fn minibatch_kmeans(
     restarts: usize,
     seed: u64,
 ) -> Vec<u32> {
-    assert_eq!(points.len(), n * dim, "kmeans: points must be n × dim");
-    assert!(
-        k >= 1 && k <= n,
-        "kmeans: need 1 ≤ k ≤ n (k = {k}, n = {n})"
-    );
+    check_shape(points, n, dim, k);
     let row = |i: usize| points[i * dim..(i + 1) * dim].iter().map(|&v| v as f64);
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    for r in 0..restarts.max(1) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(r as u64);
+    let centres = best_of(restarts, seed, |rng| {
         let m = n.min(MB_SAMPLE).max(k);
         let sample: Vec<f64> = (0..m).flat_map(|_| row(rng.random_range(0..n))).collect();
-        let mut centres = seed_centres(&sample, m, dim, k, &mut rng);
+        let mut centres = seed_centres(&sample, m, dim, k, rng);
         let mut seen = vec![0u64; k];
         let mut x = vec![0.0; dim];
-        for _ in 0..MB_STEPS {
-            for _ in 0..MB_BATCH {
-                x.iter_mut()
-                    .zip(row(rng.random_range(0..n)))
-                    .for_each(|(d, v)| *d = v);
-                let (c, _) = nearest(&x, &centres, dim);
-                seen[c] += 1;
-                let eta = 1.0 / seen[c] as f64;
-                for (cv, xv) in centres[c * dim..(c + 1) * dim].iter_mut().zip(&x) {
-                    *cv += eta * (xv - *cv);
-                }
+        for _ in 0..MB_STEPS * MB_BATCH {
+            x.iter_mut()
+                .zip(row(rng.random_range(0..n)))
+                .for_each(|(d, v)| *d = v);
+            let (c, _) = nearest(&x, &centres, dim);
+            seen[c] += 1;
+            let eta = 1.0 / seen[c] as f64;
+            for (cv, xv) in centres[c * dim..(c + 1) * dim].iter_mut().zip(&x) {
+                *cv += eta * (xv - *cv);
             }
         }
         let inertia: f64 = sample
             .chunks(dim)
             .map(|p| nearest(p, &centres, dim).1)
             .sum();
-        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
-            best = Some((inertia, centres));
-        }
-    }
-    let centres = best.map(|(_, c)| c).unwrap_or_default();
+        (inertia, centres)
+    });
     let mut x = vec![0.0; dim];
     (0..n)
         .map(|i| {

@@ -130,6 +130,14 @@ fn gather(m: &[f32], width: usize, rows: &[u32]) -> Vec<f32> {
     out
 }
 
+/// One Â layer of the forward: its input rows on the host and its epilogue.
+struct Layer<'a> {
+    input: &'a [f32],
+    width: usize,
+    bias: &'static str,
+    relu: bool,
+}
+
 /// The device side: one chunk's operators and activations, allocated once.
 struct ChunkBuffers {
     params: GpuBuffer<f32>,
@@ -199,16 +207,14 @@ pub fn embed_layerwise(
     // 2. Q = ReLU(Â·P1 + b1)·W_head.
     let mut q = vec![0f32; n * w];
     for rows in &chunks {
-        let halo = halo_rows(a_hat, rows, &mut local);
         let m = rows.len();
-        b.write_halo(ctx, &halo, a_hat, rows, &p1, h)?;
-        let relu = Epilogue {
-            bias: Some(param(&b.params, &layout, "b1")),
+        let layer = Layer {
+            input: &p1,
+            width: h,
+            bias: "b1",
             relu: true,
-            ..Default::default()
         };
-        let gathered = b.gathered.range(0, halo.nodes.len() * h);
-        let prop = spmm::bind(ctx, &b.a, gathered, b.h1.range(0, m * h), h, relu)?;
+        let prop = b.propagate(ctx, &layout, (a_hat, rows), &mut local, layer)?;
         let w_head = param(&b.params, &layout, "w_head");
         let (h1, out) = (b.h1.range(0, m * h), b.out.range(0, m * w));
         let plain = Epilogue::default();
@@ -221,15 +227,14 @@ pub fn embed_layerwise(
     let mut emb = vec![0f32; n * d];
     let mut head = vec![0f32; chunks.iter().map(|r| r.len()).max().unwrap_or(0) * w];
     for rows in &chunks {
-        let halo = halo_rows(a_hat, rows, &mut local);
         let m = rows.len();
-        b.write_halo(ctx, &halo, a_hat, rows, &q, w)?;
-        let bias = Epilogue {
-            bias: Some(param(&b.params, &layout, "b_head")),
-            ..Default::default()
+        let layer = Layer {
+            input: &q,
+            width: w,
+            bias: "b_head",
+            relu: false,
         };
-        let gathered = b.gathered.range(0, halo.nodes.len() * w);
-        let prop = spmm::bind(ctx, &b.a, gathered, b.out.range(0, m * w), w, bias)?;
+        let prop = b.propagate(ctx, &layout, (a_hat, rows), &mut local, layer)?;
         crate::gpu::submit(ctx, "layer-wise Â·Q", &[&prop]);
         read_rows(ctx, &b.out.buffer, &mut head[..m * w])?;
         for (i, row) in head[..m * w].chunks(w).enumerate() {
@@ -293,21 +298,35 @@ impl ChunkBuffers {
         })
     }
 
-    /// Â's chunk renumbered into its halo, and the halo's rows of `input` (`width` wide).
-    fn write_halo(
+    /// Â's rows `rows` times the halo's rows of `layer.input`, plus its bias (ReLU'd where
+    /// asked): into H1 with the ReLU (layer 1), else into the output rows. Uploads Â's chunk
+    /// renumbered into its halo and the halo's rows; returns the bound launch.
+    fn propagate(
         &mut self,
         ctx: &GpuContext,
-        halo: &HaloRows,
-        a_hat: &Csr,
-        rows: &Range<usize>,
-        input: &[f32],
-        width: usize,
-    ) -> GpuResult<()> {
+        layout: &ParamLayout,
+        (a_hat, rows): (&Csr, &Range<usize>),
+        local: &mut [u32],
+        layer: Layer<'_>,
+    ) -> GpuResult<crate::gpu::Dispatch> {
+        let halo = halo_rows(a_hat, rows, local);
         let (_, _, val) = csr_rows(a_hat, rows);
         self.a
             .write(ctx, &halo.row_ptr, &halo.col, val, halo.nodes.len())?;
+        let c = layer.width;
         self.gathered
-            .write_prefix(ctx, &gather(input, width, &halo.nodes))
+            .write_prefix(ctx, &gather(layer.input, c, &halo.nodes))?;
+        let epilogue = Epilogue {
+            bias: Some(param(&self.params, layout, layer.bias)),
+            relu: layer.relu,
+            ..Default::default()
+        };
+        let into = if layer.relu { &self.h1 } else { &self.out };
+        let (gathered, out) = (
+            self.gathered.range(0, halo.nodes.len() * c),
+            into.range(0, rows.len() * c),
+        );
+        spmm::bind(ctx, &self.a, gathered, out, c, epilogue)
     }
 
     fn bytes(&self) -> u64 {
