@@ -423,6 +423,9 @@ fn train_batched(
             "mini-batch training scores validation once, at the end: --select val needs full batch"
         );
     }
+    if s.save_every > 0 {
+        bail!("mini-batch runs write no checkpoints yet: leave out --save-every");
+    }
     let t = Instant::now();
     let features = &prepared.features;
     let pos = &split.train_pos;
@@ -431,14 +434,15 @@ fn train_batched(
     let partition_s = t.elapsed().as_secs_f64();
     let steps = batches.steps_per_epoch();
     let mut epochs = |l: &crate::train::EpochLosses| observer(Event::Epoch(l));
-    let mut batched = fit_batches(
-        ctx,
-        cfg,
-        batches,
-        &split.train_pos,
-        partition_s,
-        &mut epochs,
-    )?;
+    let batched = fit_batches(ctx, cfg, batches, pos, partition_s, &mut epochs);
+    let mut batched = match batched {
+        // (a checkpoint would resume as a full-batch run: say so instead of writing one)
+        Err(FitError::Stopped { epochs_done, .. }) => bail!(
+            "interrupted after epoch {epochs_done}: mini-batch runs cannot be resumed yet, so \
+             no checkpoint was written"
+        ),
+        other => other?,
+    };
     let budget = ChunkBudget {
         bytes: s.gpu_memory.unwrap_or(EVAL_CHUNK_BYTES),
     };
