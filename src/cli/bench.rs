@@ -12,6 +12,7 @@ use crate::data::split::{NegativeSampler, link_split};
 use crate::gpu::{AdapterSummary, GpuBuffer, GpuContext, GpuError};
 use crate::model::ModelKind;
 use crate::train::engine::Recon;
+use crate::train::minibatch::BatchSpec;
 use crate::train::schedule::{Cost, KernelRow, kernel_rows};
 use crate::train::{Overrides, Recipe, TrainConfig, TrainInputs, Trainer};
 
@@ -56,6 +57,15 @@ pub struct BenchArgs {
     /// Largest node count for --scale.
     #[arg(long, default_value_t = 1_000_000)]
     pub scale_max: usize,
+    /// Time mini-batch training instead (`argva train --batch`): Cluster-GCN steps of Q of P
+    /// clusters, with the host's time per step and how many steps were queued while the
+    /// device was still busy.
+    #[arg(long, value_name = "parts=P,per=Q", conflicts_with = "scale")]
+    pub batch: Option<BatchSpec>,
+    /// Mini-batch training in as few batches as fit this many MiB of GPU buffers (as
+    /// `argva train --gpu-memory`).
+    #[arg(long, value_name = "MiB", conflicts_with = "scale", value_parser = clap::value_parser!(u64).range(1..))]
+    pub gpu_memory: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -71,7 +81,7 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(mut v: Vec<f64>) -> Self {
+    pub(super) fn of(mut v: Vec<f64>) -> Self {
         v.sort_by(f64::total_cmp);
         let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         Self {
@@ -128,6 +138,15 @@ pub fn run(args: BenchArgs, launched: Instant) -> Result<()> {
     }
     let graph = args.source.load()?;
     let ctx = GpuContext::new_blocking()?;
+    if args.batch.is_some() || args.gpu_memory.is_some() {
+        let report = super::bench_batched::bench_batched(&args, &ctx, &graph)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            super::bench_batched::print_batched(&report);
+        }
+        return Ok(());
+    }
     let report = bench_graph(&args, &ctx, &graph, launched, true)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -137,7 +156,7 @@ pub fn run(args: BenchArgs, launched: Instant) -> Result<()> {
     Ok(())
 }
 
-fn peak_rss_mib() -> Option<f64> {
+pub(super) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

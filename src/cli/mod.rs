@@ -3,6 +3,7 @@
 //! library is the engine. The binary (`src/main.rs`) and the Python module call [`main`].
 
 pub mod bench;
+pub mod bench_batched;
 pub mod data;
 pub mod embed;
 pub mod output;

@@ -63,6 +63,9 @@ pub struct BatchTiming {
     pub load_s: f64,
     /// Waiting for the GPU (steps in flight at the ring's depth).
     pub wait_s: f64,
+    /// Steps queued while the device still had earlier steps to run: for those the device
+    /// did not wait for the host (all but the first of each epoch, when the host keeps up).
+    pub queued_behind_work: u32,
 }
 
 /// A finished mini-batch run.
@@ -284,7 +287,16 @@ pub fn fit_batches(
     let mut run = Steps::default();
     let mut empty_batches = 0;
     let order_seed = cfg.seed ^ 0x6261_7463_6865_7321;
+    // Steps are queued across epoch boundaries too; an epoch is reported once all of its
+    // steps are back.
+    let stopped = |run: &Steps, engine: &Engine| -> Result<BatchFit, FitError> {
+        Err(FitError::Stopped {
+            epochs_done: run.history.len() as u32,
+            state: Box::new(pollster::block_on(engine.read_state(ctx))?),
+        })
+    };
     for epoch in 0..cfg.epochs {
+        let mut steps = 0;
         for group in batches.epoch_groups(order_seed, epoch as u64) {
             let t = std::time::Instant::now();
             let b = batches.batch(&group);
@@ -306,30 +318,36 @@ pub fn fit_batches(
             timing.wait_s += run.make_room(ctx, &mut reader, &engine)?;
             let t = std::time::Instant::now();
             engine.load_batch(ctx, (&b.features).into(), (&b.a_hat).into(), &tables)?;
-            submit_epoch(ctx, &engine, &mut reader, run.submitted)?;
+            // Is the device still busy with earlier steps as this one is queued?
+            run.collect(ctx, &mut reader, &engine, false)?;
+            if reader.pending() > 0 {
+                timing.queued_behind_work += 1;
+            }
+            submit_epoch(ctx, &engine, &mut reader, run.steps)?;
             timing.load_s += t.elapsed().as_secs_f64();
-            run.nodes.push(b.nodes.len());
-            run.submitted += 1;
+            run.submitted(b.nodes.len(), epoch);
+            steps += 1;
+            if run.report(observer)? {
+                return stopped(&run, &engine);
+            }
         }
-        let t = std::time::Instant::now();
-        while reader.pending() > 0 {
-            run.collect_oldest(ctx, &mut reader, &engine)?;
-        }
-        timing.wait_s += t.elapsed().as_secs_f64();
-        let losses = run.epoch_mean(epoch)?;
-        let flow = observer(&losses);
-        run.history.push(losses);
-        if flow.is_break() {
-            return Err(FitError::Stopped {
-                epochs_done: epoch + 1,
-                state: Box::new(pollster::block_on(engine.read_state(ctx))?),
-            });
+        run.planned.push(steps);
+        if run.report(observer)? {
+            return stopped(&run, &engine);
         }
     }
+    let t = std::time::Instant::now();
+    while reader.pending() > 0 {
+        run.collect(ctx, &mut reader, &engine, true)?;
+        if run.report(observer)? {
+            return stopped(&run, &engine);
+        }
+    }
+    timing.wait_s += t.elapsed().as_secs_f64();
     let edges = train_pos.len().max(1) as f64;
     Ok(BatchFit {
         history: run.history,
-        steps: run.submitted,
+        steps: run.steps,
         empty_batches,
         bounds,
         parts: batches.partition.parts,
@@ -346,15 +364,46 @@ pub fn fit_batches(
 /// Steps submitted and the losses collected so far.
 #[derive(Default)]
 struct Steps {
-    submitted: u32,
-    /// Nodes of each submitted step (its KL/N).
+    steps: u32,
+    /// Nodes (for its KL/N) and epoch of each submitted step.
     nodes: Vec<usize>,
-    /// Losses of the current epoch's finished steps.
-    epoch: Vec<EpochLosses>,
+    epoch_of: Vec<u32>,
+    /// Steps of each epoch whose steps are all submitted.
+    planned: Vec<usize>,
+    /// Losses of each epoch's finished steps.
+    done: Vec<Vec<EpochLosses>>,
+    /// Epochs reported.
     history: Vec<EpochLosses>,
 }
 
 impl Steps {
+    fn submitted(&mut self, nodes: usize, epoch: u32) {
+        self.nodes.push(nodes);
+        self.epoch_of.push(epoch);
+        self.steps += 1;
+    }
+
+    /// Reports every epoch whose steps are all back (in order) to `observer`; whether it
+    /// asked to stop.
+    fn report(
+        &mut self,
+        observer: &mut dyn FnMut(&EpochLosses) -> ControlFlow<()>,
+    ) -> Result<bool, FitError> {
+        while let Some(&planned) = self.planned.get(self.history.len()) {
+            let e = self.history.len();
+            if self.done.get(e).map_or(0, Vec::len) < planned {
+                break;
+            }
+            let losses = self.epoch_mean(e as u32)?;
+            let flow = observer(&losses);
+            self.history.push(losses);
+            if flow.is_break() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Waits until the ring has room for one more step; returns the seconds waited.
     fn make_room(
         &mut self,
@@ -364,18 +413,20 @@ impl Steps {
     ) -> Result<f64, FitError> {
         let t = std::time::Instant::now();
         while reader.is_full() {
-            self.collect_oldest(ctx, reader, engine)?;
+            self.collect(ctx, reader, engine, true)?;
         }
         Ok(t.elapsed().as_secs_f64())
     }
 
-    fn collect_oldest(
+    /// The losses of finished steps; `wait`: at least the oldest one's.
+    fn collect(
         &mut self,
         ctx: &GpuContext,
         reader: &mut LossReader,
         engine: &Engine,
+        wait: bool,
     ) -> Result<(), FitError> {
-        for (step, row) in reader.collect(ctx, true) {
+        for (step, row) in reader.collect(ctx, wait) {
             if let Some(message) = ctx.device_fault() {
                 return Err(FitError::Device {
                     epoch: self.history.len() as u32 + 1,
@@ -386,16 +437,25 @@ impl Steps {
                 epoch: self.history.len() as u32 + 1,
                 reason,
             })?;
-            let n = self.nodes[step as usize];
-            self.epoch
-                .push(EpochLosses::of(step, &v, engine.disc_steps(), n));
+            let (n, e) = (
+                self.nodes[step as usize],
+                self.epoch_of[step as usize] as usize,
+            );
+            if self.done.len() <= e {
+                self.done.resize(e + 1, Vec::new());
+            }
+            self.done[e].push(EpochLosses::of(step, &v, engine.disc_steps(), n));
         }
         Ok(())
     }
 
     /// The mean of the epoch's step losses (refusing a non-finite one).
     fn epoch_mean(&mut self, epoch: u32) -> Result<EpochLosses, FitError> {
-        let steps = std::mem::take(&mut self.epoch);
+        let steps = self
+            .done
+            .get_mut(epoch as usize)
+            .map(std::mem::take)
+            .unwrap_or_default();
         let k = steps.len().max(1) as f32;
         let mean = |f: fn(&EpochLosses) -> f32| steps.iter().map(f).sum::<f32>() / k;
         let l = EpochLosses {
