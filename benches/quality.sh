@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Link-prediction and clustering quality over seeds: mean ± std of the test metrics, the
-# figures in the README. Usage: benches/quality.sh [DATASET] [MODELS] [SEEDS]
+# figures in the README. Usage: benches/quality.sh [DATASET] [MODELS] [SEEDS] [TRAIN FLAGS]
 #   benches/quality.sh cora "gae vgae arga argva" 10
+#   benches/quality.sh cora gae 5 "--batch parts=128,per=64 --epochs 100"   # docs/minibatch.md
 # Needs a release build (`cargo build --release`); Cora and CiteSeer are built into argva.
 set -euo pipefail
 dataset=${1:-cora}
 models=${2:-gae vgae arga argva}
 seeds=${3:-10}
+flags=${4:-}
 bin=${ARGVA_BIN:-target/release/argva}
 out=$(mktemp -d)
 for model in $models; do
   for seed in $(seq 0 $((seeds - 1))); do
-    "$bin" train "$dataset" --model "$model" --seed "$seed" --json --quiet --no-save > "$out/$model-$seed.json"
+    # shellcheck disable=SC2086 # the flags are words
+    "$bin" train "$dataset" --model "$model" --seed "$seed" --json --quiet --no-save $flags > "$out/$model-$seed.json"
   done
   python3 - "$out" "$model" "$seeds" "$dataset" <<'PY'
 import json, statistics as st, sys

@@ -156,6 +156,12 @@ pub fn run(args: BenchArgs, launched: Instant) -> Result<()> {
     Ok(())
 }
 
+/// The report's memory line (both benches print it).
+pub(super) fn memory_line(peak_rss_mib: Option<f64>, gpu_buffer_mib: f64) -> String {
+    let peak = peak_rss_mib.map_or("n/a".to_string(), |m| format!("{m:.1} MiB"));
+    format!("memory     peak RSS {peak}, GPU buffers {gpu_buffer_mib:.1} MiB")
+}
+
 pub(super) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -451,12 +457,7 @@ fn print_report(r: &BenchReport) {
         "launch → first epoch done  {:.3} s",
         r.launch_to_first_epoch_s
     );
-    println!(
-        "memory     peak RSS {}, GPU buffers {:.1} MiB",
-        r.peak_rss_mib
-            .map_or("n/a".to_string(), |m| format!("{m:.1} MiB")),
-        r.gpu_buffer_mib
-    );
+    println!("{}", memory_line(r.peak_rss_mib, r.gpu_buffer_mib));
     println!(
         "per epoch  {} dispatches, {} submission; host record+submit {:.3} ms, host negatives {:.3} ms (overlapped; 0 when drawn on the GPU); host→GPU {}",
         r.dispatches_per_epoch,

@@ -15,7 +15,7 @@ use crate::train::minibatch::{BatchTiming, fit_batches, plan_batches};
 use crate::train::{EpochLosses, Overrides, TrainConfig};
 
 use super::Prepared;
-use super::bench::{BenchArgs, Spread, peak_rss_mib};
+use super::bench::{BenchArgs, Spread, memory_line, peak_rss_mib};
 
 #[derive(Serialize)]
 pub struct BatchBenchReport {
@@ -145,12 +145,7 @@ pub fn print_batched(r: &BatchBenchReport) {
         "epoch      median {:.2} ms (p10 {:.2}, p90 {:.2}); step {:.2} ms; partition {:.2} s",
         e.median_ms, e.p10_ms, e.p90_ms, r.step_ms, r.partition_s
     );
-    println!(
-        "memory     peak RSS {}, GPU buffers {:.1} MiB",
-        r.peak_rss_mib
-            .map_or("n/a".to_string(), |m| format!("{m:.1} MiB")),
-        r.gpu_buffer_mib
-    );
+    println!("{}", memory_line(r.peak_rss_mib, r.gpu_buffer_mib));
     println!(
         "per step   {} launches, {:.0} bytes host→GPU; host: cut {:.2} ms, load {:.2} ms, wait {:.2} ms",
         r.dispatches_per_step,

@@ -22,7 +22,8 @@ pub struct Batch {
     pub positives: Vec<[u32; 2]>,
 }
 
-/// Upper bounds on any batch's sizes (the engine is allocated for them once).
+/// Upper bounds on any batch's sizes (the engine is allocated for them once:
+/// `train::engine::Capacity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct BatchBounds {
     pub nodes: usize,

@@ -25,6 +25,27 @@ impl Dtype {
         })
     }
 
+    fn is_int(self) -> bool {
+        matches!(self, Dtype::I32 | Dtype::I64)
+    }
+
+    /// One little-endian integer element.
+    fn int(self, b: &[u8]) -> i64 {
+        match self {
+            Dtype::I32 => i32::from_le_bytes(b.try_into().expect("4")) as i64,
+            _ => i64::from_le_bytes(b.try_into().expect("8")),
+        }
+    }
+
+    /// One little-endian element of any type, as f64.
+    fn number(self, b: &[u8]) -> f64 {
+        match self {
+            Dtype::F32 => f32::from_le_bytes(b.try_into().expect("4")) as f64,
+            Dtype::F64 => f64::from_le_bytes(b.try_into().expect("8")),
+            Dtype::I32 | Dtype::I64 => self.int(b) as f64,
+        }
+    }
+
     fn size(self) -> usize {
         match self {
             Dtype::F32 | Dtype::I32 => 4,
@@ -50,6 +71,10 @@ impl Array<'_> {
         } else {
             i * self.cols + j
         }
+    }
+
+    fn f64s(&self) -> Vec<f64> {
+        self.row_major(|b| self.dtype.number(b))
     }
 
     /// Every element in row-major order, converted by `f`.
@@ -163,36 +188,40 @@ fn array<'b>(file: &Path, bytes: &'b [u8], what: &str) -> Result<Array<'b>, Data
 /// Accepts dtypes `<f4` and `<f8`, C or Fortran order, format versions 1–3.
 pub fn parse(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<f64>), DataError> {
     let a = array(file, bytes, "features")?;
-    let vals = match a.dtype {
-        Dtype::F32 => a.row_major(|b| f32::from_le_bytes(b.try_into().expect("4")) as f64),
-        Dtype::F64 => a.row_major(|b| f64::from_le_bytes(b.try_into().expect("8"))),
-        Dtype::I32 | Dtype::I64 => {
-            return Err(DataError::format(
-                file,
-                None,
-                "integer .npy for features: need little-endian float32 or float64",
-            ));
-        }
-    };
-    Ok((a.rows, a.cols, vals))
+    if a.dtype.is_int() {
+        return Err(DataError::format(
+            file,
+            None,
+            "integer .npy for features: need little-endian float32 or float64",
+        ));
+    }
+    Ok((a.rows, a.cols, a.f64s()))
 }
 
 /// An integer array (`<i4` or `<i8`, C or Fortran order) as `(rows, cols, row-major values)`:
 /// PyTorch Geometric's `edge_index` saved with `np.save`.
 pub fn parse_ints(file: &Path, bytes: &[u8]) -> Result<(usize, usize, Vec<i64>), DataError> {
     let a = array(file, bytes, "edge_index")?;
-    let vals = match a.dtype {
-        Dtype::I32 => a.row_major(|b| i32::from_le_bytes(b.try_into().expect("4")) as i64),
-        Dtype::I64 => a.row_major(|b| i64::from_le_bytes(b.try_into().expect("8"))),
-        Dtype::F32 | Dtype::F64 => {
-            return Err(DataError::format(
-                file,
-                None,
-                "float .npy for edges: edge_index needs int64 or int32 node ids",
-            ));
-        }
-    };
-    Ok((a.rows, a.cols, vals))
+    if !a.dtype.is_int() {
+        return Err(DataError::format(
+            file,
+            None,
+            "float .npy for edges: edge_index needs int64 or int32 node ids",
+        ));
+    }
+    Ok((a.rows, a.cols, a.row_major(|b| a.dtype.int(b))))
+}
+
+/// Any numeric array (float or integer) as f64, `what` naming it in errors (a SciPy
+/// matrix's `data`, which may hold either; `.npz` is read natively only).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn parse_numbers(
+    file: &Path,
+    bytes: &[u8],
+    what: &str,
+) -> Result<(usize, usize, Vec<f64>), DataError> {
+    let a = array(file, bytes, what)?;
+    Ok((a.rows, a.cols, a.f64s()))
 }
 
 /// Serialise a row-major f32 matrix as `.npy` (used by tests and tools).

@@ -78,15 +78,8 @@ pub fn parse_features_npz(file: &Path, bytes: &[u8]) -> Result<Csr, DataError> {
 
 /// `data.npy`: float or integer values, as f32.
 fn values(file: &Path, bytes: &[u8]) -> Result<Vec<f32>, DataError> {
-    let path = file.join("data.npy");
-    match npy::parse(&path, bytes) {
-        Ok((_, _, v)) => Ok(v.into_iter().map(|x| x as f32).collect()),
-        Err(_) => Ok(npy::parse_ints(&path, bytes)?
-            .2
-            .into_iter()
-            .map(|x| x as f32)
-            .collect()),
-    }
+    let (_, _, v) = npy::parse_numbers(&file.join("data.npy"), bytes, "a sparse matrix's data")?;
+    Ok(v.into_iter().map(|x| x as f32).collect())
 }
 
 #[cfg(test)]

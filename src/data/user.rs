@@ -184,6 +184,28 @@ pub fn parse_edge_list(file: &Path, bytes: &[u8]) -> Result<EdgeList, DataError>
     }
 }
 
+/// Node features by their file's extension: `.npy` (dense) and `.npz` (SciPy CSR) arrays
+/// number nodes by row, so they need integer node ids; anything else is CSV.
+fn parse_features(file: &Path, bytes: &[u8], names: Option<&[String]>) -> Result<Csr, DataError> {
+    type Reader = fn(&Path, &[u8]) -> Result<Csr, DataError>;
+    let ext = file.extension().map(|e| e.to_ascii_lowercase());
+    let array: Option<Reader> = match ext.as_ref().and_then(|e| e.to_str()) {
+        Some("npy") => Some(parse_features_npy),
+        #[cfg(not(target_arch = "wasm32"))]
+        Some("npz") => Some(super::npz::parse_features_npz),
+        _ => None,
+    };
+    match array {
+        None => parse_features_csv(file, bytes, names),
+        Some(_) if names.is_some() => Err(DataError::format(
+            file,
+            None,
+            "the edge list names nodes by strings; give features as CSV with the node name first",
+        )),
+        Some(read) => read(file, bytes),
+    }
+}
+
 /// Whether `file` is named `*.npy`.
 fn is_npy(file: &Path) -> bool {
     file.extension()
@@ -487,28 +509,7 @@ pub fn assemble(
         NodeIds::Integer => None,
     };
     let feats = match features {
-        #[cfg(not(target_arch = "wasm32"))]
-        Some((p, b)) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) => {
-            if names.is_some() {
-                return Err(DataError::format(
-                    p,
-                    None,
-                    "the edge list names nodes by strings; give features as CSV with the node name first",
-                ));
-            }
-            Some(super::npz::parse_features_npz(p, b)?)
-        }
-        Some((p, b)) if is_npy(p) => {
-            if names.is_some() {
-                return Err(DataError::format(
-                    p,
-                    None,
-                    "the edge list names nodes by strings; give features as CSV with the node name first",
-                ));
-            }
-            Some(parse_features_npy(p, b)?)
-        }
-        Some((p, b)) => Some(parse_features_csv(p, b, names)?),
+        Some((p, b)) => Some(parse_features(p, b, names)?),
         None => None,
     };
     // With integer ids, the node count is fixed by the features when given.

@@ -8,13 +8,14 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Capacity, Engine, EngineState, Negatives, PositiveTables};
+use super::engine::{Capacity, Engine, EngineConfig, EngineState, Negatives, PositiveTables};
 use super::fit::FitError;
 use super::readback::LossReader;
 use super::{EpochLosses, TrainConfig, submit_epoch};
 use crate::data::Csr;
 use crate::data::cluster::{BatchBounds, ClusterBatches};
 use crate::gpu::{GpuContext, GpuError};
+use crate::model::Arch;
 
 /// `--batch parts=P,per=Q`: P node clusters, Q of them per step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +65,8 @@ pub struct BatchTiming {
     /// Waiting for the GPU (steps in flight at the ring's depth).
     pub wait_s: f64,
     /// Steps queued while the device still had earlier steps to run: for those the device
-    /// did not wait for the host (all but the first of each epoch, when the host keeps up).
+    /// did not wait for the host (all but the run's first, when the host keeps up: steps are
+    /// queued across epoch boundaries).
     pub queued_behind_work: u32,
 }
 
@@ -106,16 +108,6 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 20) as f64
 }
 
-/// The engine's room for every batch of `batches`.
-pub fn capacity(bounds: BatchBounds) -> Capacity {
-    Capacity {
-        nodes: bounds.nodes,
-        feature_nnz: bounds.feature_nnz,
-        adjacency_nnz: bounds.adjacency_nnz,
-        positives: bounds.positives,
-    }
-}
-
 /// The room a full-batch run needs (every node and training edge at once).
 fn whole_graph(features: &Csr, train_pos: &[[u32; 2]]) -> Capacity {
     let n = features.rows;
@@ -127,10 +119,43 @@ fn whole_graph(features: &Csr, train_pos: &[[u32; 2]]) -> Capacity {
     }
 }
 
+/// What an engine of some room would cost under a run's settings, and whether a device can
+/// hold it: one place for the model and the engine settings every size question uses.
+struct Sizer<'c> {
+    arch: Arch,
+    engine_cfg: EngineConfig,
+    device: Option<&'c GpuContext>,
+}
+
+impl<'c> Sizer<'c> {
+    fn new(cfg: &TrainConfig, features: &Csr, device: Option<&'c GpuContext>) -> Self {
+        Sizer {
+            arch: cfg.arch(features.cols),
+            engine_cfg: cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed }),
+            device,
+        }
+    }
+
+    fn bytes(&self, cap: &Capacity) -> u64 {
+        cap.bytes(&self.arch, &self.engine_cfg)
+    }
+
+    /// Why the device cannot bind an engine of this room, if it cannot.
+    fn refusal(&self, cap: &Capacity) -> Option<String> {
+        let ctx = self.device?;
+        let checked = cap.check(&self.arch, &self.engine_cfg, ctx);
+        checked.err().map(|e| e.to_string())
+    }
+
+    /// Within `budget` bytes and bindable on the device.
+    fn fits(&self, cap: &Capacity, budget: u64) -> bool {
+        self.bytes(cap) <= budget && self.refusal(cap).is_none()
+    }
+}
+
 /// GPU bytes of a full-batch run.
 pub fn full_batch_bytes(cfg: &TrainConfig, features: &Csr, train_pos: &[[u32; 2]]) -> u64 {
-    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
-    whole_graph(features, train_pos).bytes(&cfg.arch(features.cols), &engine_cfg)
+    Sizer::new(cfg, features, None).bytes(&whole_graph(features, train_pos))
 }
 
 /// Why `ctx`'s device cannot hold a full-batch run, if it cannot (a buffer past its limits).
@@ -140,19 +165,13 @@ pub fn full_batch_refusal(
     features: &Csr,
     train_pos: &[[u32; 2]],
 ) -> Option<String> {
-    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
-    let arch = cfg.arch(features.cols);
-    let whole = whole_graph(features, train_pos);
-    whole
-        .check(&arch, &engine_cfg, ctx)
-        .err()
-        .map(|e| e.to_string())
+    Sizer::new(cfg, features, Some(ctx)).refusal(&whole_graph(features, train_pos))
 }
 
 /// The partition and batch size: `spec` as given (checked against `budget` when both are
-/// set), or the fewest batches of [`AUTO_PER_BATCH`] clusters whose engine fits `budget`
-/// bytes (without one: fits `device`'s limits). A budget no batch fits is refused with what
-/// it would take.
+/// set; the engine refuses what the device cannot bind), or the fewest batches of
+/// [`AUTO_PER_BATCH`] clusters whose engine fits `budget` bytes and `device`'s limits. A
+/// budget no batch fits is refused with what it would take.
 pub fn plan_batches<'g>(
     cfg: &TrainConfig,
     features: &'g Csr,
@@ -161,59 +180,45 @@ pub fn plan_batches<'g>(
     budget: Option<u64>,
     device: Option<&GpuContext>,
 ) -> Result<ClusterBatches<'g>, String> {
-    let arch = cfg.arch(features.cols);
-    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
-    // (a batch the device cannot bind counts as too large)
-    let bytes = |cb: &ClusterBatches| {
-        let cap = capacity(cb.bounds());
-        match device.map(|ctx| cap.check(&arch, &engine_cfg, ctx)) {
-            Some(Err(_)) => u64::MAX,
-            _ => cap.bytes(&arch, &engine_cfg),
-        }
-    };
+    let sizer = Sizer::new(cfg, features, device);
     let cut = |parts, per| {
         ClusterBatches::new(features, train_pos, parts, per, cfg.seed).map_err(|e| e.to_string())
     };
-    match (spec, budget) {
-        (Some(spec), budget) => {
-            let cb = cut(spec.parts, spec.per_batch)?;
-            let need = bytes(&cb);
-            match budget {
-                Some(budget) if need > budget => Err(format!(
-                    "a batch of {} of {} clusters needs {:.1} MiB of GPU buffers, over \
-                     --gpu-memory {:.0} MiB: use more parts (or fewer per batch)",
-                    spec.per_batch,
-                    spec.parts,
-                    mib(need),
-                    mib(budget)
-                )),
-                _ => Ok(cb),
-            }
-        }
-        (None, budget) => auto_batches(cfg, features, train_pos, budget, &cut, &bytes),
+    let Some(spec) = spec else {
+        let full = sizer.bytes(&whole_graph(features, train_pos));
+        return auto_batches(&sizer, features.rows, full, budget, &cut);
+    };
+    let cb = cut(spec.parts, spec.per_batch)?;
+    let need = sizer.bytes(&cb.bounds());
+    match budget {
+        Some(budget) if need > budget => Err(format!(
+            "a batch of {} of {} clusters needs {:.1} MiB of GPU buffers, over --gpu-memory \
+             {:.0} MiB: use more parts (or fewer per batch)",
+            spec.per_batch,
+            spec.parts,
+            mib(need),
+            mib(budget)
+        )),
+        _ => Ok(cb),
     }
 }
 
-/// [`plan_batches`] under a budget alone: batches estimated from the full graph's bytes, then
-/// doubled until the largest batch fits.
+/// [`plan_batches`] without a spec, for `n` nodes whose full batch takes `full` bytes:
+/// batches estimated from that, then doubled until the largest batch fits.
 fn auto_batches<'g>(
-    cfg: &TrainConfig,
-    features: &'g Csr,
-    train_pos: &[[u32; 2]],
+    sizer: &Sizer<'_>,
+    n: usize,
+    full: u64,
     budget: Option<u64>,
     cut: &dyn Fn(usize, usize) -> Result<ClusterBatches<'g>, String>,
-    bytes: &dyn Fn(&ClusterBatches) -> u64,
 ) -> Result<ClusterBatches<'g>, String> {
-    let arch = cfg.arch(features.cols);
-    let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
     let one = Capacity {
         nodes: 1,
         feature_nnz: 1,
         adjacency_nnz: 1,
         positives: 1,
     };
-    let fixed = one.bytes(&arch, &engine_cfg);
-    let full = full_batch_bytes(cfg, features, train_pos);
+    let fixed = sizer.bytes(&one);
     let too_small = |what: String| {
         let holder = budget.map_or("this device".into(), |b| {
             format!("--gpu-memory {:.0} MiB", mib(b))
@@ -234,10 +239,9 @@ fn auto_batches<'g>(
     let ratio = (full - fixed.min(full)) as f64 / (budget - fixed) as f64;
     // (at least 2 steps: this runs when the whole graph does not fit)
     let mut steps = (ratio * AUTO_MARGIN).ceil().max(2.0) as usize;
-    let most_parts = features.rows / MIN_PART_NODES;
     loop {
         let parts = steps * AUTO_PER_BATCH;
-        if parts > most_parts {
+        if parts > n / MIN_PART_NODES {
             let what = format!(
                 "{parts} clusters of {AUTO_PER_BATCH} per batch would leave fewer than \
                  {MIN_PART_NODES} nodes per cluster"
@@ -245,7 +249,7 @@ fn auto_batches<'g>(
             return Err(too_small(what));
         }
         let cb = cut(parts, AUTO_PER_BATCH)?;
-        if bytes(&cb) <= budget {
+        if sizer.fits(&cb.bounds(), budget) {
             return Ok(cb);
         }
         steps *= 2;
@@ -274,7 +278,7 @@ pub fn fit_batches(
     let bounds = batches.bounds();
     let arch = cfg.arch(batches.features_cols());
     let (enc, dis) = cfg.init_params(&arch);
-    let cap = capacity(bounds);
+    let cap = bounds;
     let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
     let mut engine = Engine::with_capacity(ctx, arch, engine_cfg, cap, &enc, &dis)?;
     let gpu_bytes = engine
@@ -469,25 +473,4 @@ impl Steps {
         super::fit::check_finite(&l)?;
         Ok(l)
     }
-}
-
-/// The embedding of every node under `state`'s parameters, by one encoder forward over the
-/// whole graph (features and Â over the training edges, as in full-batch training). Needs
-/// the whole graph's activations on the device: the evaluation of graphs that fit.
-pub fn embed_whole_graph(
-    ctx: &GpuContext,
-    cfg: &TrainConfig,
-    features: &Csr,
-    adjacency: &Csr,
-    state: &EngineState,
-) -> Result<Vec<f32>, FitError> {
-    let arch = cfg.arch(features.cols);
-    // No training step runs here: the smallest pair list and host negatives (no tables).
-    let engine_cfg = cfg.engine_config(1, Negatives::Host);
-    let dis0 = cfg.init_params(&arch).1; // (replaced by the state's, where it has one)
-    let (x, a) = (features.into(), adjacency.into());
-    let engine = Engine::new(ctx, arch, engine_cfg, x, a, &state.encoder, &dis0)?;
-    engine.write_state(ctx, state)?;
-    engine.encode.submit(ctx);
-    Ok(pollster::block_on(engine.embedding(ctx))?)
 }

@@ -10,7 +10,7 @@ use argva::model::ModelKind;
 use argva::train::engine::{Capacity, Engine, Negatives, PositiveTables};
 use argva::train::fit::link_scores;
 use argva::train::layerwise::{ChunkBudget, embed_layerwise};
-use argva::train::minibatch::{BatchSpec, embed_whole_graph, fit_batches, plan_batches};
+use argva::train::minibatch::{BatchSpec, fit_batches, plan_batches};
 use argva::train::{Prepared, TrainConfig};
 
 use super::ctx;
@@ -33,12 +33,7 @@ fn a_capacity_engine_trains_a_batch_as_an_engine_built_for_it() {
     // The largest batch first, so the smaller one runs over its leftovers.
     let (big, small) = (&batches[0], &batches[batches.len() - 1]);
     assert!(big.nodes.len() > small.nodes.len());
-    let cap = Capacity {
-        nodes: bounds.nodes,
-        feature_nnz: bounds.feature_nnz,
-        adjacency_nnz: bounds.adjacency_nnz,
-        positives: bounds.positives,
-    };
+    let cap: Capacity = bounds;
     for kind in [
         ModelKind::Gae,
         ModelKind::Vgae,
@@ -104,12 +99,7 @@ fn a_batch_past_the_capacity_is_refused_with_its_sizes() {
     let cfg = TrainConfig::DEFAULT;
     let arch = cfg.arch(g.features.cols);
     let (enc0, dis0) = cfg.init_params(&arch);
-    let cap = Capacity {
-        nodes: bounds.nodes,
-        feature_nnz: bounds.feature_nnz,
-        adjacency_nnz: bounds.adjacency_nnz,
-        positives: bounds.positives,
-    };
+    let cap: Capacity = bounds;
     let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: 1 });
     let mut engine = Engine::with_capacity(ctx, arch, engine_cfg, cap, &enc0, &dis0).unwrap();
     let (x, a) = ((&b.features).into(), (&b.a_hat).into());
@@ -287,7 +277,7 @@ fn a_gpu_budget_picks_batches_that_fit_or_says_why_not() {
     let full = argva::train::minibatch::full_batch_bytes(&cfg, x, pos);
     let budget = full / 3;
     let cb = plan_batches(&cfg, x, pos, None, Some(budget), None).unwrap();
-    let need = argva::train::minibatch::capacity(cb.bounds()).bytes(&arch, &engine_cfg);
+    let need = cb.bounds().bytes(&arch, &engine_cfg);
     assert!(need <= budget, "{need} > {budget}");
     assert!(cb.steps_per_epoch() >= 3, "{} steps", cb.steps_per_epoch());
     let err = plan_batches(&cfg, x, pos, None, Some(64 << 10), None)
@@ -305,4 +295,24 @@ fn a_gpu_budget_picks_batches_that_fit_or_says_why_not() {
         err.contains("over --gpu-memory") && err.contains("use more parts"),
         "{err}"
     );
+}
+
+/// The oracle of the layer-wise embedding: the whole graph's encoder forward in one engine
+/// (the full-batch engine's own evaluation), under `state`'s parameters.
+fn embed_whole_graph(
+    ctx: &argva::gpu::GpuContext,
+    cfg: &TrainConfig,
+    features: &argva::data::Csr,
+    adjacency: &argva::data::Csr,
+    state: &argva::train::engine::EngineState,
+) -> argva::gpu::GpuResult<Vec<f32>> {
+    let arch = cfg.arch(features.cols);
+    // No training step runs here: the smallest pair list and host negatives (no tables).
+    let engine_cfg = cfg.engine_config(1, Negatives::Host);
+    let dis0 = cfg.init_params(&arch).1; // (replaced by the state's)
+    let (x, a) = (features.into(), adjacency.into());
+    let engine = Engine::new(ctx, arch, engine_cfg, x, a, &state.encoder, &dis0)?;
+    engine.write_state(ctx, state)?;
+    engine.encode.submit(ctx);
+    pollster::block_on(engine.embedding(ctx))
 }

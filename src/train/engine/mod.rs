@@ -177,14 +177,9 @@ pub struct Engine {
     pub capacity: Option<Capacity>,
 }
 
-/// The largest batch a mini-batch engine is allocated for ([`Engine::with_capacity`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Capacity {
-    pub nodes: usize,
-    pub feature_nnz: usize,
-    pub adjacency_nnz: usize,
-    pub positives: usize,
-}
+/// The largest batch a mini-batch engine is allocated for ([`Engine::with_capacity`]): the
+/// sizes the partition bounds every batch by, one type for both.
+pub type Capacity = crate::data::cluster::BatchBounds;
 
 impl Capacity {
     /// GPU bytes of a mini-batch engine with this room ([`Engine::with_capacity`]'s plan).
