@@ -21,6 +21,7 @@ use crate::data::{DataError, Graph};
 use crate::gpu::{AdapterChoice, GpuContext};
 use crate::model::ModelKind;
 use crate::train::fit::Event;
+use crate::train::minibatch::{BatchSpec, gpu_memory_bytes};
 use crate::train::{Overrides, Recipe, TrainConfig};
 
 /// Node features from Python: `(rows, cols, values)` dense float32, or `(rows, cols, indptr,
@@ -133,6 +134,7 @@ fn py_err(e: anyhow::Error) -> PyErr {
             || c.is::<crate::checkpoint::CheckpointError>()
             || c.is::<crate::cli::embed::FeatureMismatch>()
             || c.is::<BadInput>()
+            || c.is::<crate::cli::train::BatchRefused>()
     });
     if bad_input {
         PyValueError::new_err(text)
@@ -185,6 +187,12 @@ struct SettingsIn {
     val_every: u32,
     select: Select,
     kmeans_restarts: usize,
+    /// `parts=P,per=Q`, as `--batch` takes it.
+    #[serde(default)]
+    batch: Option<String>,
+    /// MiB, as `--gpu-memory` takes it.
+    #[serde(default)]
+    gpu_memory: Option<u64>,
 }
 
 /// [`SettingsIn`] resolved and checked.
@@ -195,6 +203,9 @@ struct Settings {
     val_every: u32,
     select: Select,
     kmeans_restarts: usize,
+    batch: Option<BatchSpec>,
+    /// Bytes.
+    gpu_memory: Option<u64>,
 }
 
 fn settings(json: &str) -> anyhow::Result<Settings> {
@@ -209,6 +220,10 @@ fn settings(json: &str) -> anyhow::Result<Settings> {
         ..TrainConfig::resolve(s.recipe, s.model, s.seed, &s.overrides)
     };
     check_run(&config, (s.val_frac, s.test_frac), s.select, s.val_every).map_err(bad_input)?;
+    let batch = s.batch.as_deref().map(str::parse::<BatchSpec>).transpose();
+    let batch = batch.map_err(|e| BadInput(format!("argva.fit batch: {e}")))?;
+    let gpu_memory = s.gpu_memory.map(gpu_memory_bytes).transpose();
+    let gpu_memory = gpu_memory.map_err(|e| BadInput(format!("argva.fit gpu_memory: {e}")))?;
     Ok(Settings {
         config,
         val_frac: s.val_frac,
@@ -216,6 +231,8 @@ fn settings(json: &str) -> anyhow::Result<Settings> {
         val_every: s.val_every,
         select: s.select,
         kmeans_restarts: s.kmeans_restarts,
+        batch,
+        gpu_memory,
     })
 }
 
@@ -293,8 +310,8 @@ fn fit<'py>(
             select: s.select,
             kmeans_restarts: s.kmeans_restarts,
             save_every: 0,
-            batch: None,
-            gpu_memory: None,
+            batch: s.batch,
+            gpu_memory: s.gpu_memory,
         };
         let mut observer = |e: Event<'_>| {
             if notify(on_event.as_ref(), &e, &mut stop) {
@@ -391,6 +408,8 @@ fn fit_result<'py>(
     r.set_item("backend", &adapter.backend)?;
     let config = serde_json::to_string(cfg).map_err(|e| py_err(e.into()))?;
     r.set_item("config", config)?;
+    let batches = out.batches.as_ref().map(serde_json::to_string).transpose();
+    r.set_item("batches", batches.map_err(|e| py_err(e.into()))?)?;
     Ok(r)
 }
 

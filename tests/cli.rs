@@ -289,6 +289,14 @@ fn bad_input_fails_clearly_and_writes_nothing() {
             "cannot hold even one batch",
         ),
         (
+            vec!["cora", "--gpu-memory", "0", "--out", o_arg],
+            "the budget must be at least 1 MiB",
+        ),
+        (
+            vec!["cora", "--gpu-memory", "99999999999999999", "--out", o_arg],
+            "more bytes than a 64-bit count holds",
+        ),
+        (
             vec![GRAPH, "--batch", "parts=4,per=5", "--out", o_arg],
             "per=5 is more than parts=4",
         ),

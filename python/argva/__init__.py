@@ -21,7 +21,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from . import _argva, datasets
-from ._inputs import Device, as_graph, check_count, device_arg, edge_bytes, feature_parts
+from ._inputs import (
+    Device, as_graph, batch_spec, check_count, device_arg, edge_bytes, feature_parts,
+)
 from ._progress import Progress
 
 __version__: str = _argva.__version__
@@ -44,6 +46,8 @@ class FitResult:
         adapter: the GPU adapter's name; backend: its wgpu backend.
         selected_epoch: the epoch whose parameters made the embedding.
         train_seconds: time spent training.
+        batches: a mini-batch run's clusters, steps, GPU bytes and time split (the CLI's
+            ``batches`` in ``metrics.json``); None for a full-batch run.
     """
 
     embedding: np.ndarray
@@ -55,6 +59,7 @@ class FitResult:
     backend: str
     selected_epoch: int
     train_seconds: float
+    batches: Optional[Dict[str, Any]]
     _checkpoint: bytes = field(repr=False)
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
@@ -105,6 +110,8 @@ def fit(
     val_every: int = 10,
     select: str = "last",
     kmeans_restarts: int = 10,
+    batch: Union[str, Tuple[int, int], None] = None,
+    gpu_memory: Optional[int] = None,
     num_nodes: Optional[int] = None,
     device: Device = None,
     progress: bool = True,
@@ -144,6 +151,14 @@ def fit(
         val_every: score the validation pairs every N epochs (0: only at the end).
         select: keep the ``last`` epoch's embedding or the best on validation AUC (``val``).
         kmeans_restarts: k-means restarts for the clustering metrics.
+        batch: mini-batch training for graphs past the device (Cluster-GCN; the CLI's
+            ``--batch``): ``(parts, per)`` or ``"parts=P,per=Q"`` cuts the nodes into P
+            clusters once, and each step trains on the subgraph Q random clusters induce; the
+            embedding is then computed layer by layer. The ``pyg`` recipe's sampled loss
+            only; validation is scored at the end (``select="last"``).
+        gpu_memory: GPU memory the run may use, in MiB (``--gpu-memory``): a graph whose
+            full-batch buffers are larger trains in as few mini-batches as fit; also bounds
+            the layer-wise evaluation. ``result.batches`` reports what ran.
         num_nodes: the node count when neither x nor the edges fix it (isolated last nodes).
         device: an index into :func:`devices` or part of an adapter's name (default: the
             best adapter; ``WGPU_BACKEND`` and ``WGPU_ADAPTER_NAME`` are honoured).
@@ -158,7 +173,7 @@ def fit(
     graph = as_graph(data_or_edge_index, x, y, num_nodes)
     counts = dict(epochs=epochs, seed=seed, latent=latent, hidden=hidden,
                   disc_hidden=disc_hidden, disc_steps=disc_steps, val_every=val_every,
-                  kmeans_restarts=kmeans_restarts)
+                  kmeans_restarts=kmeans_restarts, gpu_memory=gpu_memory)
     for name, value in counts.items():
         if value is not None:
             check_count(name, value)
@@ -176,6 +191,8 @@ def fit(
         "val_every": val_every,
         "select": select,
         "kmeans_restarts": kmeans_restarts,
+        "batch": batch_spec(batch),
+        "gpu_memory": gpu_memory,
     }
     try:
         settings_json = json.dumps(settings, allow_nan=True)
@@ -210,6 +227,7 @@ def fit(
         backend=raw["backend"],
         selected_epoch=raw["selected_epoch"],
         train_seconds=raw["train_seconds"],
+        batches=json.loads(raw["batches"]) if raw["batches"] is not None else None,
         _checkpoint=raw["checkpoint"],
     )
 

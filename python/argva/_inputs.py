@@ -29,6 +29,18 @@ def check_count(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
+def batch_spec(batch: Any) -> Optional[str]:
+    """``argva.fit``'s ``batch``: None, ``(parts, per)`` or the CLI's ``"parts=P,per=Q"``."""
+    if batch is None or isinstance(batch, str):
+        return batch
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        parts, per = batch
+        check_count("batch's parts", parts)
+        check_count("batch's per", per)
+        return f"parts={int(parts)},per={int(per)}"
+    raise ValueError(f'batch must be (parts, per) or "parts=P,per=Q", got {batch!r}')
+
+
 def _numpy(obj: Any, name: str) -> np.ndarray:
     """A numpy view of an array-like; torch tensors are converted without importing torch."""
     if type(obj).__module__.startswith("torch") and hasattr(obj, "numpy"):

@@ -64,7 +64,7 @@ pub struct BenchArgs {
     pub batch: Option<BatchSpec>,
     /// Mini-batch training in as few batches as fit this many MiB of GPU buffers (as
     /// `argva train --gpu-memory`).
-    #[arg(long, value_name = "MiB", conflicts_with = "scale", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "MiB", conflicts_with = "scale", value_parser = crate::train::minibatch::parse_gpu_memory)]
     pub gpu_memory: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]

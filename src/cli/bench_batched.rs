@@ -60,15 +60,8 @@ pub fn bench_batched(
     let cfg = TrainConfig::resolve(args.recipe, args.model, 0, &overrides);
     let (x, pos) = (&prepared.features, &split.train_pos);
     let t = Instant::now();
-    let batches = plan_batches(
-        &cfg,
-        x,
-        pos,
-        args.batch,
-        args.gpu_memory.map(|m| m << 20),
-        Some(ctx),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let batches = plan_batches(&cfg, x, pos, args.batch, args.gpu_memory, Some(ctx))
+        .map_err(anyhow::Error::msg)?;
     let partition_s = t.elapsed().as_secs_f64();
     let (parts, per_batch, steps_per_epoch) = (
         batches.partition.parts,

@@ -118,10 +118,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "parts=P,per=Q", conflicts_with_all = ["resume", "save_every"])]
     pub batch: Option<BatchSpec>,
     /// GPU memory the run may use, in MiB: a graph whose full-batch buffers are larger trains
-    /// in mini-batches of 4 clusters, as few batches as fit (a budget that holds no batch is
-    /// refused); with --batch, the batch is checked against it. Also bounds the layer-wise
-    /// evaluation's chunks [default: no limit; evaluation chunks of 256 MiB].
-    #[arg(long, value_name = "MiB", value_parser = clap::value_parser!(u64).range(1..))]
+    /// in as few mini-batches as fit, each of many small clusters (~64 nodes; a budget that
+    /// holds no batch is refused); with --batch, the batch is checked against it. Also bounds
+    /// the layer-wise evaluation's chunks [default: no limit; evaluation chunks of 256 MiB].
+    #[arg(long, value_name = "MiB", value_parser = crate::train::minibatch::parse_gpu_memory)]
     pub gpu_memory: Option<u64>,
     /// Row-normalise the node features first (PyG's NormalizeFeatures). Off by default: on
     /// Cora ARGVA loses ~0.25 test AUC with it (PyTorch Geometric too).
@@ -398,6 +398,12 @@ fn too_large(ctx: &GpuContext, s: &RunSettings, prepared: &Prepared, split: &Lin
     can || s.gpu_memory.is_some()
 }
 
+/// Mini-batch settings that cannot run (a recipe or option it lacks, a budget no batch fits):
+/// the user's to change, so a bad-input error (Python: `ValueError`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BatchRefused(pub String);
+
 /// GPU memory the layer-wise evaluation of a mini-batch run uses without --gpu-memory.
 const EVAL_CHUNK_BYTES: u64 = 256 << 20;
 
@@ -412,25 +418,28 @@ fn train_batched(
     observer: &mut Observer<'_>,
 ) -> Result<Outcome> {
     let cfg = &s.cfg;
+    let refused = |why: &str| anyhow::Error::new(BatchRefused(why.to_string()));
     if cfg.recon == Recon::Dense || cfg.recipe == Recipe::Paper {
-        bail!(
+        return Err(refused(
             "mini-batch training (--batch, --gpu-memory) trains the pyg recipe's sampled loss, \
-             not --recipe paper or --recon dense"
-        );
+             not --recipe paper or --recon dense",
+        ));
     }
     if s.select == Select::Val {
-        bail!(
-            "mini-batch training scores validation once, at the end: --select val needs full batch"
-        );
+        return Err(refused(
+            "mini-batch training scores validation once, at the end: --select val needs full batch",
+        ));
     }
     if s.save_every > 0 {
-        bail!("mini-batch runs write no checkpoints yet: leave out --save-every");
+        return Err(refused(
+            "mini-batch runs write no checkpoints yet: leave out --save-every",
+        ));
     }
     let t = Instant::now();
     let features = &prepared.features;
     let pos = &split.train_pos;
-    let batches = plan_batches(cfg, features, pos, s.batch, s.gpu_memory, Some(ctx))
-        .map_err(anyhow::Error::msg)?;
+    let batches = plan_batches(cfg, features, pos, s.batch, s.gpu_memory, Some(ctx));
+    let batches = batches.map_err(|e| refused(&e))?;
     let partition_s = t.elapsed().as_secs_f64();
     let steps = batches.steps_per_epoch();
     let mut epochs = |l: &crate::train::EpochLosses| observer(Event::Epoch(l));
@@ -554,7 +563,7 @@ fn train_and_evaluate(
         kmeans_restarts: args.kmeans_restarts,
         save_every: args.save_every,
         batch: args.batch,
-        gpu_memory: args.gpu_memory.map(|mib| mib << 20),
+        gpu_memory: args.gpu_memory,
     };
     let ctx = GpuContext::new_blocking()?;
     let out = train_with_bar(args, &ctx, graph, split, &settings, resume.as_ref())?;

@@ -183,11 +183,9 @@ const UNSET: u32 = u32::MAX;
 /// joins the smallest part. Ties go to the smaller part, then the lower index.
 fn greedy(n: usize, adj: &Adjacency, parts: usize, cap: usize, seed: u64) -> Vec<u32> {
     let mut part_of = vec![UNSET; n];
-    let mut size = vec![0usize; parts];
+    let mut sizes = PartSizes::new(parts, seed);
     let mut count = vec![0u32; parts];
     let mut touched: Vec<u32> = Vec::new();
-    // The smallest part, found by a rotating scan start so that empty parts fill in turn.
-    let mut smallest = SmallestPart::new(parts, seed);
     for v in bfs_order(n, adj, seed) {
         for &u in adj.neighbours(v as usize) {
             let p = part_of[u as usize];
@@ -198,6 +196,7 @@ fn greedy(n: usize, adj: &Adjacency, parts: usize, cap: usize, seed: u64) -> Vec
                 count[p as usize] += 1;
             }
         }
+        let size = &sizes.size;
         let mut best: Option<(f64, usize)> = None;
         for &p in &touched {
             let p = p as usize;
@@ -213,9 +212,9 @@ fn greedy(n: usize, adj: &Adjacency, parts: usize, cap: usize, seed: u64) -> Vec
                 best = Some((score, p));
             }
         }
-        let p = best.map_or_else(|| smallest.find(&size), |(_, p)| p);
+        let p = best.map_or_else(|| sizes.smallest(), |(_, p)| p);
         part_of[v as usize] = p as u32;
-        size[p] += 1;
+        sizes.grow(p);
         for &q in &touched {
             count[q as usize] = 0;
         }
@@ -224,26 +223,70 @@ fn greedy(n: usize, adj: &Adjacency, parts: usize, cap: usize, seed: u64) -> Vec
     part_of
 }
 
-/// The smallest part (by size, then from a seeded starting index) in O(parts) per query.
-struct SmallestPart {
+/// Part sizes with the smallest part (by size, then the first in cyclic order from a seeded
+/// start that moves past each pick, so that empty parts fill in turn) in O(log parts): a min
+/// segment tree, since a graph cut into clusters of a few dozen nodes has ~N/50 parts and a
+/// linear scan per query would make the greedy pass O(N · parts).
+struct PartSizes {
+    size: Vec<usize>,
+    /// `tree[1]` is the root; leaves start at `leaves` (padding leaves hold `usize::MAX`).
+    tree: Vec<usize>,
+    leaves: usize,
     start: usize,
 }
 
-impl SmallestPart {
+impl PartSizes {
     fn new(parts: usize, seed: u64) -> Self {
-        SmallestPart {
+        let leaves = parts.next_power_of_two();
+        let mut tree = vec![usize::MAX; 2 * leaves];
+        tree[leaves..leaves + parts].fill(0);
+        for i in (1..leaves).rev() {
+            tree[i] = tree[2 * i].min(tree[2 * i + 1]);
+        }
+        PartSizes {
+            size: vec![0; parts],
+            tree,
+            leaves,
             start: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed).random_range(0..parts as u64) as usize,
         }
     }
 
-    fn find(&mut self, size: &[usize]) -> usize {
-        let parts = size.len();
-        let best = (0..parts)
-            .map(|k| (self.start + k) % parts)
-            .min_by_key(|&p| size[p])
+    fn grow(&mut self, p: usize) {
+        self.size[p] += 1;
+        let mut i = self.leaves + p;
+        self.tree[i] = self.size[p];
+        while i > 1 {
+            i /= 2;
+            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+        }
+    }
+
+    /// The smallest part: the first at the minimum size from `start` on, else from 0.
+    fn smallest(&mut self) -> usize {
+        let min = self.tree[1];
+        let best = self
+            .first_at_most(min, self.start)
+            .or_else(|| self.first_at_most(min, 0))
             .expect("at least one part");
-        self.start = (best + 1) % parts;
+        self.start = (best + 1) % self.size.len();
         best
+    }
+
+    /// The lowest part index `≥ from` whose size is `≤ bound`.
+    fn first_at_most(&self, bound: usize, from: usize) -> Option<usize> {
+        self.descend(1, 0, self.leaves, bound, from)
+    }
+
+    fn descend(&self, i: usize, lo: usize, hi: usize, bound: usize, from: usize) -> Option<usize> {
+        if hi <= from || self.tree[i] > bound {
+            return None;
+        }
+        if hi - lo == 1 {
+            return Some(lo);
+        }
+        let mid = (lo + hi) / 2;
+        self.descend(2 * i, lo, mid, bound, from)
+            .or_else(|| self.descend(2 * i + 1, mid, hi, bound, from))
     }
 }
 
@@ -346,6 +389,30 @@ mod partition_tests {
                 "{}: {c} vs random {r}",
                 g.name
             );
+        }
+    }
+
+    /// The tree's pick equals the linear scan it replaced (smallest size, first in cyclic
+    /// order from the moving start), over part counts that are and are not powers of two.
+    #[test]
+    fn the_smallest_part_is_the_linear_scans_pick() {
+        for parts in [1, 2, 3, 7, 8, 100, 257] {
+            let mut rng = ChaCha8Rng::seed_from_u64(parts as u64);
+            let mut sizes = PartSizes::new(parts, 9);
+            let mut start = sizes.start;
+            for _ in 0..20 * parts {
+                if rng.random_bool(0.5) {
+                    let want = (0..parts)
+                        .map(|k| (start + k) % parts)
+                        .min_by_key(|&p| sizes.size[p])
+                        .unwrap();
+                    start = (want + 1) % parts;
+                    assert_eq!(sizes.smallest(), want, "parts={parts}");
+                    sizes.grow(want);
+                } else {
+                    sizes.grow(rng.random_range(0..parts as u64) as usize);
+                }
+            }
         }
     }
 

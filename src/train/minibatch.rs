@@ -54,6 +54,22 @@ impl std::str::FromStr for BatchSpec {
     }
 }
 
+/// A `--gpu-memory` budget given in MiB, in bytes (at least 1 MiB; no overflow).
+pub fn gpu_memory_bytes(mib: u64) -> Result<u64, String> {
+    if mib == 0 {
+        return Err("the budget must be at least 1 MiB".into());
+    }
+    mib.checked_mul(1 << 20)
+        .ok_or_else(|| format!("{mib} MiB is more bytes than a 64-bit count holds"))
+}
+
+/// `--gpu-memory`'s parser: MiB in, bytes out.
+pub fn parse_gpu_memory(s: &str) -> Result<u64, String> {
+    let mib = s.trim().parse::<u64>();
+    let mib = mib.map_err(|_| format!("`{s}` is not a whole number of MiB"))?;
+    gpu_memory_bytes(mib)
+}
+
 /// Where a mini-batch run's time went (host wall-clock; the GPU's work overlaps the host's).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct BatchTiming {
@@ -97,10 +113,13 @@ pub struct BatchFit {
 /// Batches per epoch a `--gpu-memory` budget aims for beyond what the sizes suggest (a
 /// batch of the largest parts outgrows the average one).
 const AUTO_MARGIN: f64 = 1.25;
-/// Clusters per batch when a budget picks the batches: several random clusters per step
-/// restore some of the edges between clusters (Cluster-GCN's "stochastic multiple
-/// partitions").
-pub const AUTO_PER_BATCH: usize = 4;
+/// Nodes per cluster a budget aims for: many small clusters per step, whose random regrouping
+/// every epoch restores the edges between clusters (Cluster-GCN's "stochastic multiple
+/// partitions") and keeps a step's negatives from being one community's (GAE's clustering
+/// drops with a few large clusters per step: docs/minibatch.md, quality).
+pub const AUTO_PART_NODES: usize = 64;
+/// Fewest clusters per batch when a budget picks the batches.
+pub const AUTO_MIN_PER_BATCH: usize = 4;
 /// Fewest nodes a cluster may have when a budget picks the batches.
 const MIN_PART_NODES: usize = 32;
 
@@ -169,9 +188,10 @@ pub fn full_batch_refusal(
 }
 
 /// The partition and batch size: `spec` as given (checked against `budget` when both are
-/// set; the engine refuses what the device cannot bind), or the fewest batches of
-/// [`AUTO_PER_BATCH`] clusters whose engine fits `budget` bytes and `device`'s limits. A
-/// budget no batch fits is refused with what it would take.
+/// set; the engine refuses what the device cannot bind), or the fewest batches of clusters
+/// of about [`AUTO_PART_NODES`] nodes (at least [`AUTO_MIN_PER_BATCH`] per batch) whose
+/// engine fits `budget` bytes and `device`'s limits. A budget no batch fits is refused with
+/// what it would take.
 pub fn plan_batches<'g>(
     cfg: &TrainConfig,
     features: &'g Csr,
@@ -239,19 +259,29 @@ fn auto_batches<'g>(
     let ratio = (full - fixed.min(full)) as f64 / (budget - fixed) as f64;
     // (at least 2 steps: this runs when the whole graph does not fit)
     let mut steps = (ratio * AUTO_MARGIN).ceil().max(2.0) as usize;
+    // The cluster count stays at n / AUTO_PART_NODES while batches shrink, so one partition
+    // (the costly part: ~35 s at 10 M nodes) serves every try until clusters must shrink.
+    let target = (n / AUTO_PART_NODES).max(1);
+    let mut tried: Option<ClusterBatches<'g>> = None;
     loop {
-        let parts = steps * AUTO_PER_BATCH;
+        let parts = target.max(steps * AUTO_MIN_PER_BATCH);
+        let per = parts.div_ceil(steps);
         if parts > n / MIN_PART_NODES {
             let what = format!(
-                "{parts} clusters of {AUTO_PER_BATCH} per batch would leave fewer than \
-                 {MIN_PART_NODES} nodes per cluster"
+                "{steps} batches of {per} clusters would leave fewer than {MIN_PART_NODES} \
+                 nodes per cluster"
             );
             return Err(too_small(what));
         }
-        let cb = cut(parts, AUTO_PER_BATCH)?;
+        let mut cb = match tried.take() {
+            Some(cb) if cb.partition.parts == parts => cb,
+            _ => cut(parts, per)?,
+        };
+        cb.per_batch = per;
         if sizer.fits(&cb.bounds(), budget) {
             return Ok(cb);
         }
+        tried = Some(cb);
         steps *= 2;
     }
 }

@@ -10,7 +10,9 @@ use argva::model::ModelKind;
 use argva::train::engine::{Capacity, Engine, Negatives, PositiveTables};
 use argva::train::fit::link_scores;
 use argva::train::layerwise::{ChunkBudget, embed_layerwise};
-use argva::train::minibatch::{BatchSpec, fit_batches, plan_batches};
+use argva::train::minibatch::{
+    AUTO_MIN_PER_BATCH, AUTO_PART_NODES, BatchSpec, fit_batches, plan_batches,
+};
 use argva::train::{Prepared, TrainConfig};
 
 use super::ctx;
@@ -280,6 +282,15 @@ fn a_gpu_budget_picks_batches_that_fit_or_says_why_not() {
     let need = cb.bounds().bytes(&arch, &engine_cfg);
     assert!(need <= budget, "{need} > {budget}");
     assert!(cb.steps_per_epoch() >= 3, "{} steps", cb.steps_per_epoch());
+    // Many small clusters per step (docs/minibatch.md, quality): ~64 nodes each, Q of P.
+    // (more clusters than N / 64 only where ≥ 4 per step need them; never under 32 nodes)
+    let parts = cb.partition.parts;
+    assert!(parts >= g.num_nodes / AUTO_PART_NODES, "{parts} clusters");
+    assert!(g.num_nodes / parts >= 32, "{parts} clusters");
+    assert!(cb.per_batch >= AUTO_MIN_PER_BATCH, "{}", cb.per_batch);
+    let half = plan_batches(&cfg, x, pos, None, Some(full * 2 / 3), None).unwrap();
+    assert_eq!(half.partition.parts, g.num_nodes / AUTO_PART_NODES);
+    assert!(half.steps_per_epoch() < cb.steps_per_epoch());
     let err = plan_batches(&cfg, x, pos, None, Some(64 << 10), None)
         .err()
         .unwrap();

@@ -64,6 +64,24 @@ def test_the_same_seed_gives_the_same_bytes_as_the_cli(cora, cora_run, tmp_path)
     assert metrics["test"]["auc"] == cora_run.metrics["test_auc"]
 
 
+def test_mini_batches_give_the_clis_bytes_and_report_them(cora, cora_run, tmp_path):
+    r = argva.fit(cora, epochs=EPOCHS, seed=3, batch=(8, 4), progress=False)
+    assert cora_run.batches is None
+    assert (r.batches["parts"], r.batches["per_batch"]) == (8, 4)
+    assert r.batches["steps"] == 2 * EPOCHS and len(r.history) == EPOCHS
+    same = argva.fit(cora, epochs=EPOCHS, seed=3, batch="parts=8,per=4", progress=False)
+    assert same.embedding.tobytes() == r.embedding.tobytes()
+    out = tmp_path / "run"
+    cli = [sys.executable, "-m", "argva", "cora", "--epochs", str(EPOCHS), "--seed", "3",
+           "--batch", "parts=8,per=4", "--out", str(out), "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert np.load(out / "embedding.npy").tobytes() == r.embedding.tobytes()
+    # A budget under the full batch's 12 MiB trains in batches that fit it.
+    b = argva.fit(cora, epochs=1, seed=3, gpu_memory=8, progress=False).batches
+    assert b is not None and b["gpu_bytes"] <= 8 << 20 and b["steps"] >= 2
+
+
 def test_a_different_seed_gives_a_different_embedding(cora, cora_run):
     other = argva.fit(cora, epochs=EPOCHS, seed=4, progress=False)
     assert other.embedding.tobytes() != cora_run.embedding.tobytes()
@@ -172,6 +190,15 @@ BAD_INPUTS = [
     (dict(disc_steps=0), "--disc-steps 0"),
     (dict(device=-1), "device must be an index"),
     (dict(num_nodes=-2), "num_nodes must be a non-negative integer"),
+    (dict(batch=(0, 1)), "argva.fit batch: `parts` needs a positive integer, got `0`"),
+    (dict(batch=(2, 4)), "per=4 is more than parts=2"),
+    (dict(batch="parts=two"), "`parts` needs a positive integer, got `two`"),
+    (dict(batch=[1, 2, 3]), "batch must be (parts, per)"),
+    (dict(batch=(3, 2), recipe="paper"), "not --recipe paper or --recon dense"),
+    (dict(batch=(3, 2), select="val"), "--select val needs full batch"),
+    (dict(gpu_memory=0), "argva.fit gpu_memory: the budget must be at least 1 MiB"),
+    (dict(gpu_memory=-5), "gpu_memory must be a non-negative integer"),
+    (dict(gpu_memory=2**60), "more bytes than a 64-bit count holds"),
 ]
 
 
