@@ -215,6 +215,46 @@ impl Gpu {
         .to_string()
     }
 
+    /// The GPU's random draws under the browser's compiler against the CPU twin: Philox's
+    /// words must be identical, and the N(0, 1) samples (Box–Muller) within f32 rounding.
+    /// JSON: `{bits_equal, samples, worst_abs, over_1e5, worst_at: {index, gpu, cpu}}`.
+    pub async fn check_draws(&self) -> Result<String, JsError> {
+        use crate::gpu::{GpuBuffer, submit};
+        use crate::kernels::rng;
+        const LEN: usize = 1 << 16;
+        let (seed, epoch, stream) = (0x1234_5678_9abc_def0_u64, 3, 1);
+        let ctx = &self.ctx;
+        let clock = GpuBuffer::from_slice(ctx, "clock", &[epoch, 0, 0, 0]).map_err(js_err)?;
+        let bits = GpuBuffer::<f32>::zeros(ctx, "bits", LEN).map_err(js_err)?;
+        let normals = GpuBuffer::<f32>::zeros(ctx, "normals", LEN).map_err(js_err)?;
+        let b = rng::bind_bits(ctx, &clock, (&bits).into(), 0, LEN, seed, stream);
+        let n = rng::bind(ctx, &clock, (&normals).into(), 0, LEN, seed, stream);
+        submit(ctx, "draws", &[&b.map_err(js_err)?, &n.map_err(js_err)?]);
+        let bits = bits.read(ctx).await.map_err(js_err)?;
+        let bits: Vec<u32> = bits.iter().map(|v| v.to_bits()).collect();
+        let normals = normals.read(ctx).await.map_err(js_err)?;
+        let want = rng::normal_cpu(seed, epoch, stream, LEN);
+        let errors = normals
+            .iter()
+            .zip(&want)
+            .map(|(&g, &w)| (g as f64 - w).abs());
+        let (mut worst, mut at, mut over) = (0.0, 0, 0);
+        for (i, e) in errors.enumerate() {
+            over += usize::from(e > 1e-5);
+            if e > worst {
+                (worst, at) = (e, i);
+            }
+        }
+        Ok(json!({
+            "bits_equal": bits == rng::bits_cpu(seed, epoch, stream, LEN),
+            "samples": LEN,
+            "worst_abs": worst,
+            "over_1e5": over,
+            "worst_at": { "index": at, "gpu": normals[at], "cpu": want[at] },
+        })
+        .to_string())
+    }
+
     /// Replays one golden epoch (the JSON of `tests/fixtures/golden/<model>_one_epoch.json`)
     /// and returns every comparison: `[{what, worst, tolerance, passed, text}]`.
     pub async fn replay_golden(&self, golden_json: &str) -> Result<String, JsError> {

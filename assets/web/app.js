@@ -203,6 +203,7 @@ window.argvaTest = {
   frames: () => frames,
   ready: null,
   checkShaders: async () => JSON.parse(await gpu.check_shaders()),
+  checkDraws: async () => JSON.parse(await gpu.check_draws()),
   replayGolden: async (model) => {
     const text = await (await fetch(`golden/${model}_one_epoch.json`)).text();
     return JSON.parse(await gpu.replay_golden(text));

@@ -74,8 +74,9 @@ pub fn normal_cpu(seed: u64, epoch: u32, stream: u32, len: usize) -> Vec<f64> {
     (0..len)
         .map(|e| {
             let w = philox4x32_10([e as u32, epoch, stream, 0], key(seed));
-            let u = ((w[0] >> 8) as f64 + 0.5) * 2f64.powi(-24);
-            let v = (w[1] >> 8) as f64 * 2f64.powi(-24);
+            // u and v as the GPU holds them (f32: u rounds near 1), the rest in f64
+            let u = (((w[0] >> 8) as f32 + 0.5) * 2f32.powi(-24)) as f64;
+            let v = ((w[1] >> 8) as f32 * 2f32.powi(-24)) as f64;
             (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
         })
         .collect()

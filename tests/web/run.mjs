@@ -56,6 +56,14 @@ for (const p of shaders.pipelines) check(`pipelines of ${p.model} build`, p.erro
 check("every shader in shaders/ checked", shaders.shaders.length === Number(shaderFiles),
   `${shaders.shaders.length} of ${shaderFiles} shaders, ${shaders.pipeline_count} pipelines`);
 
+// 2b. The random draws every GPU-drawn quantity (ε, z′, negatives) comes from: Philox's words
+// exactly the CPU twin's, and the Box–Muller samples within f32 rounding of the f64 twin.
+const draws = await page.evaluate(() => window.argvaTest.checkDraws());
+check("Philox's words equal the CPU twin's", draws.bits_equal, `${draws.samples} words`);
+check("N(0, 1) draws equal the f64 twin's within 1e-5", draws.over_1e5 === 0,
+  `worst ${draws.worst_abs.toExponential(2)}, ${draws.over_1e5} of ${draws.samples} over 1e-5 ` +
+  `(element ${draws.worst_at.index}: ${draws.worst_at.gpu} vs ${draws.worst_at.cpu})`);
+
 // 3. PyTorch Geometric's golden epochs replay within the native tolerances.
 for (const model of ["gae", "vgae", "arga", "argva"]) {
   let rows;
@@ -89,13 +97,16 @@ if (report) {
   check(`${EPOCHS} epochs with finite losses`, h.length === EPOCHS && finite);
   check("reconstruction loss falls", h[h.length - 1].recon < h[0].recon,
     `${h[0].recon.toFixed(4)} → ${h[h.length - 1].recon.toFixed(4)}`);
-  // Same seed, same draws (negatives, ε and z′ from the same Philox counters), same summation
-  // order: only float rounding differs between the two shader compilers and drivers (Tint +
-  // SwiftShader vs naga + lavapipe: FMA contraction, exp/log/cos implementations). The first
-  // epoch starts from the same state, so its losses agree to rounding (measured: 1.1e-4
-  // relative, the reconstruction loss). Adam's first steps move every parameter by ±lr, so
-  // from epoch 2 on that rounding grows (measured after 5 epochs: KL 11 %, test AUC 0.0085 apart;
-  // native Vulkan and GL agree bit for bit): later epochs are held to the same quality instead.
+  // Same seed, same draws (negatives, ε and z′ from the same Philox counters and, since the
+  // Box–Muller transform uses its own ln and cos, the same samples to f32 rounding: check 2b),
+  // same summation order. The first epoch starts from the same state, so its losses agree to
+  // rounding (measured: 1.6e-8 relative; 1.1e-4 while the builtin cos/log drew the samples).
+  // From epoch 2 on the runs still part (after 5 epochs KL 11 %, test AUC 0.0085 apart): after
+  // one epoch the discriminator's parameters agree to 1e-8 but the encoder's gradient does not
+  // (the μ head's bias gradient differs entirely, the log σ head's by 0.5 %), so dz differs
+  // while every loss agrees — an open defect in a backward launch under Tint/SwiftShader
+  // (docs/performance.md, "Browser agreement"; native Vulkan and GL agree bit for bit). Later
+  // epochs are held to the same quality until it is found.
   let worst = 0, where = "";
   for (const k of ["recon", "reg", "kl", "disc", "total"]) {
     const a = h[0][k], b = native.history[0][k];
@@ -105,7 +116,7 @@ if (report) {
       where = `${k}: ${a} vs ${b}`;
     }
   }
-  check("the first epoch's losses equal the native engine's within 1e-3 relative", worst <= 1e-3,
+  check("the first epoch's losses equal the native engine's within 1e-5 relative", worst <= 1e-5,
     `worst ${worst.toExponential(2)} (${where})`);
   const dAuc = Math.abs(report.test.auc - native.test.auc);
   check("test AUC within 0.02 of the native engine's", dAuc <= 0.02,
