@@ -146,7 +146,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     if end - q <= TAIL_MAX {
         // Insertion sort in private memory (about m²/4 moves), then the walk.
-        var tail: array<u32, TAIL_MAX>;
+        var tail = array<u32, TAIL_MAX>();
         let m = end - q;
         for (var r = 0u; r < m; r++) {
             let v = slot_main(q + r);
@@ -195,7 +195,7 @@ fn windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     }
     if end - q <= TAIL_MAX {
         // Insertion sort in private memory (about m²/4 moves), then the walk.
-        var tail: array<u32, TAIL_MAX>;
+        var tail = array<u32, TAIL_MAX>();
         let m = end - q;
         for (var r = 0u; r < m; r++) {
             let v = slot_win(q + r);

@@ -154,8 +154,8 @@ fn rows4(base: u32, width: u32, r0: u32, j: u32) -> vec4<f32> {
 fn dense_relu(inp: u32, fan_in: u32, out: u32, width: u32, w: u32, b: u32, t: u32) {
     for (var blk = t; blk < blocks(width); blk += WG) {
         let k = block_of(blk);
-        var acc: array<vec4<f32>, TN>;
-        var wrow: array<u32, TN>;
+        var acc = array<vec4<f32>, TN>();
+        var wrow = array<u32, TN>();
         for (var c = 0u; c < TN; c++) {
             wrow[c] = w + min(k.c0 + c, width - 1u) * fan_in;
         }
@@ -219,8 +219,8 @@ fn backward_da1(l: Layout, t: u32) {
     for (var blk = t; blk < blocks(h1); blk += WG) {
         let k = block_of(blk);
         let g4 = g_rows4(l, k.r0);
-        var acc: array<vec4<f32>, TN>;
-        var col: array<u32, TN>;
+        var acc = array<vec4<f32>, TN>();
+        var col = array<u32, TN>();
         for (var c = 0u; c < TN; c++) {
             col[c] = params.o_w2 + min(k.c0 + c, h1 - 1u);
         }
@@ -353,7 +353,7 @@ fn grad_add(l: Layout, b: GradBlock, acc: ptr<function, array<vec4<f32>, TN>>) {
     switch b.kind {
         case KIND_W1: {
             let js = clamp4(b.j0, h1);
-            var cs: array<u32, TN>;
+            var cs = array<u32, TN>();
             for (var c = 0u; c < TN; c++) {
                 cs[c] = l.x + min(b.c0 + c, d - 1u);
             }
@@ -367,7 +367,7 @@ fn grad_add(l: Layout, b: GradBlock, acc: ptr<function, array<vec4<f32>, TN>>) {
         case KIND_W2: {
             let js = clamp4(b.j0, h2);
             let w3 = theta4(params.o_w3, js);
-            var cs: array<u32, TN>;
+            var cs = array<u32, TN>();
             for (var c = 0u; c < TN; c++) {
                 cs[c] = l.a1 + min(b.c0 + c, h1 - 1u);
             }
@@ -528,8 +528,8 @@ fn regulariser(
         // dx = da1·W1 (W1 [h1 × d]), blocked like the products above.
         for (var blk = t; blk < blocks(d); blk += WG) {
             let k = block_of(blk);
-            var acc: array<vec4<f32>, TN>;
-            var col: array<u32, TN>;
+            var acc = array<vec4<f32>, TN>();
+            var col = array<u32, TN>();
             for (var c = 0u; c < TN; c++) {
                 col[c] = params.o_w1 + min(k.c0 + c, d - 1u);
             }

@@ -31,6 +31,40 @@ fn every_shader_file_is_registered() {
     }
 }
 
+/// A `var` declared inside a block (a loop body, an `if`) carries an explicit initializer.
+/// WGSL zeroes one without it each time the declaration runs, but not every compiler does:
+/// under Chromium's WebGPU (Tint, SwiftShader) disc_fused's regulariser kept its accumulator
+/// from one tile to the next, so every row past the first 16 tiles got a wrong dz and the
+/// page's training drifted from the native run (docs/performance.md, "Browser agreement").
+/// Declarations at a function's top level (indent 4) are zeroed once, everywhere.
+#[test]
+fn no_block_local_var_relies_on_implicit_zeroing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut bad = Vec::new();
+    for dir in [root.clone(), root.join("lib")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "wgsl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                let body = line.trim_start();
+                let indent = line.len() - body.len();
+                let bare = body.starts_with("var ") && !body.contains('=') && body.ends_with(';');
+                if bare && indent > 4 {
+                    bad.push(format!("{}:{}: {body}", path.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "give these an initializer:\n{}",
+        bad.join("\n")
+    );
+}
+
 /// Every entry point's bindings (their `@binding` order and access) and its uniform block
 /// (size and field offsets), reflected from the WGSL with naga, equal what the host wrapper
 /// declares (`argva::kernels::contracts()`): the two sides of each contract cannot drift.
