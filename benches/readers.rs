@@ -27,13 +27,11 @@ fn main() {
     for p in ids.chunks(2) {
         text.push_str(&format!("{},{}\n", p[0], p[1]));
     }
-    let t = Instant::now();
-    let el = user::parse_edge_list(Path::new("edges.csv"), text.as_bytes()).unwrap();
-    report(
+    let el = timed(
         "edge list (CSV text)",
-        edges,
         text.len(),
-        t.elapsed().as_secs_f64(),
+        || user::parse_edge_list(Path::new("edges.csv"), text.as_bytes()).unwrap(),
+        |el| el.pairs.len(),
     );
     assert_eq!(el.pairs.len(), edges);
     drop((text, el));
@@ -43,13 +41,11 @@ fn main() {
         .flat_map(|r| ids.iter().skip(r).step_by(2).copied())
         .collect();
     let bytes = npy::to_bytes_i64(2, edges, &index);
-    let t = Instant::now();
-    let el = user::parse_edge_index_npy(Path::new("edge_index.npy"), &bytes).unwrap();
-    report(
+    let el = timed(
         "edge_index (.npy, int64)",
-        edges,
         bytes.len(),
-        t.elapsed().as_secs_f64(),
+        || user::parse_edge_index_npy(Path::new("edge_index.npy"), &bytes).unwrap(),
+        |el| el.pairs.len(),
     );
     assert_eq!(el.pairs.len(), edges);
     drop((bytes, el, index));
@@ -62,24 +58,27 @@ fn main() {
         .collect();
     let data = vec![1.0f32; indices.len()];
     let npz_bytes = scipy_npz(rows, 128, &indptr, &indices, &data);
-    let t = Instant::now();
-    let x = npz::parse_features_npz(Path::new("x.npz"), &npz_bytes).unwrap();
-    let s = t.elapsed().as_secs_f64();
-    report(
-        "features (.npz CSR, deflated)",
-        x.col.len(),
+    let what = "features (.npz CSR, deflated)";
+    timed(
+        what,
         npz_bytes.len(),
-        s,
+        || npz::parse_features_npz(Path::new("x.npz"), &npz_bytes).unwrap(),
+        |x| x.col.len(),
     );
 }
 
-fn report(what: &str, items: usize, bytes: usize, seconds: f64) {
+/// Runs `parse` once and prints its rate: `items` of what it returned, `bytes` of input.
+fn timed<T>(what: &str, bytes: usize, parse: impl FnOnce() -> T, items: impl Fn(&T) -> usize) -> T {
+    let t = Instant::now();
+    let out = parse();
+    let (seconds, items) = (t.elapsed().as_secs_f64(), items(&out));
     println!(
         "{what:32} {items:>11} items  {:>8.1} MB  {seconds:>7.2} s  {:>7.2} M items/s  {:>6.0} MB/s",
         bytes as f64 / 1e6,
         items as f64 / seconds / 1e6,
         bytes as f64 / seconds / 1e6
     );
+    out
 }
 
 /// A CSR matrix as `scipy.sparse.save_npz` writes it (deflated members, zip64 headers).

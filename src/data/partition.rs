@@ -136,18 +136,6 @@ pub fn partition(
     Ok(Partition::from_assignment(parts, part_of))
 }
 
-/// A uniformly random balanced partition (the baseline the edge cut is compared with).
-pub fn random_partition(n: usize, parts: usize, seed: u64) -> Result<Partition, DataError> {
-    check(n, parts)?;
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    shuffle(&mut order, &mut ChaCha8Rng::seed_from_u64(seed));
-    let mut part_of = vec![0u32; n];
-    for (k, &v) in order.iter().enumerate() {
-        part_of[v as usize] = (k % parts) as u32;
-    }
-    Ok(Partition::from_assignment(parts, part_of))
-}
-
 /// Breadth-first order from seeded random roots: neighbours arrive close together, which is
 /// what lets a streaming partitioner see them.
 fn bfs_order(n: usize, adj: &Adjacency, seed: u64) -> Vec<u32> {
@@ -341,6 +329,18 @@ fn refine(adj: &Adjacency, parts: usize, cap: usize, part_of: &mut [u32]) {
 mod partition_tests {
     use super::*;
     use crate::data::{LoadOptions, load};
+
+    /// A uniformly random balanced partition (the baseline the edge cut is compared with).
+    pub fn random_partition(n: usize, parts: usize, seed: u64) -> Result<Partition, DataError> {
+        check(n, parts)?;
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        shuffle(&mut order, &mut ChaCha8Rng::seed_from_u64(seed));
+        let mut part_of = vec![0u32; n];
+        for (k, &v) in order.iter().enumerate() {
+            part_of[v as usize] = (k % parts) as u32;
+        }
+        Ok(Partition::from_assignment(parts, part_of))
+    }
 
     fn parts_are_balanced_and_complete(p: &Partition, n: usize) {
         assert_eq!(p.part_of.len(), n);
