@@ -23,6 +23,7 @@ import numpy as np
 from . import _argva, datasets
 from ._inputs import (
     Device, as_graph, batch_spec, check_count, device_arg, edge_bytes, feature_parts,
+    numpy_scalar,
 )
 from ._progress import Progress
 
@@ -195,7 +196,7 @@ def fit(
         "gpu_memory": gpu_memory,
     }
     try:
-        settings_json = json.dumps(settings, allow_nan=True)
+        settings_json = json.dumps(settings, allow_nan=True, default=numpy_scalar)
     except TypeError as e:
         raise ValueError(f"a setting of argva.fit is not a number or a string: {e}") from None
     config = json.loads(_argva.config(settings_json))

@@ -29,6 +29,14 @@ def check_count(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
+def numpy_scalar(value: Any) -> Any:
+    """``json.dumps``'s fallback: a numpy scalar (``np.int64(50)`` from ``np.arange``, an
+    ``np.float32`` learning rate) as the Python number it holds; anything else stays refused."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def batch_spec(batch: Any) -> Optional[str]:
     """``argva.fit``'s ``batch``: None, ``(parts, per)`` or the CLI's ``"parts=P,per=Q"``."""
     if batch is None or isinstance(batch, str):

@@ -101,7 +101,8 @@ fn batch_rows(x: &Inputs) -> Vec<f64> {
 
 /// (latent, hidden 1, hidden 2, nodes): one row, odd widths, a row count no tile divides, the
 /// default widths with several tiles per workgroup, a discriminator needing two parameter
-/// blocks, and second layers narrower and wider than the first (the paper's 32 → 64 → 32).
+/// blocks, second layers narrower and wider than the first (the paper's 32 → 64 → 32), a latent
+/// wider than the hidden layers, and a discriminator so wide that its tiles are 4 rows.
 const SHAPES: &[(usize, usize, usize, usize)] = &[
     (32, 64, 64, 1),
     (5, 7, 7, 37),
@@ -111,6 +112,8 @@ const SHAPES: &[(usize, usize, usize, usize)] = &[
     (64, 96, 96, 45),
     (32, 64, 32, 333),
     (5, 7, 11, 37),
+    (70, 8, 8, 20),
+    (40, 200, 150, 23),
 ];
 
 #[test]

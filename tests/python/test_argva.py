@@ -271,6 +271,23 @@ def test_a_recipe_sets_the_defaults_and_an_argument_given_wins(ring, recipe):
     assert f32s(r.config) == f32s(want)
 
 
+def test_numpy_scalars_are_taken_as_the_numbers_they_hold(ring):
+    """Settings from numpy (a sweep over np.arange, an np.float32 rate) train as plain ones."""
+    edge_index, x, _ = ring
+    plain = argva.fit(edge_index, x, model="arga", epochs=2, latent=8, lr=0.02, seed=3,
+                      split=(0.05, 0.1), progress=False)
+    numpy = argva.fit(edge_index, x, model="arga", epochs=np.int64(2), latent=np.int32(8),
+                      lr=np.float64(0.02), seed=np.uint8(3), split=(np.float64(0.05), 0.1),
+                      normalize_features=np.bool_(False), progress=False)
+    assert numpy.config == plain.config
+    assert numpy.embedding.tobytes() == plain.embedding.tobytes()
+    # an np.float32 rate is the float32 it holds (Rust keeps rates as f32)
+    r = argva.fit(edge_index, x, model="gae", epochs=1, lr=np.float32(0.02), progress=False)
+    assert np.float32(r.config["lr"]) == np.float32(0.02)
+    with pytest.raises(ValueError, match="not a number or a string"):
+        argva.fit(edge_index, x, epochs=1, lr=np.datetime64("2026-12-07"), progress=False)
+
+
 def test_the_paper_recipe_gives_the_clis_bytes(ring, tmp_path):
     edge_index, x, y = ring
     np.savetxt(tmp_path / "edges.txt", edge_index.T, fmt="%d")
