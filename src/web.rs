@@ -234,22 +234,13 @@ impl Gpu {
         let bits: Vec<u32> = bits.iter().map(|v| v.to_bits()).collect();
         let normals = normals.read(ctx).await.map_err(js_err)?;
         let want = rng::normal_cpu(seed, epoch, stream, LEN);
-        let errors = normals
-            .iter()
-            .zip(&want)
-            .map(|(&g, &w)| (g as f64 - w).abs());
-        let (mut worst, mut at, mut over) = (0.0, 0, 0);
-        for (i, e) in errors.enumerate() {
-            over += usize::from(e > 1e-5);
-            if e > worst {
-                (worst, at) = (e, i);
-            }
-        }
+        let err = rng::draw_error(&normals, &want);
+        let at = err.at;
         Ok(json!({
             "bits_equal": bits == rng::bits_cpu(seed, epoch, stream, LEN),
             "samples": LEN,
-            "worst_abs": worst,
-            "over_1e5": over,
+            "worst_abs": err.worst,
+            "over_1e5": err.over_1e5,
             "worst_at": { "index": at, "gpu": normals[at], "cpu": want[at] },
         })
         .to_string())

@@ -661,6 +661,11 @@ fn minibatch_runs_report_their_batches_and_repeat() {
     );
     assert_eq!(b["steps"].as_u64(), Some(6));
     assert!(b["embedding"]["chunks"].as_u64().unwrap() >= 1);
+    let (wait, total) = (&b["embedding"]["wait_seconds"], &b["embedding"]["seconds"]);
+    assert!(
+        wait.as_f64().unwrap() > 0.0 && wait.as_f64() <= total.as_f64(),
+        "{b}"
+    );
     assert_eq!(r["clustering"]["kmeans"], "exact");
     assert!(r["test"]["auc"].as_f64().unwrap() > 0.5, "{}", r["test"]);
     assert_eq!(r["history"].as_array().unwrap().len(), 3);

@@ -331,7 +331,7 @@ mod partition_tests {
     use crate::data::{LoadOptions, load};
 
     /// A uniformly random balanced partition (the baseline the edge cut is compared with).
-    pub fn random_partition(n: usize, parts: usize, seed: u64) -> Result<Partition, DataError> {
+    fn random_partition(n: usize, parts: usize, seed: u64) -> Result<Partition, DataError> {
         check(n, parts)?;
         let mut order: Vec<u32> = (0..n as u32).collect();
         shuffle(&mut order, &mut ChaCha8Rng::seed_from_u64(seed));

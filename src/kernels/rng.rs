@@ -82,6 +82,32 @@ pub fn normal_cpu(seed: u64, epoch: u32, stream: u32, len: usize) -> Vec<f64> {
         .collect()
 }
 
+/// How far GPU samples are from the twin's: the worst absolute error, where, and how many are
+/// over 1e-5 (the browser's draw check and the native test report the same figures).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DrawError {
+    pub worst: f64,
+    pub at: usize,
+    pub over_1e5: usize,
+}
+
+/// [`DrawError`] of `gpu` against `twin`, element by element.
+pub fn draw_error(gpu: &[f32], twin: &[f64]) -> DrawError {
+    let mut err = DrawError {
+        worst: 0.0,
+        at: 0,
+        over_1e5: 0,
+    };
+    for (i, (&g, &w)) in gpu.iter().zip(twin).enumerate() {
+        let e = (g as f64 - w).abs();
+        err.over_1e5 += usize::from(e > 1e-5);
+        if e > err.worst {
+            (err.worst, err.at) = (e, i);
+        }
+    }
+    err
+}
+
 /// CPU twin of [`bind_bits`]: element `e` is word `e % 4` of counter `(e / 4, epoch, stream, 0)`.
 pub fn bits_cpu(seed: u64, epoch: u32, stream: u32, len: usize) -> Vec<u32> {
     (0..len)
@@ -329,6 +355,15 @@ pub fn contracts() -> Vec<super::Contract> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn draw_error_finds_the_worst_sample_and_counts_those_over_1e5() {
+        let gpu = [0.0f32, 1.0, -2.0, 3.0];
+        let twin = [0.0, 1.0 + 2e-5, -2.0 - 3e-5, 3.0 + 1e-6];
+        let err = draw_error(&gpu, &twin);
+        assert_eq!((err.at, err.over_1e5), (2, 2));
+        assert!((err.worst - 3e-5).abs() < 1e-9, "{err:?}");
+    }
 
     /// Known-answer vectors of Random123's `kat_vectors` for philox4x32 with 10 rounds.
     #[test]

@@ -156,6 +156,9 @@ pub struct LayerwiseStats {
     /// GPU bytes of the chunk buffers.
     pub gpu_bytes: u64,
     pub seconds: f64,
+    /// Of `seconds`, the time the host waited on the chunks' launches and readbacks; the rest
+    /// is host work (slicing rows, finding halos, gathering their rows, uploading).
+    pub wait_seconds: f64,
 }
 
 /// The embedding (`n × latent`, row-major: μ for VGAE/ARGVA, z for GAE/ARGA) of the graph
@@ -192,6 +195,11 @@ pub fn embed_layerwise(
     let mut local = vec![UNSET; n];
     let mut b = ChunkBuffers::allocate(ctx, arch, encoder, (x, a_hat), &chunks, &mut local)?;
     let (h, w, d) = (arch.hidden, arch.head_width(), arch.latent);
+    let mut device = Device {
+        ctx,
+        out: b.out.buffer.clone(), // a handle: every chunk reads this buffer
+        wait: std::time::Duration::ZERO,
+    };
 
     // 1. P1 = X·W1.
     let mut p1 = vec![0f32; n * h];
@@ -201,8 +209,11 @@ pub fn embed_layerwise(
         let w1 = param(&b.params, &layout, "w1");
         let out = b.out.range(0, rows.len() * h);
         let launch = spmm::bind(ctx, &b.x, w1, out, h, Epilogue::default())?;
-        crate::gpu::submit(ctx, "layer-wise X·W1", &[&launch]);
-        read_rows(ctx, &b.out.buffer, &mut p1[rows.start * h..rows.end * h])?;
+        device.run(
+            "layer-wise X·W1",
+            &[&launch],
+            &mut p1[rows.start * h..rows.end * h],
+        )?;
     }
     // 2. Q = ReLU(Â·P1 + b1)·W_head.
     let mut q = vec![0f32; n * w];
@@ -219,8 +230,8 @@ pub fn embed_layerwise(
         let (h1, out) = (b.h1.range(0, m * h), b.out.range(0, m * w));
         let plain = Epilogue::default();
         let mm = matmul::bind(ctx, Form::NN, h1, w_head, out, m, w, h, plain)?;
-        crate::gpu::submit(ctx, "layer-wise Â·P1, ·W_head", &[&prop, &mm]);
-        read_rows(ctx, &b.out.buffer, &mut q[rows.start * w..rows.end * w])?;
+        let out = &mut q[rows.start * w..rows.end * w];
+        device.run("layer-wise Â·P1, ·W_head", &[&prop, &mm], out)?;
     }
     drop(p1);
     // 3. head = Â·Q + b_head; the embedding is its first d columns.
@@ -235,8 +246,7 @@ pub fn embed_layerwise(
             relu: false,
         };
         let prop = b.propagate(ctx, &layout, (a_hat, rows), &mut local, layer)?;
-        crate::gpu::submit(ctx, "layer-wise Â·Q", &[&prop]);
-        read_rows(ctx, &b.out.buffer, &mut head[..m * w])?;
+        device.run("layer-wise Â·Q", &[&prop], &mut head[..m * w])?;
         for (i, row) in head[..m * w].chunks(w).enumerate() {
             let r = rows.start + i;
             emb[r * d..(r + 1) * d].copy_from_slice(&row[..d]);
@@ -246,6 +256,7 @@ pub fn embed_layerwise(
         chunks: chunks.len(),
         gpu_bytes: b.bytes(),
         seconds: clock.elapsed().as_secs_f64(),
+        wait_seconds: device.wait.as_secs_f64(),
     };
     Ok((emb, stats))
 }
@@ -256,16 +267,28 @@ fn param<'a>(params: &'a GpuBuffer<f32>, layout: &ParamLayout, name: &str) -> Ar
     params.range(t.offset, t.len())
 }
 
-/// Reads `out.len()` values from the start of `buffer` into `out`.
-fn read_rows(ctx: &GpuContext, buffer: &wgpu::Buffer, out: &mut [f32]) -> GpuResult<()> {
-    let v = pollster::block_on(crate::gpu::buffer::read_buffer(
-        ctx,
-        buffer,
-        out.len(),
-        "chunk",
-    ))?;
-    out.copy_from_slice(&v);
-    Ok(())
+/// Runs a chunk's launches and reads their result, timing the wait.
+struct Device<'a> {
+    ctx: &'a GpuContext,
+    /// Every chunk's result: the first `out.len()` values of this buffer.
+    out: wgpu::Buffer,
+    wait: std::time::Duration,
+}
+
+impl Device<'_> {
+    fn run(
+        &mut self,
+        what: &str,
+        launches: &[&crate::gpu::Dispatch],
+        out: &mut [f32],
+    ) -> GpuResult<()> {
+        let t = std::time::Instant::now();
+        crate::gpu::submit(self.ctx, what, launches);
+        let read = crate::gpu::buffer::read_buffer(self.ctx, &self.out, out.len(), "chunk");
+        out.copy_from_slice(&pollster::block_on(read)?);
+        self.wait += t.elapsed();
+        Ok(())
+    }
 }
 
 impl ChunkBuffers {

@@ -74,13 +74,10 @@ fn normals_are_the_twins_to_f32_rounding() {
     const LEN: usize = 1 << 16;
     let got = draw(&clock(3), LEN, SEED, 1);
     let want = rng::normal_cpu(SEED, 3, 1, LEN);
-    let worst = got[OFFSET..]
-        .iter()
-        .zip(&want)
-        .map(|(&g, &w)| (g as f64 - w).abs())
-        .fold(0.0, f64::max);
-    println!("worst |GPU − twin| over {LEN} normals: {worst:.2e}");
-    assert!(worst < 2e-6, "worst {worst:.2e}");
+    let err = rng::draw_error(&got[OFFSET..], &want);
+    println!("worst |GPU − twin| over {LEN} normals: {:.2e}", err.worst);
+    assert!(err.worst < 2e-6, "{err:?}");
+    assert_eq!(err.over_1e5, 0, "{err:?}");
 }
 
 #[test]
