@@ -10,19 +10,13 @@
 // columns read a clamped, valid column and are not written.
 // Entry `windowed` reads pair and slot lists too large for one binding through two each
 // (src/gpu/window.rs): elements < pairs_split / slots_split from the first, the rest from `_hi`.
-// Lists built on the GPU (decoder_slots.wgsl) hold a node's slots ≥ tail_from (its negatives)
-// in arbitrary order after its ascending positives: from the first such slot on, the walk
-// visits the rest of the segment in ascending slot order (m ≤ TAIL_MAX tail slots: insertion
-// sort in private memory; longer tails by selection, O(m²) reads; uniform negatives leave m
-// about the mean degree), so the summation order is fixed
-// and host-built lists (already ascending; tail_from = 2·npos or u32::MAX) give the same bits.
+// Every node's slots ascend (host-built lists by construction, GPU-built ones once
+// decoder_slots.wgsl's `order` has run), so the sum over a node has one fixed order.
 
 override WG: u32 = 256u;
 // Output columns per invocation (host: decoder::GATHER_COLS; the loads below are written
 // out for exactly 8).
 const CPI: u32 = 8u;
-// Longest unordered tail sorted in private memory; longer ones are walked by selection.
-const TAIL_MAX: u32 = 32u;
 
 struct Params {
     n: u32,
@@ -35,11 +29,10 @@ struct Params {
     num_slots: u32,
     // ⌈d / 8⌉
     nq: u32,
-    // first slot of a node's unordered tail (u32::MAX: the lists are ascending throughout)
-    tail_from: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -126,53 +119,18 @@ fn other_win(slot: u32) -> u32 {
 // The two entries differ only in how they read a slot and the other endpoint. They are written
 // out twice on purpose: WGSL counts a binding as used by an entry point if any function it calls
 // names it, so a shared walk with a `windowed` flag would make `main` need pairs_hi/slots_hi too
-// (and the 8-binding layout of a whole-list launch would no longer fit). The tail walk:
-// step t takes the smallest slot of [q, end) above the previous step's.
+// (and the 8-binding layout of a whole-list launch would no longer fit).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let s = slot_of(gid, nwg);
     if !s.valid {
         return;
     }
-    var acc: array<vec4<f32>, 2>;
+    var acc = array<vec4<f32>, 2>();
     let end = min(slot_ptr[s.node + 1u], arrayLength(&slots));
-    var q = slot_ptr[s.node];
-    for (; q < end; q++) {
+    for (var q = slot_ptr[s.node]; q < end; q++) {
         let slot = slot_main(q);
-        if slot >= params.tail_from {
-            break;
-        }
         add_term(&acc, s, slot >> 1u, other_main(slot));
-    }
-    if end - q <= TAIL_MAX {
-        // Insertion sort in private memory (about m²/4 moves), then the walk.
-        var tail = array<u32, TAIL_MAX>();
-        let m = end - q;
-        for (var r = 0u; r < m; r++) {
-            let v = slot_main(q + r);
-            var k = r;
-            while k > 0u && tail[k - 1u] > v {
-                tail[k] = tail[k - 1u];
-                k--;
-            }
-            tail[k] = v;
-        }
-        for (var r = 0u; r < m; r++) {
-            add_term(&acc, s, tail[r] >> 1u, other_main(tail[r]));
-        }
-    } else {
-        var prev = 0u;
-        for (var t = q; t < end; t++) {
-            var best = 0xffffffffu;
-            for (var r = q; r < end; r++) {
-                let v = slot_main(r);
-                if v < best && (t == q || v > prev) {
-                    best = v;
-                }
-            }
-            prev = best;
-            add_term(&acc, s, best >> 1u, other_main(best));
-        }
     }
     store(s, acc);
 }
@@ -183,45 +141,11 @@ fn windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     if !s.valid {
         return;
     }
-    var acc: array<vec4<f32>, 2>;
+    var acc = array<vec4<f32>, 2>();
     let end = min(slot_ptr[s.node + 1u], params.num_slots);
-    var q = slot_ptr[s.node];
-    for (; q < end; q++) {
+    for (var q = slot_ptr[s.node]; q < end; q++) {
         let slot = slot_win(q);
-        if slot >= params.tail_from {
-            break;
-        }
         add_term(&acc, s, slot >> 1u, other_win(slot));
-    }
-    if end - q <= TAIL_MAX {
-        // Insertion sort in private memory (about m²/4 moves), then the walk.
-        var tail = array<u32, TAIL_MAX>();
-        let m = end - q;
-        for (var r = 0u; r < m; r++) {
-            let v = slot_win(q + r);
-            var k = r;
-            while k > 0u && tail[k - 1u] > v {
-                tail[k] = tail[k - 1u];
-                k--;
-            }
-            tail[k] = v;
-        }
-        for (var r = 0u; r < m; r++) {
-            add_term(&acc, s, tail[r] >> 1u, other_win(tail[r]));
-        }
-    } else {
-        var prev = 0u;
-        for (var t = q; t < end; t++) {
-            var best = 0xffffffffu;
-            for (var r = q; r < end; r++) {
-                let v = slot_win(r);
-                if v < best && (t == q || v > prev) {
-                    best = v;
-                }
-            }
-            prev = best;
-            add_term(&acc, s, best >> 1u, other_win(best));
-        }
     }
     store(s, acc);
 }

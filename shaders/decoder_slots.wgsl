@@ -8,10 +8,15 @@
 //     head of the node's segment); a negative slot to slot_ptr[node] + atomicSub(counts[node])
 //     − 1, i.e. the node's tail, in whatever order the atomics run. The subtractions leave
 //     counts at the positive counts again, ready for the next epoch: no reset launch.
-// The gather walks the unordered tail in ascending slot order (by selection), so the sum over a
-// node is in a fixed order and equals the one over host-built (ascending) lists bit for bit.
-// Entry `place_windowed` reads pairs and writes slots through two windows each
-// (src/gpu/window.rs): elements < pairs_split / slots_split in the first, the rest in `_hi`.
+//   `order` (one invocation per node): heapsorts the node's tail in place, so every segment
+//     ascends like the host-built lists (decoder::pair_slots) and the gather's sum over a node
+//     has one order, on every device, bit for bit. In place, O(m log m) steps for a tail of m
+//     (the gather once sorted tails itself, in private memory or by an O(m²) selection walk:
+//     Mesa 22's llvmpipe ends every loop of an invocation after 65535 iterations in all, which
+//     cut that walk short, and its GL path did not sort private arrays reproducibly).
+// Entries `place_windowed` and `order_windowed` read pairs and read or write slots through two
+// windows each (src/gpu/window.rs): elements < pairs_split / slots_split in the first, the rest
+// in `_hi`. `order` binds what `place` binds (it uses a subset), so one bind group serves both.
 
 override WG: u32 = 256u;
 // The scan's workgroup (one, whatever n).
@@ -118,5 +123,118 @@ fn place_windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         slots[at] = q;
     } else if at < params.num_slots {
         slots_hi[at - params.slots_split] = q;
+    }
+}
+
+// The tail [lo, hi) of node i's segment (empty for i out of range). After `place` the counts
+// are the positive counts again, so the tail starts that far into the segment.
+fn tail_of(gid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    let i = slot_index(gid, nwg);
+    if i >= params.n {
+        return vec2<u32>(0u, 0u);
+    }
+    let lo = slot_ptr[i] + atomicLoad(&counts[i]);
+    return vec2<u32>(lo, max(lo, min(slot_ptr[i + 1u], params.num_slots)));
+}
+
+// Heapsort, written out twice on purpose (as the gather's entries): an entry that named
+// slots_hi would need it bound. slot_at/set_slot: read and write slot list element q.
+fn slot_at(q: u32) -> u32 {
+    return slots[q];
+}
+
+fn set_slot(q: u32, v: u32) {
+    slots[q] = v;
+}
+
+// Sifts the value at `root` down the max-heap tail[0..end) (offsets from lo).
+fn sift(lo: u32, start: u32, end: u32) {
+    var root = start;
+    loop {
+        var c = 2u * root + 1u;
+        if c >= end {
+            break;
+        }
+        if c + 1u < end {
+            if slot_at(lo + c) < slot_at(lo + c + 1u) {
+                c += 1u;
+            }
+        }
+        let r = slot_at(lo + root);
+        let v = slot_at(lo + c);
+        if r >= v {
+            break;
+        }
+        set_slot(lo + root, v);
+        set_slot(lo + c, r);
+        root = c;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn order(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = tail_of(gid, nwg);
+    let m = t.y - t.x;
+    for (var s = m / 2u; s > 0u; s--) {
+        sift(t.x, s - 1u, m);
+    }
+    for (var e = m; e > 1u; e--) {
+        let top = slot_at(t.x);
+        set_slot(t.x, slot_at(t.x + e - 1u));
+        set_slot(t.x + e - 1u, top);
+        sift(t.x, 0u, e - 1u);
+    }
+}
+
+fn slot_at_win(q: u32) -> u32 {
+    if q < params.slots_split {
+        return slots[q];
+    }
+    return slots_hi[q - params.slots_split];
+}
+
+fn set_slot_win(q: u32, v: u32) {
+    if q < params.slots_split {
+        slots[q] = v;
+    } else {
+        slots_hi[q - params.slots_split] = v;
+    }
+}
+
+fn sift_win(lo: u32, start: u32, end: u32) {
+    var root = start;
+    loop {
+        var c = 2u * root + 1u;
+        if c >= end {
+            break;
+        }
+        if c + 1u < end {
+            if slot_at_win(lo + c) < slot_at_win(lo + c + 1u) {
+                c += 1u;
+            }
+        }
+        let r = slot_at_win(lo + root);
+        let v = slot_at_win(lo + c);
+        if r >= v {
+            break;
+        }
+        set_slot_win(lo + root, v);
+        set_slot_win(lo + c, r);
+        root = c;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn order_windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = tail_of(gid, nwg);
+    let m = t.y - t.x;
+    for (var s = m / 2u; s > 0u; s--) {
+        sift_win(t.x, s - 1u, m);
+    }
+    for (var e = m; e > 1u; e--) {
+        let top = slot_at_win(t.x);
+        set_slot_win(t.x, slot_at_win(t.x + e - 1u));
+        set_slot_win(t.x + e - 1u, top);
+        sift_win(t.x, 0u, e - 1u);
     }
 }

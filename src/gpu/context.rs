@@ -29,6 +29,9 @@ pub struct AdapterSummary {
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroup_storage_size: u32,
     pub timestamp_queries: bool,
+    /// Loop iterations an invocation may run before the driver ends its loops (`None`: no
+    /// cap seen; `gpu::loop_probe`, measured when the context opens).
+    pub loop_cap: Option<super::LoopCap>,
 }
 
 impl std::fmt::Display for AdapterSummary {
@@ -55,7 +58,16 @@ impl std::fmt::Display for AdapterSummary {
             f,
             "          timestamp queries: {}",
             if self.timestamp_queries { "yes" } else { "no" }
-        )
+        )?;
+        match self.loop_cap {
+            None => write!(f, "\nloops     no cap (the probe's 2 × {} iterations ran)", super::loop_probe::PROBE_ITERS),
+            Some(cap) => write!(
+                f,
+                "\nloops     CAPPED: the driver ends an invocation's loops after {} iterations in all; \
+                 graphs that need longer loops are refused (upgrade Mesa: README, Drivers)",
+                cap.iterations
+            ),
+        }
     }
 }
 
@@ -248,6 +260,7 @@ impl GpuContext {
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            loop_cap: None,
         };
         let unused = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("unused outputs"),
@@ -255,7 +268,7 @@ impl GpuContext {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        Ok(Self {
+        let mut ctx = Self {
             adapter,
             device,
             queue,
@@ -270,7 +283,9 @@ impl GpuContext {
             kernels: Mutex::new(HashMap::new()),
             uncaptured,
             lost,
-        })
+        };
+        ctx.summary.loop_cap = super::loop_probe::probe(&ctx).await?;
+        Ok(ctx)
     }
 
     /// The compiled kernel for `spec`, built on first use and cached for the context's life.

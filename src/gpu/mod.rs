@@ -5,6 +5,7 @@ pub mod context;
 pub mod error;
 pub mod host;
 pub mod kernel;
+pub mod loop_probe;
 pub mod timing;
 pub mod window;
 
@@ -14,6 +15,7 @@ pub use context::list_adapters;
 pub use context::{AdapterChoice, AdapterEntry, AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
 pub use host::yield_to_host;
+pub use loop_probe::LoopCap;
 pub use kernel::{
     Arg, Binding, Bound, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };

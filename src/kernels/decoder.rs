@@ -90,8 +90,7 @@ struct GatherParams {
     slots_split: u32,
     num_slots: u32,
     nq: u32,
-    tail_from: u32,
-    _pad: [u32; 3],
+    _pad: [u32; 4],
 }
 
 fn elems(arg: &Arg<'_>) -> usize {
@@ -240,29 +239,6 @@ pub fn gather<'a>(
     d: usize,
     accumulate: bool,
 ) -> GpuResult<Dispatch> {
-    gather_tail(
-        ctx, z, pairs, slot_ptr, slots, grad, dz, n, d, accumulate, None,
-    )
-}
-
-/// [`gather`] over lists whose node segments hold their slots `≥ tail_from` in any order
-/// after their ascending slots below it (the GPU-built lists, `kernels::negatives`, with
-/// `tail_from = 2·npos`): the tail is visited in ascending slot order, so the sum equals
-/// [`gather`]'s over the host's ascending lists bit for bit. `None`: ascending throughout.
-#[allow(clippy::too_many_arguments)]
-pub fn gather_tail<'a>(
-    ctx: &GpuContext,
-    z: Arg<'a>,
-    pairs: Arg<'a>,
-    slot_ptr: Arg<'a>,
-    slots: Arg<'a>,
-    grad: Arg<'a>,
-    dz: Arg<'a>,
-    n: usize,
-    d: usize,
-    accumulate: bool,
-    tail_from: Option<usize>,
-) -> GpuResult<Dispatch> {
     // The pair count is implied by the bindings; the shader never reads past it.
     let num_pairs = (elems(&pairs) / 2).min(elems(&grad));
     check_index_range("gather", n, d, num_pairs)?;
@@ -294,8 +270,7 @@ pub fn gather_tail<'a>(
         slots_split: slots_split as u32,
         num_slots: elems(&slots).min(u32::MAX as usize) as u32,
         nq: d.div_ceil(GATHER_COLS).max(1) as u32,
-        tail_from: tail_from.map_or(u32::MAX, |t| t.min(u32::MAX as usize) as u32),
-        _pad: [0; 3],
+        _pad: [0; 4],
     };
     let params = uniform(ctx, "decoder gather params", &params);
     let spec = KernelSpec {
@@ -413,8 +388,7 @@ pub fn contracts() -> Vec<super::Contract> {
                 pairs_split,
                 slots_split,
                 num_slots,
-                nq,
-                tail_from
+                nq
             }),
             vec![],
         ),

@@ -26,6 +26,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("decoder_slots.wgsl", negatives::SLOTS_SOURCE),
     ("dense_recon.wgsl", dense_recon::SOURCE),
     ("disc_fused.wgsl", disc_fused::SOURCE),
+    ("loop_probe.wgsl", crate::gpu::loop_probe::SOURCE),
     ("matmul.wgsl", matmul::SOURCE),
     ("reduce.wgsl", reduce::SOURCE),
     ("reparam.wgsl", reparam::SOURCE),
@@ -102,6 +103,12 @@ pub fn contracts() -> Vec<Contract> {
         reparam::contracts(),
         rng::contracts(),
         spmm::contracts(),
+        Contract::entries(
+            crate::gpu::loop_probe::SOURCE,
+            &[("main", crate::gpu::loop_probe::BINDINGS)],
+            params_layout!(crate::gpu::loop_probe::ProbeParams { iters, seed }),
+            vec![],
+        ),
     ]
     .concat()
 }

@@ -1,6 +1,6 @@
 //! The epoch's negative pairs and the decoder's slot lists, built on the GPU. Shaders:
 //! `shaders/decoder_sample.wgsl` (draw + count + per-pair loss), `shaders/decoder_slots.wgsl`
-//! (scan, place); the gather is [`decoder::gather_tail`](super::decoder::gather_tail).
+//! (scan, place, order); the gather is [`decoder::gather`](super::decoder::gather).
 //!
 //! Negative `k` of epoch `e` is a pure function of `(seed, e, k)`: Philox4x32-10 with key
 //! `seed`, counter `(k, e, STREAM_NEGATIVES, attempt)`, words mapped to node ids by
@@ -16,13 +16,15 @@
 //! The slot lists: the draw counts both endpoints of every negative (u32 atomics) on top of
 //! the static positive counts; one single-workgroup scan makes `slot_ptr`; `place` puts each
 //! positive slot at its static rank and each negative slot in the node's tail (atomic
-//! cursor), restoring the counts for the next epoch. The gather visits the tail in ascending
-//! slot order, so dz is the same bits as over host-built lists ([`super::decoder::pair_slots`]).
-//! Reconstruction with GPU negatives: 4 launches (sample+loss, scan, place, gather).
+//! cursor), restoring the counts for the next epoch; `order` heapsorts each node's tail in
+//! place, so the lists equal host-built ones ([`super::decoder::pair_slots`]) and dz is the
+//! same bits. Reconstruction with GPU negatives: 5 launches (sample+loss, scan, place, order,
+//! gather).
 //!
 //! Cost, P = npos + nneg pairs: `sample_loss` as `decoder::pair_loss` plus per negative ~2
 //! binary searches of log₂(degree) reads; `scan` 2 reads of N counts and N + 1 writes; `place`
-//! per slot 2 reads + 1 write (+1 for positives).
+//! per slot 2 reads + 1 write (+1 for positives); `order` per node 2 reads, per tail slot
+//! about 2·log₂(tail) reads and writes.
 
 use super::check_len;
 use crate::gpu::{Arg, Binding, Dispatch, GpuBuffer, GpuContext, GpuError, GpuResult, KernelSpec};
@@ -82,7 +84,8 @@ pub const PLACE_BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
 ];
-/// `place_windowed`: [`PLACE_BINDINGS`], then pairs_hi and slots_hi.
+/// `place_windowed`: [`PLACE_BINDINGS`], then pairs_hi and slots_hi. `order` and
+/// `order_windowed` bind the same (they use params, counts, slot_ptr and the slots).
 pub const PLACE_BINDINGS_WINDOWED: &[Binding] = &[
     Binding::Uniform,
     Binding::ReadWrite,
@@ -438,7 +441,7 @@ pub fn scan(ctx: &GpuContext, counts: Arg<'_>, slot_ptr: Arg<'_>, n: usize) -> G
 
 /// Writes every slot of the pair list (positives `0..npos`, then `nneg` negatives) into
 /// `slots` under the pointers of [`scan`]: positives at their static ranks, negatives in
-/// their node's tail; leaves `counts` at the positive counts.
+/// their node's tail in any order; leaves `counts` at the positive counts.
 #[allow(clippy::too_many_arguments)]
 pub fn place<'a>(
     ctx: &GpuContext,
@@ -450,52 +453,82 @@ pub fn place<'a>(
     npos: usize,
     nneg: usize,
 ) -> GpuResult<Dispatch> {
-    let what = "negatives place";
-    let p = npos + nneg;
-    check_range(what, n, 1, p)?;
-    for (name, arg, need) in [
-        ("pairs", &pairs, 2 * p),
-        ("pos_rank", &tables.pos_rank, 2 * npos),
-        ("counts", &tables.counts, n),
-        ("slot_ptr", &slot_ptr, n + 1),
-        ("slots", &slots, 2 * p),
-    ] {
-        check_len(&format!("{what}: `{name}` elements"), arg, need)?;
+    let lists = SlotLists { pairs, tables, slot_ptr, slots, n, npos, nneg };
+    lists.launch(ctx, ["place", "place_windowed"], 2 * (npos + nneg))
+}
+
+/// After [`place`]: sorts each node's tail in place, so every node's slots ascend and equal
+/// [`super::decoder::pair_slots`]' lists of the same pairs. Same arguments as [`place`].
+#[allow(clippy::too_many_arguments)]
+pub fn order<'a>(
+    ctx: &GpuContext,
+    pairs: Arg<'a>,
+    tables: Tables<'a>,
+    slot_ptr: Arg<'a>,
+    slots: Arg<'a>,
+    n: usize,
+    npos: usize,
+    nneg: usize,
+) -> GpuResult<Dispatch> {
+    let lists = SlotLists { pairs, tables, slot_ptr, slots, n, npos, nneg };
+    lists.launch(ctx, ["order", "order_windowed"], n)
+}
+
+/// What `place` and `order` bind (one bind-group shape for both).
+struct SlotLists<'a> {
+    pairs: Arg<'a>,
+    tables: Tables<'a>,
+    slot_ptr: Arg<'a>,
+    slots: Arg<'a>,
+    n: usize,
+    npos: usize,
+    nneg: usize,
+}
+
+impl<'a> SlotLists<'a> {
+    /// `entries`: the whole-list and the windowed entry; one invocation per `items`.
+    fn launch(self, ctx: &GpuContext, entries: [&'static str; 2], items: usize) -> GpuResult<Dispatch> {
+        let what = format!("negatives {}", entries[0]);
+        let (n, npos, p) = (self.n, self.npos, self.npos + self.nneg);
+        check_range(&what, n, 1, p)?;
+        for (name, arg, need) in [
+            ("pairs", &self.pairs, 2 * p),
+            ("pos_rank", &self.tables.pos_rank, 2 * npos),
+            ("counts", &self.tables.counts, n),
+            ("slot_ptr", &self.slot_ptr, n + 1),
+            ("slots", &self.slots, 2 * p),
+        ] {
+            check_len(&format!("{what}: `{name}` elements"), arg, need)?;
+        }
+        let pair_windows = Windows::of(ctx, &format!("{what}: `pairs`"), self.pairs, 2)?;
+        let slot_windows = Windows::of(ctx, &format!("{what}: `slots`"), self.slots, 1)?;
+        let windowed = pair_windows.is_some() || slot_windows.is_some();
+        let split = |arg: Arg<'a>, w: Option<Windows<'a>>| match w {
+            Some(w) => (w.lo, w.hi, w.split),
+            None => (arg, arg, (arg.len_bytes() / 4) as usize),
+        };
+        let (pairs_lo, pairs_hi, pairs_split) = split(self.pairs, pair_windows);
+        let (slots_lo, slots_hi, slots_split) = split(self.slots, slot_windows);
+        let params = slot_params(ctx, n, npos, p, (pairs_split, slots_split));
+        let spec = KernelSpec {
+            label: if entries[0] == "place" { "decoder_place" } else { "decoder_order" },
+            source: SLOTS_SOURCE,
+            entry: entries[windowed as usize],
+            bindings: if windowed {
+                PLACE_BINDINGS_WINDOWED
+            } else {
+                PLACE_BINDINGS
+            },
+            constants: vec![("WG", WORKGROUP_SIZE as f64)],
+        };
+        let grid = grid_1d(ctx, &what, items as u64, WORKGROUP_SIZE)?;
+        let t = self.tables;
+        let mut args = vec![(&params).into(), t.counts, self.slot_ptr, pairs_lo, t.pos_rank, slots_lo];
+        if windowed {
+            args.extend([pairs_hi, slots_hi]);
+        }
+        ctx.kernel(&spec)?.dispatch(ctx, &args, grid)
     }
-    let pair_windows = Windows::of(ctx, "negatives place: `pairs`", pairs, 2)?;
-    let slot_windows = Windows::of(ctx, "negatives place: `slots`", slots, 1)?;
-    let windowed = pair_windows.is_some() || slot_windows.is_some();
-    let split = |arg: Arg<'a>, w: Option<Windows<'a>>| match w {
-        Some(w) => (w.lo, w.hi, w.split),
-        None => (arg, arg, (arg.len_bytes() / 4) as usize),
-    };
-    let (pairs_lo, pairs_hi, pairs_split) = split(pairs, pair_windows);
-    let (slots_lo, slots_hi, slots_split) = split(slots, slot_windows);
-    let params = slot_params(ctx, n, npos, p, (pairs_split, slots_split));
-    let spec = KernelSpec {
-        label: "decoder_place",
-        source: SLOTS_SOURCE,
-        entry: if windowed { "place_windowed" } else { "place" },
-        bindings: if windowed {
-            PLACE_BINDINGS_WINDOWED
-        } else {
-            PLACE_BINDINGS
-        },
-        constants: vec![("WG", WORKGROUP_SIZE as f64)],
-    };
-    let grid = grid_1d(ctx, what, 2 * p as u64, WORKGROUP_SIZE)?;
-    let mut args = vec![
-        (&params).into(),
-        tables.counts,
-        slot_ptr,
-        pairs_lo,
-        tables.pos_rank,
-        slots_lo,
-    ];
-    if windowed {
-        args.extend([pairs_hi, slots_hi]);
-    }
-    ctx.kernel(&spec)?.dispatch(ctx, &args, grid)
 }
 
 /// The draw adds ~2 binary searches per negative (log₂ of a row, ≈ 4 reads each) and 2
@@ -514,6 +547,14 @@ pub fn scan_cost(n: usize) -> super::Cost {
 /// Per slot: its node, a pointer, a rank or a count, one slot written.
 pub fn place_cost(pairs: usize) -> super::Cost {
     super::Cost::elementwise(2 * pairs, 6 * pairs, 2 * pairs)
+}
+
+/// Per node 3 reads; a heapsort of the node's tail, with uniform negatives about the mean
+/// tail m = 2·nneg/N long: ~2·m·log₂ m reads and m·log₂ m writes of slots per node.
+pub fn order_cost(n: usize, nneg: usize) -> super::Cost {
+    let m = 2.0 * nneg as f64 / n.max(1) as f64;
+    let steps = (m * (m + 1.0).log2()) as usize * n;
+    super::Cost::elementwise(steps, 3 * n + 2 * steps, steps)
 }
 
 /// Every entry point this module builds (compared with the shaders by `tests/shaders.rs`).
@@ -553,6 +594,8 @@ pub fn contracts() -> Vec<super::Contract> {
                 ("scan", SCAN_BINDINGS),
                 ("place", PLACE_BINDINGS),
                 ("place_windowed", PLACE_BINDINGS_WINDOWED),
+                ("order", PLACE_BINDINGS),
+                ("order_windowed", PLACE_BINDINGS_WINDOWED),
             ],
             slots,
             vec![("SCAN_WG", SCAN_WORKGROUP)],

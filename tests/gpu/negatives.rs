@@ -39,7 +39,7 @@ struct Out {
     dz: Vec<f32>,
 }
 
-/// The four launches of the reconstruction with GPU negatives, every output poisoned first
+/// The five launches of the reconstruction with GPU negatives, every output poisoned first
 /// (the positive head of `pairs` written, its tail poisoned), on `ctx`.
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -99,7 +99,8 @@ fn run(
     .unwrap();
     let scan = negatives::scan(ctx, tables.counts, sp, n).unwrap();
     let place = negatives::place(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
-    let gather = decoder::gather_tail(
+    let order = negatives::order(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
+    let gather = decoder::gather(
         ctx,
         (&zb).into(),
         pa,
@@ -110,10 +111,9 @@ fn run(
         n,
         d,
         false,
-        Some(2 * npos),
     )
     .unwrap();
-    submit(ctx, "gpu negatives", &[&draw, &scan, &place, &gather]);
+    submit(ctx, "gpu negatives", &[&draw, &scan, &place, &order, &gather]);
     let out = Out {
         pairs: pairs.read_blocking(ctx).unwrap(),
         loss: loss.read_blocking(ctx).unwrap(),
@@ -195,21 +195,12 @@ fn check(
     let (loss, grad) = decoder::pair_loss_cpu(&to_f64(&z), &got.pairs, d, e, nneg);
     assert_close(&format!("{what}: loss"), &got.loss, &loss, 1e-5, 1e-8);
     assert_close(&format!("{what}: grad"), &got.grad, &grad, 1e-5, 1e-8);
-    // The slot lists: pair_slots' pointers exactly; per node the same slots, positives in
-    // order first.
+    // The slot lists: pair_slots' lists exactly (after `order`, every node's slots ascend).
     let (ptr, slots) = decoder::pair_slots(n, &got.pairs).unwrap();
     assert_eq!(got.slot_ptr, ptr, "{what}: slot_ptr");
     for i in 0..n {
         let (a, b) = (ptr[i] as usize, ptr[i + 1] as usize);
-        let npos_i = t.pos_count[i] as usize;
-        assert_eq!(
-            got.slots[a..a + npos_i],
-            slots[a..a + npos_i],
-            "{what}: node {i}'s positives"
-        );
-        let mut mine = got.slots[a..b].to_vec();
-        mine.sort_unstable();
-        assert_eq!(mine, slots[a..b], "{what}: node {i}'s slots");
+        assert_eq!(got.slots[a..b], slots[a..b], "{what}: node {i}'s slots");
     }
     // The counts are back at the positives', ready for the next epoch.
     assert_eq!(got.counts, t.pos_count, "{what}: counts restored");
@@ -231,7 +222,7 @@ fn the_gpu_draw_and_slot_lists_match_their_twins() {
 }
 
 /// With no random attempt every negative comes from the linear probe (from (0, 0): all the same
-/// pair, so two nodes get tails far past the gather's private sort): still the twin's.
+/// pair, so two nodes get tails of hundreds of slots): still the twin's.
 #[test]
 fn the_probe_alone_matches_the_twin() {
     for case in 0..CASES.len() {
@@ -252,8 +243,8 @@ fn the_probe_alone_matches_the_twin() {
     }
 }
 
-/// Everything but the order of each node's negative slots (whatever order the atomics took)
-/// is the same bits; the slots themselves are the same per node.
+/// The same bits in every buffer: `order` leaves each node's slots ascending, whatever order
+/// the atomics placed them in.
 fn same_results(a: &Out, b: &Out, what: &str) {
     assert_eq!(a.pairs, b.pairs, "{what}: pairs");
     assert_eq!(a.slot_ptr, b.slot_ptr, "{what}: slot_ptr");
@@ -262,13 +253,7 @@ fn same_results(a: &Out, b: &Out, what: &str) {
     assert_eq!(bits(&a.loss), bits(&b.loss), "{what}: loss");
     assert_eq!(bits(&a.grad), bits(&b.grad), "{what}: grad");
     assert_eq!(bits(&a.dz), bits(&b.dz), "{what}: dz");
-    for w in a.slot_ptr.windows(2) {
-        let (lo, hi) = (w[0] as usize, w[1] as usize);
-        let (mut x, mut y) = (a.slots[lo..hi].to_vec(), b.slots[lo..hi].to_vec());
-        x.sort_unstable();
-        y.sort_unstable();
-        assert_eq!(x, y, "{what}: a node's slots");
-    }
+    assert_eq!(a.slots, b.slots, "{what}: slots");
 }
 
 /// Pair and slot lists past one binding (8 KiB): the windowed entries give the same bits.
@@ -295,8 +280,8 @@ fn lists_past_one_binding_match_whole_lists() {
             negatives::ATTEMPTS,
         );
         same_results(&split, &whole, &format!("n={n}, windowed vs whole"));
-        // Random attempts (tails of a few slots, sorted in private memory) and the probe alone
-        // (every negative the same pair: two tails of nneg slots, walked by selection).
+        // Random attempts (tails of a few slots) and the probe alone (every negative the same
+        // pair: two tails of nneg slots, sorted across both windows).
         for attempts in [negatives::ATTEMPTS, 0] {
             check(
                 small_binding_ctx(),

@@ -306,9 +306,9 @@ fn epoch_launch_counts() {
             };
             let engine =
                 Engine::new(ctx, arch, cfg, x32.as_ref(), adj32.as_ref(), &enc0, &dis0).unwrap();
-            // GPU negatives add the slot lists' scan and place (the draw rides on the
-            // pair-loss launch): the reconstruction is 4 launches instead of 2.
-            let want = want + if negatives == Negatives::Host { 0 } else { 2 };
+            // GPU negatives add the slot lists' scan, place and order (the draw rides on the
+            // pair-loss launch): the reconstruction is 5 launches instead of 2.
+            let want = want + if negatives == Negatives::Host { 0 } else { 3 };
             assert_eq!(
                 engine.epoch.dispatch_count(),
                 want,

@@ -202,6 +202,19 @@ impl Capacity {
     }
 }
 
+/// Refuses a graph whose kernels would loop past the driver's cap (`gpu::loop_probe`): the
+/// longest loops walk all `n` rows (the weight gradients Xᵀ·G and Hᵀ·G, a feature's column of
+/// Xᵀ) or a row of `features`; a node's neighbours and pairs are fewer than `n` on any graph
+/// a split can sample.
+fn check_loops(ctx: &GpuContext, n: usize, features: usize) -> GpuResult<()> {
+    let why = if n >= features {
+        format!("a weight gradient sums over all {n} rows in one invocation")
+    } else {
+        format!("a product sums over all {features} feature columns in one invocation")
+    };
+    crate::gpu::LoopCap::check(ctx.summary.loop_cap, ctx, n.max(features), &why)
+}
+
 /// Refuses a plan the device cannot hold or bind, before anything is allocated.
 fn check_device(sizes: &BufferSizes, ctx: &GpuContext) -> GpuResult<()> {
     check_plan(
@@ -291,6 +304,7 @@ impl Engine {
         // Refuse a graph the device cannot hold before allocating anything.
         let sizes = BufferSizes::new(&arch, &cfg, n, feature_nnz, adjacency_nnz);
         check_device(&sizes, ctx)?;
+        check_loops(ctx, n, arch.features)?;
         let enc_layout = ParamLayout::encoder(&arch);
         let dis_layout = ParamLayout::discriminator(&arch);
         for (what, init, layout) in [

@@ -650,8 +650,8 @@ impl<'a> Recorder<'a> {
             (&b.pair_grad).into(),
         );
         let (slot_ptr, slots) = ((&b.slot_ptr).into(), (&b.slots).into());
-        // GPU negatives (math note: Negatives on the GPU): draw + loss, scan, place, gather.
-        let tail_from = if let Negatives::Gpu { seed } = self.cfg.negatives {
+        // GPU negatives (math note: Negatives on the GPU): draw + loss, scan, place, order, gather.
+        if let Negatives::Gpu { seed } = self.cfg.negatives {
             let tables = negatives::Tables {
                 adj_ptr: (&b.train_adj_ptr).into(),
                 adj_col: (&b.train_adj_col).into(),
@@ -682,16 +682,18 @@ impl<'a> Recorder<'a> {
                 negatives::place(ctx, pairs, tables, slot_ptr, slots, n, pos, neg)?,
                 negatives::place_cost(pos + neg),
             ));
-            Some(2 * pos)
+            s.push((
+                negatives::order(ctx, pairs, tables, slot_ptr, slots, n, pos, neg)?,
+                negatives::order_cost(n, neg),
+            ));
         } else {
             s.push((
                 decoder::pair_loss(ctx, self.z(), pairs, loss, grad, n, d, pos, neg)?,
                 decoder::pair_loss_cost(pos + neg, d),
             ));
-            None
-        };
+        }
         s.push((
-            decoder::gather_tail(
+            decoder::gather(
                 ctx,
                 self.z(),
                 pairs,
@@ -702,7 +704,6 @@ impl<'a> Recorder<'a> {
                 n,
                 d,
                 dz_written,
-                tail_from,
             )?,
             decoder::gather_cost(n, pos + neg, d),
         ));
