@@ -14,6 +14,7 @@ mod disc_fused;
 mod faults;
 mod fit;
 mod kernel_timing;
+mod loop_probe;
 mod matmul;
 mod minibatch;
 mod negatives;
