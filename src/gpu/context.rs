@@ -60,7 +60,11 @@ impl std::fmt::Display for AdapterSummary {
             if self.timestamp_queries { "yes" } else { "no" }
         )?;
         match self.loop_cap {
-            None => write!(f, "\nloops     no cap (the probe's 2 × {} iterations ran)", super::loop_probe::PROBE_ITERS),
+            None => write!(
+                f,
+                "\nloops     no cap (the probe's 2 × {} iterations ran)",
+                super::loop_probe::PROBE_ITERS
+            ),
             Some(cap) => write!(
                 f,
                 "\nloops     CAPPED: the driver ends an invocation's loops after {} iterations in all; \

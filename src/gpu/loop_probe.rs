@@ -50,9 +50,9 @@ pub async fn probe(ctx: &GpuContext) -> GpuResult<Option<LoopCap>> {
         bindings: BINDINGS,
         constants: vec![],
     };
-    let dispatch = ctx
-        .kernel(&spec)?
-        .dispatch(ctx, &[(&params).into(), (&out).into()], [1, 1, 1])?;
+    let dispatch =
+        ctx.kernel(&spec)?
+            .dispatch(ctx, &[(&params).into(), (&out).into()], [1, 1, 1])?;
     submit(ctx, "loop probe", &[&dispatch]);
     let got = out.read(ctx).await?;
     Ok(cap_of(got[0], got[1]))

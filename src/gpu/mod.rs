@@ -15,9 +15,9 @@ pub use context::list_adapters;
 pub use context::{AdapterChoice, AdapterEntry, AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
 pub use host::yield_to_host;
-pub use loop_probe::LoopCap;
 pub use kernel::{
     Arg, Binding, Bound, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };
+pub use loop_probe::LoopCap;
 pub use timing::timestamps;
 pub use window::{MAX_WINDOWS, Windows, chunk_rows, row_chunks, rows_per_binding};

@@ -453,7 +453,15 @@ pub fn place<'a>(
     npos: usize,
     nneg: usize,
 ) -> GpuResult<Dispatch> {
-    let lists = SlotLists { pairs, tables, slot_ptr, slots, n, npos, nneg };
+    let lists = SlotLists {
+        pairs,
+        tables,
+        slot_ptr,
+        slots,
+        n,
+        npos,
+        nneg,
+    };
     lists.launch(ctx, ["place", "place_windowed"], 2 * (npos + nneg))
 }
 
@@ -470,7 +478,15 @@ pub fn order<'a>(
     npos: usize,
     nneg: usize,
 ) -> GpuResult<Dispatch> {
-    let lists = SlotLists { pairs, tables, slot_ptr, slots, n, npos, nneg };
+    let lists = SlotLists {
+        pairs,
+        tables,
+        slot_ptr,
+        slots,
+        n,
+        npos,
+        nneg,
+    };
     lists.launch(ctx, ["order", "order_windowed"], n)
 }
 
@@ -487,7 +503,12 @@ struct SlotLists<'a> {
 
 impl<'a> SlotLists<'a> {
     /// `entries`: the whole-list and the windowed entry; one invocation per `items`.
-    fn launch(self, ctx: &GpuContext, entries: [&'static str; 2], items: usize) -> GpuResult<Dispatch> {
+    fn launch(
+        self,
+        ctx: &GpuContext,
+        entries: [&'static str; 2],
+        items: usize,
+    ) -> GpuResult<Dispatch> {
         let what = format!("negatives {}", entries[0]);
         let (n, npos, p) = (self.n, self.npos, self.npos + self.nneg);
         check_range(&what, n, 1, p)?;
@@ -511,7 +532,11 @@ impl<'a> SlotLists<'a> {
         let (slots_lo, slots_hi, slots_split) = split(self.slots, slot_windows);
         let params = slot_params(ctx, n, npos, p, (pairs_split, slots_split));
         let spec = KernelSpec {
-            label: if entries[0] == "place" { "decoder_place" } else { "decoder_order" },
+            label: if entries[0] == "place" {
+                "decoder_place"
+            } else {
+                "decoder_order"
+            },
             source: SLOTS_SOURCE,
             entry: entries[windowed as usize],
             bindings: if windowed {
@@ -523,7 +548,14 @@ impl<'a> SlotLists<'a> {
         };
         let grid = grid_1d(ctx, &what, items as u64, WORKGROUP_SIZE)?;
         let t = self.tables;
-        let mut args = vec![(&params).into(), t.counts, self.slot_ptr, pairs_lo, t.pos_rank, slots_lo];
+        let mut args = vec![
+            (&params).into(),
+            t.counts,
+            self.slot_ptr,
+            pairs_lo,
+            t.pos_rank,
+            slots_lo,
+        ];
         if windowed {
             args.extend([pairs_hi, slots_hi]);
         }

@@ -3,9 +3,7 @@
 
 use argva::gpu::loop_probe::{self, LoopCap, PROBE_ITERS};
 use argva::model::{Arch, ModelKind, init_params};
-use argva::train::engine::{
-    Alternation, CsrRef, Engine, EngineConfig, Negatives, Noise, Recon,
-};
+use argva::train::engine::{Alternation, CsrRef, Engine, EngineConfig, Negatives, Noise, Recon};
 
 use crate::ctx;
 
@@ -39,8 +37,17 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
     let cap = Some(LoopCap { iterations: 100 });
     assert!(LoopCap::check(cap, ctx, 100, "x").is_ok());
     assert!(LoopCap::check(None, ctx, usize::MAX, "x").is_ok());
-    let err = LoopCap::check(cap, ctx, 101, "a test's sum").unwrap_err().to_string();
-    for want in [&ctx.summary.name as &str, "after 100 iterations", "up to 101", "a test's sum", "bookworm-backports", "--gpu-memory"] {
+    let err = LoopCap::check(cap, ctx, 101, "a test's sum")
+        .unwrap_err()
+        .to_string();
+    for want in [
+        &ctx.summary.name as &str,
+        "after 100 iterations",
+        "up to 101",
+        "a test's sum",
+        "bookworm-backports",
+        "--gpu-memory",
+    ] {
         assert!(err.contains(want), "`{want}` missing: {err}");
     }
     let Some(cap) = ctx.summary.loop_cap else {
@@ -60,8 +67,18 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
     let x_col: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
     let a_col: Vec<u32> = (0..n as u32).collect();
     let val = vec![1.0f32; n];
-    let features = CsrRef { row_ptr: &row_ptr, col: &x_col, val: &val, cols: 4 };
-    let adjacency = CsrRef { row_ptr: &row_ptr, col: &a_col, val: &val, cols: n };
+    let features = CsrRef {
+        row_ptr: &row_ptr,
+        col: &x_col,
+        val: &val,
+        cols: 4,
+    };
+    let adjacency = CsrRef {
+        row_ptr: &row_ptr,
+        col: &a_col,
+        val: &val,
+        cols: n,
+    };
     let (enc0, dis0) = init_params(&arch, 1);
     let cfg = EngineConfig {
         lr_encoder: 0.01,
@@ -79,6 +96,9 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
         Ok(_) => panic!("{n} nodes trained past a loop cap of {}", cap.iterations),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains("ends a shader invocation's loops") && err.contains(&format!("all {n} rows")), "{err}");
+    assert!(
+        err.contains("ends a shader invocation's loops") && err.contains(&format!("all {n} rows")),
+        "{err}"
+    );
     assert!(ctx.allocated_bytes() - before < 1 << 20);
 }

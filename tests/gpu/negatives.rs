@@ -100,20 +100,13 @@ fn run(
     let scan = negatives::scan(ctx, tables.counts, sp, n).unwrap();
     let place = negatives::place(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
     let order = negatives::order(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
-    let gather = decoder::gather(
+    let gather =
+        decoder::gather(ctx, (&zb).into(), pa, sp, sl, gr, (&dz).into(), n, d, false).unwrap();
+    submit(
         ctx,
-        (&zb).into(),
-        pa,
-        sp,
-        sl,
-        gr,
-        (&dz).into(),
-        n,
-        d,
-        false,
-    )
-    .unwrap();
-    submit(ctx, "gpu negatives", &[&draw, &scan, &place, &order, &gather]);
+        "gpu negatives",
+        &[&draw, &scan, &place, &order, &gather],
+    );
     let out = Out {
         pairs: pairs.read_blocking(ctx).unwrap(),
         loss: loss.read_blocking(ctx).unwrap(),
