@@ -14,9 +14,9 @@
 //     (the gather once sorted tails itself, in private memory or by an O(m²) selection walk:
 //     Mesa 22's llvmpipe ends every loop of an invocation after 65535 iterations in all, which
 //     cut that walk short, and its GL path did not sort private arrays reproducibly).
-// Entries `place_windowed` and `order_windowed` read pairs and read or write slots through two
-// windows each (src/gpu/window.rs): elements < pairs_split / slots_split in the first, the rest
-// in `_hi`. `order` binds what `place` binds (it uses a subset), so one bind group serves both.
+// Entries `place_windowed` and `order` read pairs and read or write slots through two windows
+// each (src/gpu/window.rs): elements < pairs_split / slots_split in the first, the rest in
+// `_hi`; `order` binds what `place_windowed` binds (it uses a subset).
 
 override WG: u32 = 256u;
 // The scan's workgroup (one, whatever n).
@@ -137,55 +137,8 @@ fn tail_of(gid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
     return vec2<u32>(lo, max(lo, min(slot_ptr[i + 1u], params.num_slots)));
 }
 
-// Heapsort, written out twice on purpose (as the gather's entries): an entry that named
-// slots_hi would need it bound. slot_at/set_slot: read and write slot list element q.
-fn slot_at(q: u32) -> u32 {
-    return slots[q];
-}
-
-fn set_slot(q: u32, v: u32) {
-    slots[q] = v;
-}
-
-// Sifts the value at `root` down the max-heap tail[0..end) (offsets from lo).
-fn sift(lo: u32, start: u32, end: u32) {
-    var root = start;
-    loop {
-        var c = 2u * root + 1u;
-        if c >= end {
-            break;
-        }
-        if c + 1u < end {
-            if slot_at(lo + c) < slot_at(lo + c + 1u) {
-                c += 1u;
-            }
-        }
-        let r = slot_at(lo + root);
-        let v = slot_at(lo + c);
-        if r >= v {
-            break;
-        }
-        set_slot(lo + root, v);
-        set_slot(lo + c, r);
-        root = c;
-    }
-}
-
-@compute @workgroup_size(WG)
-fn order(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = tail_of(gid, nwg);
-    let m = t.y - t.x;
-    for (var s = m / 2u; s > 0u; s--) {
-        sift(t.x, s - 1u, m);
-    }
-    for (var e = m; e > 1u; e--) {
-        let top = slot_at(t.x);
-        set_slot(t.x, slot_at(t.x + e - 1u));
-        set_slot(t.x + e - 1u, top);
-        sift(t.x, 0u, e - 1u);
-    }
-}
-
+// Heapsort through the two windows (one entry for both cases: a list that fits one binding
+// has slots_split = num_slots, so slots_hi, bound to a 4-byte stand-in, is never touched).
 fn slot_at_win(q: u32) -> u32 {
     if q < params.slots_split {
         return slots[q];
@@ -225,7 +178,7 @@ fn sift_win(lo: u32, start: u32, end: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn order_windowed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn order(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = tail_of(gid, nwg);
     let m = t.y - t.x;
     for (var s = m / 2u; s > 0u; s--) {

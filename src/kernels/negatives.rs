@@ -84,8 +84,8 @@ pub const PLACE_BINDINGS: &[Binding] = &[
     Binding::Read,
     Binding::ReadWrite,
 ];
-/// `place_windowed`: [`PLACE_BINDINGS`], then pairs_hi and slots_hi. `order` and
-/// `order_windowed` bind the same (they use params, counts, slot_ptr and the slots).
+/// `place_windowed`: [`PLACE_BINDINGS`], then pairs_hi and slots_hi. `order` binds the same
+/// (it uses params, counts, slot_ptr and both slot windows).
 pub const PLACE_BINDINGS_WINDOWED: &[Binding] = &[
     Binding::Uniform,
     Binding::ReadWrite,
@@ -487,7 +487,7 @@ pub fn order<'a>(
         npos,
         nneg,
     };
-    lists.launch(ctx, ["order", "order_windowed"], n)
+    lists.launch(ctx, ["order", "order"], n)
 }
 
 /// What `place` and `order` bind (one bind-group shape for both).
@@ -502,10 +502,12 @@ struct SlotLists<'a> {
 }
 
 impl<'a> SlotLists<'a> {
-    /// `entries`: the whole-list and the windowed entry; one invocation per `items`.
+    /// `entries`: the whole-list and the windowed entry (`order` has one for both: a list that
+    /// fits is its own first window, with a 4-byte stand-in as the second); one invocation
+    /// per `items`.
     fn launch(
         self,
-        ctx: &GpuContext,
+        ctx: &'a GpuContext,
         entries: [&'static str; 2],
         items: usize,
     ) -> GpuResult<Dispatch> {
@@ -523,13 +525,16 @@ impl<'a> SlotLists<'a> {
         }
         let pair_windows = Windows::of(ctx, &format!("{what}: `pairs`"), self.pairs, 2)?;
         let slot_windows = Windows::of(ctx, &format!("{what}: `slots`"), self.slots, 1)?;
-        let windowed = pair_windows.is_some() || slot_windows.is_some();
-        let split = |arg: Arg<'a>, w: Option<Windows<'a>>| match w {
+        let windowed = pair_windows.is_some() || slot_windows.is_some() || entries[0] == entries[1];
+        // A list that fits is its own first window; the second, never touched, is the list
+        // again (read-only: may be bound twice) or the context's 4-byte stand-in (written).
+        let split = |arg: Arg<'a>, w: Option<Windows<'a>>, spare: Arg<'a>| match w {
             Some(w) => (w.lo, w.hi, w.split),
-            None => (arg, arg, (arg.len_bytes() / 4) as usize),
+            None => (arg, spare, (arg.len_bytes() / 4) as usize),
         };
-        let (pairs_lo, pairs_hi, pairs_split) = split(self.pairs, pair_windows);
-        let (slots_lo, slots_hi, slots_split) = split(self.slots, slot_windows);
+        let (pairs_lo, pairs_hi, pairs_split) = split(self.pairs, pair_windows, self.pairs);
+        let (slots_lo, slots_hi, slots_split) =
+            split(self.slots, slot_windows, ctx.unused_output());
         let params = slot_params(ctx, n, npos, p, (pairs_split, slots_split));
         let spec = KernelSpec {
             label: if entries[0] == "place" {
@@ -626,8 +631,7 @@ pub fn contracts() -> Vec<super::Contract> {
                 ("scan", SCAN_BINDINGS),
                 ("place", PLACE_BINDINGS),
                 ("place_windowed", PLACE_BINDINGS_WINDOWED),
-                ("order", PLACE_BINDINGS),
-                ("order_windowed", PLACE_BINDINGS_WINDOWED),
+                ("order", PLACE_BINDINGS_WINDOWED),
             ],
             slots,
             vec![("SCAN_WG", SCAN_WORKGROUP)],

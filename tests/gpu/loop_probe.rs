@@ -2,10 +2,10 @@
 //! kernels would loop past a driver's cap is refused, not trained wrong.
 
 use argva::gpu::loop_probe::{self, LoopCap, PROBE_ITERS};
-use argva::model::{Arch, ModelKind, init_params};
-use argva::train::engine::{Alternation, CsrRef, Engine, EngineConfig, Negatives, Noise, Recon};
+use argva::model::{Arch, ModelKind};
 
 use crate::ctx;
+use crate::train::engine_refusal;
 
 /// Mesa's llvmpipe through 22.3 (Debian 12's stock driver) caps an invocation's loops at 65535
 /// iterations in all (gallivm's loop limiter; the probe sees 65534 run); Mesa 25 and every
@@ -63,42 +63,9 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
         disc_hidden2: None,
         encoder_bias: true,
     };
-    let row_ptr: Vec<u32> = (0..=n as u32).collect();
-    let x_col: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
-    let a_col: Vec<u32> = (0..n as u32).collect();
-    let val = vec![1.0f32; n];
-    let features = CsrRef {
-        row_ptr: &row_ptr,
-        col: &x_col,
-        val: &val,
-        cols: 4,
-    };
-    let adjacency = CsrRef {
-        row_ptr: &row_ptr,
-        col: &a_col,
-        val: &val,
-        cols: n,
-    };
-    let (enc0, dis0) = init_params(&arch, 1);
-    let cfg = EngineConfig {
-        lr_encoder: 0.01,
-        lr_discriminator: 0.001,
-        disc_steps: 0,
-        num_pos: 10,
-        num_neg: 10,
-        noise: Noise::Gpu { seed: 1 },
-        recon: Recon::Sampled,
-        negatives: Negatives::Host,
-        alternation: Alternation::Joint,
-    };
-    let before = ctx.allocated_bytes();
-    let err = match Engine::new(ctx, arch, cfg, features, adjacency, &enc0, &dis0) {
-        Ok(_) => panic!("{n} nodes trained past a loop cap of {}", cap.iterations),
-        Err(e) => e.to_string(),
-    };
+    let err = engine_refusal(ctx, arch, n);
     assert!(
         err.contains("ends a shader invocation's loops") && err.contains(&format!("all {n} rows")),
         "{err}"
     );
-    assert!(ctx.allocated_bytes() - before < 1 << 20);
 }

@@ -398,6 +398,17 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
     };
     // z (N × 64) passes the limit at this N.
     let n = (ctx.max_binding_bytes() / (64 * 4) + 1) as usize;
+    let err = engine_refusal(ctx, arch, n);
+    assert!(
+        err.contains("`z`") && err.contains("bound whole") && err.contains("MiB"),
+        "{err}"
+    );
+}
+
+/// Why `Engine::new` refuses `arch` on a graph of `n` nodes (4 features, each node linked to
+/// itself only); panics if it does not, or if it allocated for it (other tests may allocate
+/// meanwhile: their share, under one binding, is allowed).
+pub fn engine_refusal(ctx: &GpuContext, arch: Arch, n: usize) -> String {
     let row_ptr: Vec<u32> = (0..=n as u32).collect();
     let x_col: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
     let a_col: Vec<u32> = (0..n as u32).collect();
@@ -428,18 +439,11 @@ fn a_graph_too_large_for_the_device_is_refused_with_its_size() {
     };
     let before = ctx.allocated_bytes();
     let err = match Engine::new(ctx, arch, cfg, features, adjacency, &enc0, &dis0) {
-        Ok(_) => panic!(
-            "{n} nodes fit a {} byte binding limit?",
-            ctx.max_binding_bytes()
-        ),
+        Ok(_) => panic!("{n} nodes were not refused"),
         Err(e) => e.to_string(),
     };
-    assert!(
-        err.contains("`z`") && err.contains("bound whole") && err.contains("MiB"),
-        "{err}"
-    );
-    // Nothing was allocated for it (other tests may allocate meanwhile: allow their share).
     assert!(ctx.allocated_bytes() - before < ctx.max_binding_bytes());
+    err
 }
 
 /// Arrays past one storage binding are split (row chunks bound at offsets, gathers through two
