@@ -17,6 +17,7 @@ pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod data;
+pub mod doctor;
 pub mod eval;
 pub mod export;
 pub mod gpu;

@@ -556,6 +556,21 @@ fn write_file(py: Python<'_>, path: std::path::PathBuf, data: Bound<'_, PyBytes>
     .map_err(|e| PyRuntimeError::new_err(crate::cli::error_text(&e)))
 }
 
+/// `argva doctor` on the chosen adapter (the library's checks, as the CLI and the page run
+/// them): the report as JSON.
+#[pyfunction]
+#[pyo3(signature = (device=None))]
+fn doctor(py: Python<'_>, device: Option<Device>) -> PyResult<String> {
+    py.detach(|| -> anyhow::Result<String> {
+        let ctx = context(&choice(device))?;
+        let start = std::time::Instant::now();
+        let now = || start.elapsed().as_secs_f64();
+        let report = pollster::block_on(crate::doctor::run(&ctx, &now, &mut |_| {}));
+        Ok(serde_json::to_string(&report)?)
+    })
+    .map_err(|e| PyRuntimeError::new_err(crate::cli::error_text(&e)))
+}
+
 /// The command line (`python -m argva …`): returns its exit status.
 #[pyfunction]
 fn main(py: Python<'_>, argv: Vec<String>) -> u8 {
@@ -570,6 +585,7 @@ fn _argva(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embed, m)?)?;
     m.add_function(wrap_pyfunction!(dataset, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
+    m.add_function(wrap_pyfunction!(doctor, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(write_file, m)?)?;

@@ -1,6 +1,6 @@
 //! The browser page's entry points (wasm32 + WebGPU): open the adapter, check every shader
-//! under the browser's own compiler, replay the golden epochs, train with live progress, and
-//! benchmark. The page (`assets/web/`) calls these through wasm-bindgen; everything they
+//! under the browser's own compiler, run `argva doctor`'s checks, train with live progress,
+//! and benchmark. The page (`assets/web/`) calls these through wasm-bindgen; everything they
 //! return is JSON text or bytes, so the page needs no knowledge of Rust types.
 //!
 //! The engine is the native one: the same kernels, buffers and epoch schedule. Nothing here
@@ -14,7 +14,6 @@ use wasm_bindgen::prelude::*;
 use crate::data::{self, Graph, LoadOptions, NegativeSampler, link_split};
 use crate::gpu::{GpuContext, GpuError};
 use crate::model::ModelKind;
-use crate::reference::golden::Golden;
 use crate::train::fit::{Event, Resume, Validation, fit_async, link_scores};
 use crate::train::schedule::{KernelRow, kernel_rows, launched};
 use crate::train::{Prepared, TrainConfig, Trainer, engine::Recon};
@@ -215,58 +214,26 @@ impl Gpu {
         .to_string()
     }
 
-    /// The GPU's random draws under the browser's compiler against the CPU twin: Philox's
-    /// words must be identical, and the N(0, 1) samples (Box–Muller) within f32 rounding.
-    /// JSON: `{bits_equal, samples, worst_abs, over_1e5, worst_at: {index, gpu, cpu}}`.
-    pub async fn check_draws(&self) -> Result<String, JsError> {
-        use crate::gpu::{GpuBuffer, submit};
-        use crate::kernels::rng;
-        const LEN: usize = 1 << 16;
-        let (seed, epoch, stream) = (0x1234_5678_9abc_def0_u64, 3, 1);
-        let ctx = &self.ctx;
-        let clock = GpuBuffer::from_slice(ctx, "clock", &[epoch, 0, 0, 0]).map_err(js_err)?;
-        let bits = GpuBuffer::<f32>::zeros(ctx, "bits", LEN).map_err(js_err)?;
-        let normals = GpuBuffer::<f32>::zeros(ctx, "normals", LEN).map_err(js_err)?;
-        let b = rng::bind_bits(ctx, &clock, (&bits).into(), 0, LEN, seed, stream);
-        let n = rng::bind(ctx, &clock, (&normals).into(), 0, LEN, seed, stream);
-        submit(ctx, "draws", &[&b.map_err(js_err)?, &n.map_err(js_err)?]);
-        let bits = bits.read(ctx).await.map_err(js_err)?;
-        let bits: Vec<u32> = bits.iter().map(|v| v.to_bits()).collect();
-        let normals = normals.read(ctx).await.map_err(js_err)?;
-        let want = rng::normal_cpu(seed, epoch, stream, LEN);
-        let err = rng::draw_error(&normals, &want);
-        let at = err.at;
-        Ok(json!({
-            "bits_equal": bits == rng::bits_cpu(seed, epoch, stream, LEN),
-            "samples": LEN,
-            "worst_abs": err.worst,
-            "over_1e5": err.over_1e5,
-            "worst_at": { "index": at, "gpu": normals[at], "cpu": want[at] },
-        })
-        .to_string())
-    }
-
-    /// Replays one golden epoch (the JSON of `tests/fixtures/golden/<model>_one_epoch.json`)
-    /// and returns every comparison: `[{what, worst, tolerance, passed, text}]`.
-    pub async fn replay_golden(&self, golden_json: &str) -> Result<String, JsError> {
-        let g = Golden::from_json(golden_json.as_bytes(), "golden").map_err(js_err)?;
+    /// `argva doctor` on the browser's adapter: every kernel against its twin, the golden
+    /// epochs, a run repeated to the byte ([`crate::doctor::run`], the command line's own
+    /// checks). `on_check` is called with each check's JSON as it finishes; resolves to the
+    /// report's JSON (`{adapter, checks: [{name, passed, worst, bound, detail, seconds}],
+    /// warnings, passed}`).
+    pub async fn doctor(&self, on_check: js_sys::Function) -> Result<String, JsError> {
         let scope = self
             .ctx
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
-        let comparisons = crate::train::replay::replay_golden(&self.ctx, &g).await;
+        let now = || now_ms() / 1000.0;
+        let mut progress = |c: &crate::doctor::Check| {
+            let text = serde_json::to_string(c).unwrap_or_default();
+            let _ = on_check.call1(&JsValue::NULL, &text.into());
+        };
+        let report = crate::doctor::run(&self.ctx, &now, &mut progress).await;
         if let Some(e) = scope.pop().await {
-            return Err(js_err(format!("the GPU rejected the replay: {e}")));
+            return Err(js_err(format!("the GPU rejected a check: {e}")));
         }
-        let rows: Vec<_> = comparisons
-            .map_err(js_err)?
-            .iter()
-            .map(|c| {
-                json!({ "what": c.what, "worst": c.worst, "tolerance": c.tolerance,
-                        "passed": c.passed(), "text": c.to_string() })
-            })
-            .collect();
-        Ok(serde_json::Value::Array(rows).to_string())
+        Ok(serde_json::to_string(&report).map_err(js_err)?)
     }
 
     /// Trains on Cora or CiteSeer (options: JSON of [`Options`]'s fields). `on_event` is

@@ -174,7 +174,39 @@ async function bench(options) {
   }
 }
 
+// ---- doctor ------------------------------------------------------------------------------
+// `argva doctor` on this adapter: every kernel against its CPU twin, PyG's golden epochs, a
+// run repeated to the byte (the command line's own checks, in the library).
+async function doctor() {
+  $("doctor-button").disabled = true;
+  status("doctor-status", "checking this GPU…");
+  const body = $("doctor-table").querySelector("tbody");
+  body.innerHTML = "";
+  $("doctor-table").hidden = false;
+  try {
+    const row = (text) => {
+      const c = JSON.parse(text);
+      body.insertAdjacentHTML("beforeend", `<tr class="${c.passed ? "pass" : "fail"}">` +
+        `<td>${c.passed ? "pass" : "FAIL"}</td><td>${c.name}</td><td>${c.worst.toExponential(2)}</td>` +
+        `<td>${c.bound}</td><td>${c.seconds.toFixed(2)}</td><td>${c.detail}</td></tr>`);
+    };
+    const report = JSON.parse(await gpu.doctor(row));
+    const failed = report.checks.filter((c) => !c.passed).length;
+    const notes = report.warnings.map((w) => `\nnote: ${w}`).join("");
+    status("doctor-status", (report.passed ? `verdict: all ${report.checks.length} checks passed`
+      : `verdict: ${failed} of ${report.checks.length} checks FAILED: results on this GPU are not to be trusted`) + notes,
+      !report.passed);
+    return report;
+  } catch (e) {
+    status("doctor-status", `the checks could not run: ${e.message ?? e}`, true);
+    throw e;
+  } finally {
+    $("doctor-button").disabled = false;
+  }
+}
+
 // ---- wiring ------------------------------------------------------------------------------
+$("doctor-button").addEventListener("click", () => { doctor().catch(() => {}); });
 $("train-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   train(formOptions(ev.target)).catch(() => {});
@@ -203,11 +235,7 @@ window.argvaTest = {
   frames: () => frames,
   ready: null,
   checkShaders: async () => JSON.parse(await gpu.check_shaders()),
-  checkDraws: async () => JSON.parse(await gpu.check_draws()),
-  replayGolden: async (model) => {
-    const text = await (await fetch(`golden/${model}_one_epoch.json`)).text();
-    return JSON.parse(await gpu.replay_golden(text));
-  },
+  doctor: () => doctor(),
   lastReport: () => lastRun?.report ?? null,
   lastBench: () => lastBench,
   files: () => lastRun ? {
@@ -228,6 +256,7 @@ async function main() {
   showAdapter(JSON.parse(gpu.info()));
   $("train-button").disabled = false;
   $("bench-button").disabled = false;
+  $("doctor-button").disabled = false;
 }
 
 window.argvaTest.ready = main().then(() => "ready").catch((e) => {

@@ -28,7 +28,7 @@ from ._inputs import (
 from ._progress import Progress
 
 __version__: str = _argva.__version__
-__all__ = ["fit", "FitResult", "devices", "Device", "datasets", "__version__"]
+__all__ = ["fit", "FitResult", "devices", "doctor", "Device", "datasets", "__version__"]
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,19 @@ class Adapter:
     name: str
     backend: str
     device_type: str
+
+
+def doctor(device: Device = None) -> Dict[str, Any]:
+    """Checks a GPU as ``argva doctor`` does: every kernel against its float64 twin on random
+    inputs of awkward sizes, PyTorch Geometric's recorded epoch of each model replayed, an
+    ARGVA run repeated to the byte, and whether the driver caps shader loops.
+
+    Returns the report: ``{"adapter": {...}, "checks": [{"name", "passed", "worst", "bound",
+    "detail", "seconds"}], "warnings": [...], "passed": bool}``. ``device`` as in :func:`fit`.
+    Raises ``RuntimeError`` when no adapter opens; a failed check is ``passed: False``, not an
+    exception.
+    """
+    return json.loads(_argva.doctor(device))
 
 
 def devices() -> List[Adapter]:

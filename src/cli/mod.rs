@@ -64,6 +64,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check this GPU: every kernel against its float64 twin on random inputs of awkward
+    /// sizes, PyTorch Geometric's recorded epoch of each model replayed, an ARGVA run repeated
+    /// to the byte, and whether the driver caps shader loops. Prints each check (pass/FAIL,
+    /// worst error, bound, time) and a verdict; exits 1 if any check fails. Run it first on a
+    /// new GPU or driver (about 10 s on a CPU adapter).
+    Doctor {
+        /// Print one JSON object (the report) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `argva <dataset> [flags]` is `argva train <dataset> [flags]`.
@@ -76,6 +86,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "plot",
         "reproduce",
         "info",
+        "doctor",
         "help",
     ];
     if let Some(first) = args.get(1).and_then(|a| a.to_str())
@@ -135,6 +146,40 @@ fn run(cli: Cli, launched: std::time::Instant) -> Result<()> {
             }
             Ok(())
         }
+        Command::Doctor { json } => doctor(json),
+    }
+}
+
+/// `argva doctor`: the library's checks on the chosen adapter, printed as they finish.
+fn doctor(json: bool) -> Result<()> {
+    let ctx = crate::gpu::GpuContext::new_blocking()?;
+    if !json {
+        println!("{}\n", ctx.summary);
+    }
+    let start = std::time::Instant::now();
+    let now = || start.elapsed().as_secs_f64();
+    let mut progress = |c: &crate::doctor::Check| {
+        if !json {
+            println!("{c}");
+        }
+    };
+    let report = pollster::block_on(crate::doctor::run(&ctx, &now, &mut progress));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for w in &report.warnings {
+            println!("note  {w}");
+        }
+        println!("{}", report.verdict());
+    }
+    if report.passed {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "argva doctor: {} of {} checks failed",
+            report.failed(),
+            report.checks.len()
+        )
     }
 }
 

@@ -11,6 +11,7 @@ mod colsum;
 mod decoder;
 mod dense_recon;
 mod disc_fused;
+mod doctor;
 mod faults;
 mod fit;
 mod kernel_timing;

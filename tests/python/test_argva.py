@@ -228,6 +228,19 @@ def test_devices_lists_adapters_and_an_index_picks_one(ring):
     assert r.adapter == found[0].name
 
 
+def test_doctor_checks_the_gpu_like_the_command_line():
+    report = argva.doctor()
+    assert report["passed"], [c for c in report["checks"] if not c["passed"]]
+    names = [c["name"] for c in report["checks"]]
+    # The CLI's report has the same checks in the same order.
+    out = subprocess.run([sys.executable, "-m", "argva", "doctor", "--json"],
+                         capture_output=True, text=True, check=True)
+    assert [c["name"] for c in json.loads(out.stdout)["checks"]] == names
+    assert any(n.startswith("golden argva") for n in names)
+    with pytest.raises(RuntimeError, match="no GPU adapter matches"):
+        argva.doctor(device="no such gpu")
+
+
 # The settings whose default is the recipe's (None in the signature).
 PER_RECIPE = {"epochs", "latent", "hidden", "disc_hidden", "disc_steps", "lr", "disc_lr",
               "recon", "eval_noise"}

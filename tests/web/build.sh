@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser page into target/web/site (or $1): argva's library for wasm32 + WebGPU,
 # its JS glue from wasm-bindgen-cli of exactly the wasm-bindgen version in Cargo.lock, the page
-# (assets/web/) and the golden epochs its self-test replays. Installs the wasm32 target and
+# (assets/web/). Installs the wasm32 target and
 # wasm-bindgen-cli when missing (reused when present). Serve the folder over http (WebGPU
 # needs a secure context: http://127.0.0.1 or https), e.g.
 #   python3 -m http.server -d target/web/site 8000 --bind 127.0.0.1
@@ -26,9 +26,8 @@ fi
 
 cargo rustc --lib --release --target wasm32-unknown-unknown --crate-type cdylib
 rm -rf "$site"
-mkdir -p "$site/golden"
+mkdir -p "$site"
 wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" \
   target/wasm32-unknown-unknown/release/argva.wasm
 cp assets/web/* "$site/"
-cp tests/fixtures/golden/*_one_epoch.json "$site/golden/"
 echo "build.sh: page in $site ($(du -sh "$site/pkg/argva_bg.wasm" | cut -f1) of wasm)"

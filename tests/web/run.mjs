@@ -56,24 +56,16 @@ for (const p of shaders.pipelines) check(`pipelines of ${p.model} build`, p.erro
 check("every shader in shaders/ checked", shaders.shaders.length === Number(shaderFiles),
   `${shaders.shaders.length} of ${shaderFiles} shaders, ${shaders.pipeline_count} pipelines`);
 
-// 2b. The random draws every GPU-drawn quantity (ε, z′, negatives) comes from: Philox's words
-// exactly the CPU twin's, and the Box–Muller samples within f32 rounding of the f64 twin.
-const draws = await page.evaluate(() => window.argvaTest.checkDraws());
-check("Philox's words equal the CPU twin's", draws.bits_equal, `${draws.samples} words`);
-check("N(0, 1) draws equal the f64 twin's within 1e-5", draws.over_1e5 === 0,
-  `worst ${draws.worst_abs.toExponential(2)}, ${draws.over_1e5} of ${draws.samples} over 1e-5 ` +
-  `(element ${draws.worst_at.index}: ${draws.worst_at.gpu} vs ${draws.worst_at.cpu})`);
-
-// 3. PyTorch Geometric's golden epochs replay within the native tolerances.
-for (const model of ["gae", "vgae", "arga", "argva"]) {
-  let rows;
-  try { rows = await page.evaluate((m) => window.argvaTest.replayGolden(m), model); }
-  catch (e) { check(`golden ${model} epoch replays`, false, e.message); continue; }
-  const bad = rows.filter((r) => !r.passed);
-  const worst = Math.max(...rows.map((r) => r.worst / r.tolerance));
-  check(`golden ${model} epoch replays (${rows.length} tensors)`, rows.length > 0 && bad.length === 0,
-    bad.length ? bad.map((r) => r.text).join("; ") : `worst error ${(100 * worst).toFixed(1)} % of its tolerance`);
+// 3. `argva doctor` through the page's button handler: every kernel against its twin (the
+// random draws too: Philox's words exactly, Box–Muller within 1e-5), PyTorch Geometric's
+// golden epochs within the native tolerances, an ARGVA run repeated to the byte.
+const doctor = await page.evaluate(() => window.argvaTest.doctor());
+for (const c of doctor.checks) {
+  check(`doctor: ${c.name}`, c.passed, `worst ${c.worst.toExponential(2)} (bound ${c.bound}): ${c.detail}`);
 }
+const shown = await page.textContent("#doctor-status");
+check("the page shows the doctor's verdict", doctor.passed && shown.includes(`all ${doctor.checks.length} checks passed`),
+  shown.split("\n")[0]);
 
 // 4. Training through the form: finite, falling losses; the native engine's results.
 await page.selectOption("#train-form select[name=dataset]", native.dataset.toLowerCase());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The browser test: builds the page (build.sh), serves it on 127.0.0.1, and drives the system
 # Chromium headless on SwiftShader's WebGPU adapter (run.mjs): no-WebGPU message, every shader
-# under Tint, the golden epochs, a few ARGVA epochs on Cora against the native engine's, the
+# under Tint, `argva doctor`'s checks (kernels vs twins, golden epochs, a repeated run), a few
+# ARGVA epochs on Cora against the native engine's, the
 # bench view. Installs what it needs (chromium from apt, playwright-core from npm) when missing.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
