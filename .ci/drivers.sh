@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The driver matrix: the GPU suite (kernels vs twins, golden epochs, determinism) on every
+# The driver matrix: `argva doctor` and the GPU suite (kernels vs twins, golden epochs,
+# determinism) on every
 # software driver CI can have, and Cora GAE/ARGVA 20-epoch results that must be the same bytes
 # on all of them. Drivers: lavapipe and llvmpipe GL of the installed Mesa (25 from
 # bookworm-backports), SwiftShader's native Vulkan (Debian's chromium package ships it: run
@@ -41,6 +42,7 @@ for entry in "${drivers[@]}"; do
   fi
   echo "== $name"
   env "${vars[@]}" "$argva" info
+  env "${vars[@]}" "$argva" doctor | tail -n 3
   secs=-
   if [ "$suite" != no ]; then
     threads=()

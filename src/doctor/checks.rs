@@ -27,6 +27,8 @@ pub enum Kind {
     Decoder,
     Negatives,
     Adam,
+    Discriminator,
+    DenseRecon,
     Golden(ModelKind),
     Determinism,
 }
@@ -51,6 +53,8 @@ pub fn all() -> Vec<Kind> {
         Kind::Decoder,
         Kind::Negatives,
         Kind::Adam,
+        Kind::Discriminator,
+        Kind::DenseRecon,
     ]);
     all.extend(MODELS.map(Kind::Golden));
     all.push(Kind::Determinism);
@@ -70,6 +74,8 @@ impl Kind {
             Kind::Decoder => "decoder (pair loss, gather)".into(),
             Kind::Negatives => "negatives (draw, slot lists, dz)".into(),
             Kind::Adam => "adam".into(),
+            Kind::Discriminator => "disc_fused (a discriminator step)".into(),
+            Kind::DenseRecon => "dense_recon (the paper's N² loss)".into(),
             Kind::Golden(m) => format!("golden {} epoch (PyG's, replayed)", m.name()),
             Kind::Determinism => "determinism (ARGVA run twice)".into(),
         }
@@ -87,6 +93,8 @@ impl Kind {
             Kind::Decoder => decoder_check(ctx).await,
             Kind::Negatives => negatives_check(ctx).await,
             Kind::Adam => adam_check(ctx).await,
+            Kind::Discriminator => discriminator(ctx).await,
+            Kind::DenseRecon => dense_recon_check(ctx).await,
             Kind::Golden(m) => golden(ctx, m).await,
             Kind::Determinism => determinism(ctx).await,
         }
@@ -746,4 +754,130 @@ async fn determinism(ctx: &GpuContext) -> GpuResult<Outcome> {
             runs[0].len()
         ),
     })
+}
+
+/// One fused discriminator step (forward, BCE, backward; d 32 → 64 → 64 → 1, the default) on
+/// a batch of [z ; prior] rows no tile divides: its loss and every parameter gradient.
+async fn discriminator(ctx: &GpuContext) -> GpuResult<Outcome> {
+    use crate::kernels::disc_fused::{self, Batch, GRAD_COLUMN, LOSS_COLUMN, Mlp, Operands, Prior};
+    use crate::model::{Arch, ParamLayout};
+    let n = 333;
+    let m = Mlp::of(&ParamLayout::discriminator(&Arch {
+        kind: ModelKind::Argva,
+        features: 3,
+        hidden: 4,
+        latent: 32,
+        disc_hidden: 64,
+        disc_hidden2: None,
+        encoder_bias: true,
+    }));
+    let mut r = seeded(12);
+    let theta = uniform_f32(&mut r, m.len, -0.4, 0.4);
+    let (z, prior) = (
+        uniform_f32(&mut r, n * m.d, -1.5, 1.5),
+        uniform_f32(&mut r, n * m.d, -2.0, 2.0),
+    );
+    let batch = Batch::step(n);
+    let groups = disc_fused::partial_rows(&m, batch, disc_fused::Room::of(ctx))?;
+    let clock = GpuBuffer::from_slice(ctx, "clock", &[3u32, 0, 0, 0])?;
+    let (tb, zb) = (
+        GpuBuffer::from_slice(ctx, "theta", &theta)?,
+        GpuBuffer::from_slice(ctx, "z", &z)?,
+    );
+    let pb = GpuBuffer::from_slice(ctx, "prior", &prior)?;
+    let (partials, dz) = (
+        poisoned(ctx, "partials", groups * m.row_len())?,
+        poisoned(ctx, "dz", n * m.d)?,
+    );
+    let ops = Operands {
+        clock: &clock,
+        theta: (&tb).into(),
+        z: (&zb).into(),
+        partials: (&partials).into(),
+        dz: (&dz).into(),
+    };
+    submit(
+        ctx,
+        "doctor disc_fused",
+        &[&disc_fused::bind_step(
+            ctx,
+            &m,
+            batch,
+            Prior::Buffer((&pb).into()),
+            ops,
+        )?],
+    );
+    let table = partials.read(ctx).await?;
+    let total = |column: usize| disc_fused::sum_column(&table, m.row_len(), groups, column);
+    let rows = to_f64(&[z, prior].concat());
+    let want = disc_fused::forward_backward_cpu(&m, &to_f64(&theta), &rows, batch);
+    let grads: Vec<f32> = (0..m.len).map(|e| total(GRAD_COLUMN + e) as f32).collect();
+    Ok(all_of(
+        vec![
+            (
+                "loss",
+                compare(&[total(LOSS_COLUMN) as f32], &[want.loss], 1e-5, 1e-6),
+            ),
+            ("gradients", compare(&grads, &want.grads, 1e-4, 1e-6)),
+        ],
+        "1e-6 + 1e-4·|x|".into(),
+        format!("{} rows, {} parameters", 2 * n, m.len),
+    ))
+}
+
+/// The original ARGA code's weighted N² reconstruction loss and its gradient, in row chunks.
+async fn dense_recon_check(ctx: &GpuContext) -> GpuResult<Outcome> {
+    use crate::kernels::dense_recon;
+    let (n, d) = (150, 7);
+    let mut r = seeded(13);
+    let mut adj = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in i + 1..n {
+            if r.random_bool(0.08) {
+                adj[i].push(j as u32);
+                adj[j].push(i as u32);
+            }
+        }
+    }
+    let a = adj.iter().map(Vec::len).sum();
+    let (mut ptr, mut col) = (vec![0u32], Vec::new());
+    for (i, row) in adj.iter_mut().enumerate() {
+        row.push(i as u32);
+        row.sort_unstable();
+        col.extend_from_slice(row);
+        ptr.push(col.len() as u32);
+    }
+    let z = uniform_f32(&mut r, n * d, -0.7, 0.7);
+    let (zb, pb, cb) = (
+        GpuBuffer::from_slice(ctx, "z", &z)?,
+        GpuBuffer::from_slice(ctx, "ptr", &ptr)?,
+        GpuBuffer::from_slice(ctx, "col", &col)?,
+    );
+    let (dz, loss_rows) = (poisoned(ctx, "dz", n * d)?, poisoned(ctx, "loss rows", n)?);
+    let scores = poisoned(ctx, "scores", dense_recon::scratch_len(n))?;
+    let ops = dense_recon::Operands {
+        z: (&zb).into(),
+        label_ptr: (&pb).into(),
+        label_col: (&cb).into(),
+        scores: (&scores).into(),
+        dz: (&dz).into(),
+        loss_rows: (&loss_rows).into(),
+    };
+    // Chunks of 64 rows (64, 64, 22), as graphs past the scratch run.
+    let steps = dense_recon::record_chunked(ctx, ops, (n, d), a, false, 64)?;
+    submit(
+        ctx,
+        "doctor dense recon",
+        &steps.iter().map(|(d, _)| d).collect::<Vec<_>>(),
+    );
+    let (want_loss, want_dz) = dense_recon::loss_and_grad_cpu(&to_f64(&z), n, d, &ptr, &col, a);
+    let loss: f64 = loss_rows.read(ctx).await?.iter().map(|&v| v as f64).sum();
+    Ok(all_of(
+        vec![
+            ("loss", compare(&[loss as f32], &[want_loss], 1e-4, 0.0)),
+            ("dz", compare(&dz.read(ctx).await?, &want_dz, 1e-4, 1e-6)),
+        ],
+        "1e-6 + 1e-4·|x|".into(),
+        format!("{n} nodes, {a} edges, d {d}, three row chunks"),
+    ))
 }

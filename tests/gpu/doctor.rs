@@ -45,7 +45,7 @@ fn every_check_passes_on_this_device() {
     assert!(
         report
             .verdict()
-            .starts_with("verdict: all 17 checks passed"),
+            .starts_with("verdict: all 19 checks passed"),
         "{}",
         report.verdict()
     );
@@ -61,7 +61,7 @@ fn one_failed_check_fails_the_verdict() {
     assert!(!report.passed && report.failed() == 1);
     let text = report.to_string();
     assert!(
-        text.contains("FAIL") && text.contains("1 of 17 checks FAILED"),
+        text.contains("FAIL") && text.contains("1 of 19 checks FAILED"),
         "{text}"
     );
 }
