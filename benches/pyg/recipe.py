@@ -5,12 +5,15 @@ quality table. Not part of the Rust build or CI.
     pyg/bin/python benches/pyg/recipe.py --data-root /tmp/pyg --dataset Cora --model argva --seed 0
 
 --data-root must be a writable folder holding <Dataset>/raw/ (PyG writes processed/ beside it).
+--device cuda trains on the GPU; --timing prints one JSON line instead (epoch times after
+--warmup untimed epochs, CUDA synchronised each epoch): benches/device/run.sh uses it.
 Defaults follow argva's: raw features, hidden 64, latent 32, discriminator d → 64 → 64 → 1,
 5 discriminator steps, Adam 0.005 / 0.001, 200 epochs, RandomLinkSplit(0.05, 0.1).
 """
 import argparse
 
 import torch
+import torch_geometric
 import torch_geometric.transforms as T
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
@@ -25,13 +28,16 @@ p.add_argument("--seed", type=int, default=0)
 p.add_argument("--epochs", type=int, default=200)
 p.add_argument("--hidden", type=int, default=64)
 p.add_argument("--normalize-features", action="store_true")
+p.add_argument("--device", default="cpu")
+p.add_argument("--timing", action="store_true")
+p.add_argument("--warmup", type=int, default=5)
 a = p.parse_args()
 
 torch.manual_seed(a.seed)
 split = T.RandomLinkSplit(num_val=0.05, num_test=0.1, is_undirected=True,
                           split_labels=True, add_negative_train_samples=False)
 transform = T.Compose([T.NormalizeFeatures(), split]) if a.normalize_features else split
-train, val, test = Planetoid(a.data_root, a.dataset, transform=transform)[0]
+train, val, test = (d.to(a.device) for d in Planetoid(a.data_root, a.dataset, transform=transform)[0])
 variational, adversarial = a.model in ("vgae", "argva"), a.model in ("arga", "argva")
 
 
@@ -66,9 +72,21 @@ if adversarial:
     disc_opt = torch.optim.Adam(discriminator.parameters(), lr=0.001)
 else:
     model = (VGAE if variational else GAE)(encoder)
+model = model.to(a.device)
 enc_opt = torch.optim.Adam(encoder.parameters(), lr=0.005)
 
+
+def sync():
+    if a.device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+import time  # noqa: E402
+
+times = []
 for epoch in range(a.epochs):
+    sync()
+    start = time.perf_counter()
     model.train()
     enc_opt.zero_grad()
     z = model.encode(train.x, train.edge_index)
@@ -84,11 +102,26 @@ for epoch in range(a.epochs):
         loss = loss + (1 / train.num_nodes) * model.kl_loss()
     loss.backward()
     enc_opt.step()
+    sync()
+    times.append(time.perf_counter() - start)
 
 model.eval()
 with torch.no_grad():
     z = model.encode(test.x, test.edge_index)
 auc, ap = model.test(z, test.pos_edge_label_index, test.neg_edge_label_index)
-pred = KMeans(n_clusters=int(test.y.max()) + 1, n_init=10, random_state=0).fit_predict(z.numpy())
-nmi = normalized_mutual_info_score(test.y.numpy(), pred)
-print(f"{a.dataset} {a.model} seed {a.seed}: test AUC {auc:.4f} AP {ap:.4f} NMI {nmi:.4f}")
+pred = KMeans(n_clusters=int(test.y.max()) + 1, n_init=10, random_state=0).fit_predict(z.cpu().numpy())
+nmi = normalized_mutual_info_score(test.y.cpu().numpy(), pred)
+if a.timing:
+    import json
+    import statistics
+
+    timed = [1e3 * t for t in times[a.warmup:]]
+    print(json.dumps({
+        "framework": f"PyTorch Geometric {torch_geometric.__version__}, torch {torch.__version__}",
+        "device": torch.cuda.get_device_name() if a.device.startswith("cuda") else "cpu",
+        "dataset": a.dataset, "model": a.model, "epochs_timed": len(timed),
+        "epoch_ms_median": statistics.median(timed), "epoch_ms_min": min(timed),
+        "epoch_ms_max": max(timed), "test_auc": auc, "test_ap": ap, "nmi": nmi,
+    }))
+else:
+    print(f"{a.dataset} {a.model} seed {a.seed}: test AUC {auc:.4f} AP {ap:.4f} NMI {nmi:.4f}")

@@ -5,9 +5,10 @@
 use std::ops::ControlFlow;
 
 use super::Outcome;
+use super::harness::{self, poisoned};
 use crate::gpu::{GpuBuffer, GpuContext, GpuResult, submit};
 use crate::kernels::matmul::{self, Form};
-use crate::kernels::negatives::{self, PositiveTables, Tables};
+use crate::kernels::negatives::{self, PositiveTables};
 use crate::kernels::spmm::{self, CsrBuffers};
 use crate::kernels::{Epilogue, adam, colsum, decoder, reduce, reparam, rng};
 use crate::model::ModelKind;
@@ -99,12 +100,6 @@ impl Kind {
             Kind::Determinism => determinism(ctx).await,
         }
     }
-}
-
-fn poisoned(ctx: &GpuContext, label: &str, len: usize) -> GpuResult<GpuBuffer<f32>> {
-    let b = GpuBuffer::<f32>::zeros(ctx, label, len)?;
-    b.poison(ctx);
-    Ok(b)
 }
 
 /// Several comparisons: the first failure, else the worst error of them all.
@@ -315,22 +310,11 @@ const DRAW_SEED: (u64, u32, u32) = (0x1234_5678_9abc_def0, 3, 1);
 
 async fn rng_bits(ctx: &GpuContext) -> GpuResult<Outcome> {
     let (seed, epoch, stream) = DRAW_SEED;
-    let clock = GpuBuffer::from_slice(ctx, "clock", &[epoch, 0, 0, 0])?;
-    let out = poisoned(ctx, "bits", DRAWS)?;
-    submit(
-        ctx,
-        "doctor bits",
-        &[&rng::bind_bits(
-            ctx,
-            &clock,
-            (&out).into(),
-            0,
-            DRAWS,
-            seed,
-            stream,
-        )?],
-    );
-    let got: Vec<u32> = out.read(ctx).await?.iter().map(|v| v.to_bits()).collect();
+    let got: Vec<u32> = harness::draws(ctx, true, DRAWS, DRAW_SEED)
+        .await?
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
     let want = rng::bits_cpu(seed, epoch, stream, DRAWS);
     let bad = got.iter().zip(&want).position(|(a, b)| a != b);
     Ok(Outcome {
@@ -343,22 +327,7 @@ async fn rng_bits(ctx: &GpuContext) -> GpuResult<Outcome> {
 
 async fn rng_normals(ctx: &GpuContext) -> GpuResult<Outcome> {
     let (seed, epoch, stream) = DRAW_SEED;
-    let clock = GpuBuffer::from_slice(ctx, "clock", &[epoch, 0, 0, 0])?;
-    let out = poisoned(ctx, "normals", DRAWS)?;
-    submit(
-        ctx,
-        "doctor normals",
-        &[&rng::bind(
-            ctx,
-            &clock,
-            (&out).into(),
-            0,
-            DRAWS,
-            seed,
-            stream,
-        )?],
-    );
-    let got = out.read(ctx).await?;
+    let got = harness::draws(ctx, false, DRAWS, DRAW_SEED).await?;
     let err = rng::draw_error(&got, &rng::normal_cpu(seed, epoch, stream, DRAWS));
     Ok(Outcome::within(
         err.worst,
@@ -440,53 +409,16 @@ async fn decoder_check(ctx: &GpuContext) -> GpuResult<Outcome> {
     let pairs: Vec<u32> = (0..2 * (npos + nneg))
         .map(|_| r.random_range(0..n as u32))
         .collect();
-    let (ptr, slots) = decoder::pair_slots(n, &pairs)?;
     let p = npos + nneg;
-    let zb = GpuBuffer::from_slice(ctx, "z", &z)?;
-    let pb = GpuBuffer::from_slice(ctx, "pairs", &pairs)?;
-    let ptrb = GpuBuffer::from_slice(ctx, "slot_ptr", &ptr)?;
-    let sb = GpuBuffer::from_slice(ctx, "slots", &slots)?;
-    let (loss, grad, dz) = (
-        poisoned(ctx, "loss", p)?,
-        poisoned(ctx, "grad", p)?,
-        poisoned(ctx, "dz", n * d)?,
-    );
-    let l = decoder::pair_loss(
-        ctx,
-        (&zb).into(),
-        (&pb).into(),
-        (&loss).into(),
-        (&grad).into(),
-        n,
-        d,
-        npos,
-        nneg,
-    )?;
-    let g = decoder::gather(
-        ctx,
-        (&zb).into(),
-        (&pb).into(),
-        (&ptrb).into(),
-        (&sb).into(),
-        (&grad).into(),
-        (&dz).into(),
-        n,
-        d,
-        false,
-    )?;
-    submit(ctx, "doctor decoder", &[&l, &g]);
+    let got = harness::decoder(ctx, &z, &pairs, (n, d), (npos, nneg)).await?;
     let z64 = to_f64(&z);
     let (want_loss, want_grad) = decoder::pair_loss_cpu(&z64, &pairs, d, npos, nneg);
-    let got_grad = grad.read(ctx).await?;
-    let want_dz = decoder::gather_cpu(&z64, &pairs, &to_f64(&got_grad), n, d);
+    let want_dz = decoder::gather_cpu(&z64, &pairs, &to_f64(&got.grad), n, d);
     Ok(all_of(
         vec![
-            (
-                "loss",
-                compare(&loss.read(ctx).await?, &want_loss, 1e-5, 1e-8),
-            ),
-            ("grad", compare(&got_grad, &want_grad, 1e-5, 1e-8)),
-            ("dz", compare(&dz.read(ctx).await?, &want_dz, 1e-5, 1e-7)),
+            ("loss", compare(&got.loss, &want_loss, 1e-5, 1e-8)),
+            ("grad", compare(&got.grad, &want_grad, 1e-5, 1e-8)),
+            ("dz", compare(&got.dz, &want_dz, 1e-5, 1e-7)),
         ],
         "1e-7 + 1e-5·|x|".into(),
         format!("{p} pairs over {n} nodes, d {d}"),
@@ -507,68 +439,9 @@ async fn negatives_check(ctx: &GpuContext) -> GpuResult<Outcome> {
     }
     let pos: Vec<[u32; 2]> = pos.into_iter().collect();
     let t = PositiveTables::new(n, &pos)?;
-    let (npos, p) = (pos.len(), pos.len() + nneg);
     let z = uniform_f32(&mut r, n * d, -0.8, 0.8);
-    let clock = GpuBuffer::<u32>::zeros_with(ctx, "clock", 4, wgpu::BufferUsages::UNIFORM)?;
-    clock.write(ctx, &[epoch, 0, 0, 0])?;
-    let zb = GpuBuffer::from_slice(ctx, "z", &z)?;
-    let mut head = t.pairs.clone();
-    head.resize(2 * p, u32::MAX);
-    let pairs = GpuBuffer::from_slice(ctx, "pairs", &head)?;
-    let (loss, grad, dz) = (
-        poisoned(ctx, "loss", p)?,
-        poisoned(ctx, "grad", p)?,
-        poisoned(ctx, "dz", n * d)?,
-    );
-    let slot_ptr = GpuBuffer::from_slice(ctx, "slot_ptr", &vec![u32::MAX; n + 1])?;
-    let slots = GpuBuffer::from_slice(ctx, "slots", &vec![u32::MAX; 2 * p])?;
-    let adj_ptr = GpuBuffer::from_slice(ctx, "adj_ptr", &t.adj_ptr)?;
-    let adj_col = GpuBuffer::from_slice(ctx, "adj_col", &t.adj_col)?;
-    let pos_rank = GpuBuffer::from_slice(ctx, "pos_rank", &t.pos_rank)?;
-    let counts = GpuBuffer::from_slice(ctx, "counts", &t.pos_count)?;
-    let tables = Tables {
-        adj_ptr: (&adj_ptr).into(),
-        adj_col: (&adj_col).into(),
-        pos_rank: (&pos_rank).into(),
-        counts: (&counts).into(),
-    };
-    let (pa, sp, sl) = ((&pairs).into(), (&slot_ptr).into(), (&slots).into());
-    let launches = [
-        negatives::sample_loss(
-            ctx,
-            &clock,
-            (&zb).into(),
-            pa,
-            (&loss).into(),
-            (&grad).into(),
-            tables,
-            n,
-            d,
-            (npos, nneg),
-            seed,
-        )?,
-        negatives::scan(ctx, tables.counts, sp, n)?,
-        negatives::place(ctx, pa, tables, sp, sl, n, npos, nneg)?,
-        negatives::order(ctx, pa, tables, sp, sl, n, npos, nneg)?,
-        decoder::gather(
-            ctx,
-            (&zb).into(),
-            pa,
-            sp,
-            sl,
-            (&grad).into(),
-            (&dz).into(),
-            n,
-            d,
-            false,
-        )?,
-    ];
-    submit(
-        ctx,
-        "doctor negatives",
-        &launches.iter().collect::<Vec<_>>(),
-    );
-    let got_pairs = pairs.read(ctx).await?;
+    let npos = pos.len();
+    let got = harness::negatives(ctx, &t, &z, d, nneg, (seed, epoch), negatives::ATTEMPTS).await?;
     let want_neg = negatives::draw_cpu(&t, seed, epoch, nneg);
     let detail = format!("{nneg} negatives beside {npos} positives over {n} nodes");
     let fail = |why: String| {
@@ -579,20 +452,19 @@ async fn negatives_check(ctx: &GpuContext) -> GpuResult<Outcome> {
             detail: detail.clone(),
         })
     };
-    if got_pairs[2 * npos..] != want_neg[..] {
+    if got.pairs[2 * npos..] != want_neg[..] {
         return fail("the drawn pairs are not the twin's".into());
     }
-    let (ptr, want_slots) = decoder::pair_slots(n, &got_pairs)?;
-    if slot_ptr.read(ctx).await? != ptr || slots.read(ctx).await? != want_slots {
+    let (ptr, want_slots) = decoder::pair_slots(n, &got.pairs)?;
+    if got.slot_ptr != ptr || got.slots != want_slots {
         return fail("the slot lists are not the host-built lists".into());
     }
-    if counts.read(ctx).await? != t.pos_count {
+    if got.counts != t.pos_count {
         return fail("the counts were not restored".into());
     }
-    let got_grad = grad.read(ctx).await?;
-    let want_dz = decoder::gather_cpu(&to_f64(&z), &got_pairs, &to_f64(&got_grad), n, d);
+    let want_dz = decoder::gather_cpu(&to_f64(&z), &got.pairs, &to_f64(&got.grad), n, d);
     Ok(Outcome::compared(
-        compare(&dz.read(ctx).await?, &want_dz, 1e-4, 1e-5),
+        compare(&got.dz, &want_dz, 1e-4, 1e-5),
         "1e-5 + 1e-4·|x|".into(),
         detail,
     ))

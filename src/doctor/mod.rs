@@ -6,6 +6,7 @@
 //! that it passes.
 
 pub mod checks;
+pub mod harness;
 
 use serde::Serialize;
 

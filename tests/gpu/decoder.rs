@@ -1,3 +1,4 @@
+use argva::doctor::harness::{self, DecoderRun};
 use argva::gpu::{GpuBuffer, GpuContext, submit};
 use argva::kernels::decoder;
 use argva::testing::{assert_close, assert_grad, rng, to_f64, uniform_f32};
@@ -23,11 +24,7 @@ const CASES: &[(usize, usize, usize, usize)] = &[
     (301, 16, 600, 601),
 ];
 
-struct Run {
-    loss: Vec<f32>,
-    grad: Vec<f32>,
-    dz: Vec<f32>,
-}
+type Run = DecoderRun;
 
 /// pair_loss then gather in one submission, every output poisoned first.
 fn run(z: &[f32], pairs: &[u32], n: usize, d: usize, npos: usize, nneg: usize) -> Run {
@@ -43,49 +40,7 @@ fn run_on(
     npos: usize,
     nneg: usize,
 ) -> Run {
-    let p = npos + nneg;
-    let (ptr, slots) = decoder::pair_slots(n, pairs).unwrap();
-    let zb = GpuBuffer::from_slice(ctx, "z", z).unwrap();
-    let pb = GpuBuffer::from_slice(ctx, "pairs", pairs).unwrap();
-    let ptrb = GpuBuffer::from_slice(ctx, "slot_ptr", &ptr).unwrap();
-    let sb = GpuBuffer::from_slice(ctx, "slots", &slots).unwrap();
-    let loss = GpuBuffer::<f32>::zeros(ctx, "loss", p).unwrap();
-    let grad = GpuBuffer::<f32>::zeros(ctx, "grad", p).unwrap();
-    let dz = GpuBuffer::<f32>::zeros(ctx, "dz", n * d).unwrap();
-    for b in [&loss, &grad, &dz] {
-        b.poison(ctx);
-    }
-    let l = decoder::pair_loss(
-        ctx,
-        (&zb).into(),
-        (&pb).into(),
-        (&loss).into(),
-        (&grad).into(),
-        n,
-        d,
-        npos,
-        nneg,
-    )
-    .unwrap();
-    let g = decoder::gather(
-        ctx,
-        (&zb).into(),
-        (&pb).into(),
-        (&ptrb).into(),
-        (&sb).into(),
-        (&grad).into(),
-        (&dz).into(),
-        n,
-        d,
-        false,
-    )
-    .unwrap();
-    submit(ctx, "decoder", &[&l, &g]);
-    Run {
-        loss: loss.read_blocking(ctx).unwrap(),
-        grad: grad.read_blocking(ctx).unwrap(),
-        dz: dz.read_blocking(ctx).unwrap(),
-    }
+    pollster::block_on(harness::decoder(ctx, z, pairs, (n, d), (npos, nneg))).unwrap()
 }
 
 #[test]

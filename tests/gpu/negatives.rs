@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use argva::doctor::harness::{self, NegativesRun};
 use argva::gpu::{GpuBuffer, GpuContext, submit};
 use argva::kernels::negatives::{self, PositiveTables, Tables};
 use argva::kernels::{decoder, rng::philox4x32_10};
@@ -27,20 +28,11 @@ fn random_edges(seed: u64, n: usize, edges: usize) -> Vec<[u32; 2]> {
     out
 }
 
-/// What one submission of draw + scan + place + gather left in every buffer.
-#[derive(Debug)]
-struct Out {
-    pairs: Vec<u32>,
-    loss: Vec<f32>,
-    grad: Vec<f32>,
-    counts: Vec<u32>,
-    slot_ptr: Vec<u32>,
-    slots: Vec<u32>,
-    dz: Vec<f32>,
-}
+/// What one submission of the five launches left in every buffer.
+type Out = NegativesRun;
 
-/// The five launches of the reconstruction with GPU negatives, every output poisoned first
-/// (the positive head of `pairs` written, its tail poisoned), on `ctx`.
+/// The reconstruction with GPU negatives on `ctx` (`doctor::harness::negatives`: every output
+/// poisoned first, the positive head of `pairs` written, its tail poisoned).
 #[allow(clippy::too_many_arguments)]
 fn run(
     ctx: &GpuContext,
@@ -52,72 +44,17 @@ fn run(
     epoch: u32,
     attempts: u32,
 ) -> Out {
-    let (n, npos) = (t.n, t.pairs.len() / 2);
-    let p = npos + nneg;
-    let clock = GpuBuffer::<u32>::zeros_with(ctx, "clock", 4, wgpu::BufferUsages::UNIFORM).unwrap();
-    clock.write(ctx, &[epoch, 0, 0, 0]).unwrap();
-    let zb = GpuBuffer::from_slice(ctx, "z", z).unwrap();
-    let mut head = t.pairs.clone();
-    head.resize(2 * p, u32::MAX);
-    let pairs = GpuBuffer::from_slice(ctx, "pairs", &head).unwrap();
-    let loss = GpuBuffer::<f32>::zeros(ctx, "loss", p).unwrap();
-    let grad = GpuBuffer::<f32>::zeros(ctx, "grad", p).unwrap();
-    let slot_ptr = GpuBuffer::<u32>::zeros(ctx, "slot_ptr", n + 1).unwrap();
-    let slots = GpuBuffer::<u32>::zeros(ctx, "slots", 2 * p).unwrap();
-    let dz = GpuBuffer::<f32>::zeros(ctx, "dz", n * d).unwrap();
-    for b in [&loss, &grad, &dz] {
-        b.poison(ctx);
-    }
-    slot_ptr.poison(ctx);
-    slots.poison(ctx);
-    let adj_ptr = GpuBuffer::from_slice(ctx, "adj_ptr", &t.adj_ptr).unwrap();
-    let adj_col = GpuBuffer::from_slice(ctx, "adj_col", &t.adj_col).unwrap();
-    let pos_rank = GpuBuffer::from_slice(ctx, "pos_rank", &t.pos_rank).unwrap();
-    let counts = GpuBuffer::from_slice(ctx, "counts", &t.pos_count).unwrap();
-    let tables = Tables {
-        adj_ptr: (&adj_ptr).into(),
-        adj_col: (&adj_col).into(),
-        pos_rank: (&pos_rank).into(),
-        counts: (&counts).into(),
-    };
-    let (pa, lo, gr) = ((&pairs).into(), (&loss).into(), (&grad).into());
-    let (sp, sl) = ((&slot_ptr).into(), (&slots).into());
-    let draw = negatives::sample_loss_attempts(
+    let out = pollster::block_on(harness::negatives(
         ctx,
-        &clock,
-        (&zb).into(),
-        pa,
-        lo,
-        gr,
-        tables,
-        n,
+        t,
+        z,
         d,
-        (npos, nneg),
-        seed,
+        nneg,
+        (seed, epoch),
         attempts,
-    )
-    .unwrap();
-    let scan = negatives::scan(ctx, tables.counts, sp, n).unwrap();
-    let place = negatives::place(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
-    let order = negatives::order(ctx, pa, tables, sp, sl, n, npos, nneg).unwrap();
-    let gather =
-        decoder::gather(ctx, (&zb).into(), pa, sp, sl, gr, (&dz).into(), n, d, false).unwrap();
-    submit(
-        ctx,
-        "gpu negatives",
-        &[&draw, &scan, &place, &order, &gather],
-    );
-    let out = Out {
-        pairs: pairs.read_blocking(ctx).unwrap(),
-        loss: loss.read_blocking(ctx).unwrap(),
-        grad: grad.read_blocking(ctx).unwrap(),
-        counts: counts.read_blocking(ctx).unwrap(),
-        slot_ptr: slot_ptr.read_blocking(ctx).unwrap(),
-        slots: slots.read_blocking(ctx).unwrap(),
-        dz: dz.read_blocking(ctx).unwrap(),
-    };
+    ));
     assert!(ctx.take_uncaptured_error().is_none());
-    out
+    out.unwrap()
 }
 
 /// The gather over host-built (`pair_slots`) lists of `pairs`, with the given `grad`.
