@@ -87,9 +87,9 @@ pub async fn run(
     };
     if let Some(cap) = ctx.summary.loop_cap {
         report.warnings.push(format!(
-            "the driver ends an invocation's loops after {} iterations in all: graphs with \
-             more nodes (or features) than that are refused here, full batch; a newer driver \
-             (Mesa ≥ 25) has no such cap",
+            "the driver ends an invocation's loops after {} iterations in all: graphs whose \
+             kernels would loop longer (GAE past ~65 000 nodes, ARGVA past ~12 000) are refused \
+             here, full batch; a newer driver (Mesa 25) has no such cap",
             cap.iterations
         ));
     }

@@ -52,7 +52,8 @@ pub enum GpuError {
          opened), and this run needs loops of up to {needed} iterations ({why}), so its results \
          would be silently wrong. Install a newer Mesa (25.0 is known good; on Debian 12: \
          `apt-get install -t bookworm-backports mesa-vulkan-drivers libgl1-mesa-dri`), use \
-         another adapter, or train in mini-batches (--gpu-memory / --batch) small enough to fit"
+         another adapter, or train in mini-batches small enough to fit (--batch parts=P,per=Q: each \
+         step's batch is Q of P clusters)"
     )]
     LoopCap {
         driver: String,

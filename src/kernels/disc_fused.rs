@@ -230,6 +230,18 @@ pub fn groups(rows: usize, tile: usize) -> usize {
     rows.div_ceil(tile).clamp(1, MAX_GROUPS)
 }
 
+/// An upper bound on the loop iterations one invocation runs in a launch over `batch` with
+/// `groups` workgroups (`gpu::loop_probe`: drivers that cap them). Each workgroup walks
+/// ⌈tiles / groups⌉ tiles; per tile an invocation's loops run about 2·(rows + d + h1 + h2)
+/// times (measured on Mesa 22's llvmpipe: the default 32 → 64 → 64 discriminator's step, 16-row
+/// tiles, broke between 196 and 215 tiles per workgroup, ~320 iterations a tile); the bound
+/// takes twice that.
+pub fn loop_iterations(mlp: &Mlp, batch: Batch, groups: usize) -> GpuResult<usize> {
+    let tile = tile_rows(mlp)?;
+    let per_group = batch.rows.div_ceil(tile).div_ceil(groups.max(1));
+    Ok(per_group * 4 * (tile + mlp.d + mlp.h1 + mlp.h2))
+}
+
 /// Rows of the partials table a launch over `batch` writes (the optimizer sums this many):
 /// one per workgroup, at most `room.groups` and as many as fit one binding (each workgroup
 /// then walks more tiles). An error when not even one row fits.

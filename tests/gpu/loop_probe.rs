@@ -46,7 +46,7 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
         "up to 101",
         "a test's sum",
         "bookworm-backports",
-        "--gpu-memory",
+        "--batch parts=P,per=Q",
     ] {
         assert!(err.contains(want), "`{want}` missing: {err}");
     }
@@ -64,6 +64,20 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
         encoder_bias: true,
     };
     let err = engine_refusal(ctx, arch, n);
+    // A discriminator step walks a workgroup's share of 2n rows' tiles: ARGVA is refused far
+    // sooner (at default widths on a CPU adapter, past about 12 000 nodes; it broke between
+    // 25 000 and 27 500 on Mesa 22).
+    let argva = Arch {
+        kind: ModelKind::Argva,
+        latent: 32,
+        disc_hidden: 64,
+        ..arch
+    };
+    let refused = engine_refusal(ctx, argva, 13_000);
+    assert!(
+        refused.contains("the discriminator's step over 26000 rows"),
+        "{refused}"
+    );
     assert!(
         err.contains("ends a shader invocation's loops") && err.contains(&format!("all {n} rows")),
         "{err}"

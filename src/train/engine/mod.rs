@@ -204,15 +204,40 @@ impl Capacity {
 
 /// Refuses a graph whose kernels would loop past the driver's cap (`gpu::loop_probe`): the
 /// longest loops walk all `n` rows (the weight gradients Xᵀ·G and Hᵀ·G, a feature's column of
-/// Xᵀ) or a row of `features`; a node's neighbours and pairs are fewer than `n` on any graph
-/// a split can sample.
-fn check_loops(ctx: &GpuContext, n: usize, features: usize) -> GpuResult<()> {
-    let why = if n >= features {
-        format!("a weight gradient sums over all {n} rows in one invocation")
-    } else {
-        format!("a product sums over all {features} feature columns in one invocation")
+/// Xᵀ), a row of the features, or, in a discriminator step, a workgroup's share of the batch's
+/// tiles; a node's neighbours and pairs are fewer than `n` on any graph a split can sample.
+fn check_loops(ctx: &GpuContext, arch: &Arch, n: usize) -> GpuResult<()> {
+    use crate::kernels::disc_fused::{self, Batch, Mlp, Room};
+    let Some(cap) = ctx.summary.loop_cap else {
+        return Ok(());
     };
-    crate::gpu::LoopCap::check(ctx.summary.loop_cap, ctx, n.max(features), &why)
+    let mut longest = vec![
+        (
+            n,
+            format!("a weight gradient sums over all {n} rows in one invocation"),
+        ),
+        (
+            arch.features,
+            format!("a product sums over all {} feature columns", arch.features),
+        ),
+    ];
+    if arch.kind.adversarial() {
+        let mlp = Mlp::of(&ParamLayout::discriminator(arch));
+        let groups = disc_fused::partial_rows(&mlp, Batch::step(n), Room::of(ctx))?;
+        let steps = disc_fused::loop_iterations(&mlp, Batch::step(n), groups)?;
+        longest.push((
+            steps,
+            format!(
+                "the discriminator's step over {} rows walks its tiles in {groups} workgroups",
+                2 * n
+            ),
+        ));
+    }
+    let (needed, why) = longest
+        .into_iter()
+        .max_by_key(|(k, _)| *k)
+        .unwrap_or_default();
+    crate::gpu::LoopCap::check(Some(cap), ctx, needed, &why)
 }
 
 /// Refuses a plan the device cannot hold or bind, before anything is allocated.
@@ -304,7 +329,7 @@ impl Engine {
         // Refuse a graph the device cannot hold before allocating anything.
         let sizes = BufferSizes::new(&arch, &cfg, n, feature_nnz, adjacency_nnz);
         check_device(&sizes, ctx)?;
-        check_loops(ctx, n, arch.features)?;
+        check_loops(ctx, &arch, n)?;
         let enc_layout = ParamLayout::encoder(&arch);
         let dis_layout = ParamLayout::discriminator(&arch);
         for (what, init, layout) in [
