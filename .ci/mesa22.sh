@@ -26,4 +26,4 @@ JSON
 cat > "$dir/egl_vendor.json" <<JSON
 {"file_format_version":"1.0.0","ICD":{"library_path":"$lib/libEGL_mesa.so.0"}}
 JSON
-echo "export VK_ICD_FILENAMES=$dir/lvp_icd.json __EGL_VENDOR_LIBRARY_FILENAMES=$dir/egl_vendor.json LIBGL_DRIVERS_PATH=$lib/dri LD_LIBRARY_PATH=$lib XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-/tmp}"
+echo "export VK_ICD_FILENAMES=$dir/lvp_icd.json __EGL_VENDOR_LIBRARY_FILENAMES=$dir/egl_vendor.json LIBGL_DRIVERS_PATH=$lib/dri LD_LIBRARY_PATH=$lib XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}"

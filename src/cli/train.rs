@@ -381,8 +381,7 @@ fn too_large(ctx: &GpuContext, s: &RunSettings, prepared: &Prepared, split: &Lin
     let full = full_batch_bytes(cfg, x, pos);
     let why = match s.gpu_memory {
         Some(budget) if full > budget => format!("over --gpu-memory {} MiB", budget >> 20),
-        Some(_) => return false,
-        None => match full_batch_refusal(ctx, cfg, x, pos) {
+        _ => match full_batch_refusal(ctx, cfg, x, pos) {
             Some(reason) => format!("past this device's limits ({reason})"),
             None => return false,
         },

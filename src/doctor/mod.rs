@@ -88,8 +88,8 @@ pub async fn run(
     if let Some(cap) = ctx.summary.loop_cap {
         report.warnings.push(format!(
             "the driver ends an invocation's loops after {} iterations in all: graphs whose \
-             kernels would loop longer (GAE past ~65 000 nodes, ARGVA past ~12 000) are refused \
-             here, full batch; a newer driver (Mesa 25) has no such cap",
+             kernels would loop longer (GAE past ~65 000 nodes, ARGVA past ~12 000) train in \
+             mini-batches here; a newer driver (Mesa 25) has no such cap",
             cap.iterations
         ));
     }

@@ -83,3 +83,29 @@ fn work_past_the_cap_is_refused_with_what_to_do() {
         "{err}"
     );
 }
+
+/// On a capped driver the question "does a full batch fit this device?" counts the cap too, so
+/// the command line trains such a graph in mini-batches (saying why) instead of refusing it.
+#[test]
+fn a_graph_past_the_cap_is_past_the_device_for_the_batch_planner() {
+    use argva::data::{self, split::link_split};
+    use argva::train::TrainConfig;
+    use argva::train::minibatch::full_batch_refusal;
+    let ctx = ctx();
+    let spec =
+        data::sbm::SbmSpec::parse("nodes=13000,classes=8,degree=4,features=16,seed=1").unwrap();
+    let g = data::sbm::generate(&spec).unwrap();
+    let split = link_split(&g, 0.05, 0.1, 1).unwrap();
+    let cfg = TrainConfig::default(); // ARGVA
+    let refusal = full_batch_refusal(ctx, &cfg, &g.features, &split.train_pos);
+    match ctx.summary.loop_cap {
+        Some(_) => {
+            let why = refusal.expect("a capped driver cannot run this full batch");
+            assert!(
+                why.contains("the discriminator's step over 26000 rows"),
+                "{why}"
+            );
+        }
+        None => assert_eq!(refusal, None),
+    }
+}

@@ -196,9 +196,12 @@ impl Capacity {
         BufferSizes::new(arch, &cfg, self.nodes, self.feature_nnz, self.adjacency_nnz)
     }
 
-    /// Whether `ctx`'s device can bind every buffer of this room (`check_plan`'s refusal).
+    /// Whether `ctx`'s device can bind every buffer of this room (`check_plan`'s refusal)
+    /// and run its loops (a driver's loop cap, `check_loops`): the sizes the mini-batch
+    /// planner and the full-batch question both ask about.
     pub fn check(&self, arch: &Arch, cfg: &EngineConfig, ctx: &GpuContext) -> GpuResult<()> {
-        check_device(&self.sizes(arch, cfg), ctx)
+        check_device(&self.sizes(arch, cfg), ctx)?;
+        check_loops(ctx, arch, self.nodes)
     }
 }
 
