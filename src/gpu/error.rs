@@ -48,7 +48,7 @@ pub enum GpuError {
     /// The driver ends long shader loops early (see `gpu::loop_probe`): refused, not run wrong.
     #[error(
         "this device's driver ({driver}) ends a shader invocation's loops after {cap} iterations \
-         in all, without an error (Mesa's llvmpipe 22 and older: measured when the device was \
+         in all, without an error (Mesa 22.3.6's llvmpipe does: measured when the device was \
          opened), and this run needs loops of up to {needed} iterations ({why}), so its results \
          would be silently wrong. Install a newer Mesa (25.0 is known good; on Debian 12: \
          `apt-get install -t bookworm-backports mesa-vulkan-drivers libgl1-mesa-dri`), use \

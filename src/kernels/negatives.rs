@@ -462,7 +462,7 @@ pub fn place<'a>(
         npos,
         nneg,
     };
-    lists.launch(ctx, ["place", "place_windowed"], 2 * (npos + nneg))
+    lists.launch(ctx, SlotPass::Place)
 }
 
 /// After [`place`]: sorts each node's tail in place, so every node's slots ascend and equal
@@ -487,7 +487,7 @@ pub fn order<'a>(
         npos,
         nneg,
     };
-    lists.launch(ctx, ["order", "order"], n)
+    lists.launch(ctx, SlotPass::Order)
 }
 
 /// What `place` and `order` bind (one bind-group shape for both).
@@ -501,17 +501,28 @@ struct SlotLists<'a> {
     nneg: usize,
 }
 
+/// The two launches over [`SlotLists`].
+#[derive(Clone, Copy, PartialEq)]
+enum SlotPass {
+    /// One invocation per slot; a whole-list and a windowed entry.
+    Place,
+    /// One invocation per node; one entry for both shapes (a list that fits is its own first
+    /// window, with a 4-byte stand-in as the second), so the heapsort is written once.
+    Order,
+}
+
+impl SlotPass {
+    fn name(self) -> &'static str {
+        match self {
+            SlotPass::Place => "place",
+            SlotPass::Order => "order",
+        }
+    }
+}
+
 impl<'a> SlotLists<'a> {
-    /// `entries`: the whole-list and the windowed entry (`order` has one for both: a list that
-    /// fits is its own first window, with a 4-byte stand-in as the second); one invocation
-    /// per `items`.
-    fn launch(
-        self,
-        ctx: &'a GpuContext,
-        entries: [&'static str; 2],
-        items: usize,
-    ) -> GpuResult<Dispatch> {
-        let what = format!("negatives {}", entries[0]);
+    fn launch(self, ctx: &'a GpuContext, pass: SlotPass) -> GpuResult<Dispatch> {
+        let what = format!("negatives {}", pass.name());
         let (n, npos, p) = (self.n, self.npos, self.npos + self.nneg);
         check_range(&what, n, 1, p)?;
         for (name, arg, need) in [
@@ -525,7 +536,7 @@ impl<'a> SlotLists<'a> {
         }
         let pair_windows = Windows::of(ctx, &format!("{what}: `pairs`"), self.pairs, 2)?;
         let slot_windows = Windows::of(ctx, &format!("{what}: `slots`"), self.slots, 1)?;
-        let windowed = pair_windows.is_some() || slot_windows.is_some() || entries[0] == entries[1];
+        let windowed = pair_windows.is_some() || slot_windows.is_some() || pass == SlotPass::Order;
         // A list that fits is its own first window; the second, never touched, is the list
         // again (read-only: may be bound twice) or the context's 4-byte stand-in (written).
         let split = |arg: Arg<'a>, w: Option<Windows<'a>>, spare: Arg<'a>| match w {
@@ -537,19 +548,26 @@ impl<'a> SlotLists<'a> {
             split(self.slots, slot_windows, ctx.unused_output());
         let params = slot_params(ctx, n, npos, p, (pairs_split, slots_split));
         let spec = KernelSpec {
-            label: if entries[0] == "place" {
-                "decoder_place"
-            } else {
-                "decoder_order"
+            label: match pass {
+                SlotPass::Place => "decoder_place",
+                SlotPass::Order => "decoder_order",
             },
             source: SLOTS_SOURCE,
-            entry: entries[windowed as usize],
+            entry: match (pass, windowed) {
+                (SlotPass::Place, false) => "place",
+                (SlotPass::Place, true) => "place_windowed",
+                (SlotPass::Order, _) => "order",
+            },
             bindings: if windowed {
                 PLACE_BINDINGS_WINDOWED
             } else {
                 PLACE_BINDINGS
             },
             constants: vec![("WG", WORKGROUP_SIZE as f64)],
+        };
+        let items = match pass {
+            SlotPass::Place => 2 * p,
+            SlotPass::Order => n,
         };
         let grid = grid_1d(ctx, &what, items as u64, WORKGROUP_SIZE)?;
         let t = self.tables;
