@@ -73,7 +73,7 @@ fn benches(c: &mut Criterion) {
     // One real epoch first: pipelines compiled, pair list and clock written.
     let epoch = |trainer: &mut Trainer| {
         assert!(trainer.try_submit(&ctx, &inputs).expect("submit"));
-        for row in trainer.collect(&ctx, true) {
+        for row in pollster::block_on(trainer.collect_oldest(&ctx)) {
             row.expect("epoch losses");
         }
     };

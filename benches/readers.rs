@@ -40,7 +40,7 @@ fn main() {
     let index: Vec<i64> = (0..2)
         .flat_map(|r| ids.iter().skip(r).step_by(2).copied())
         .collect();
-    let bytes = npy::to_bytes_i64(2, edges, &index);
+    let bytes = npy::encode(&[2, edges], &index).unwrap();
     let el = timed(
         "edge_index (.npy, int64)",
         bytes.len(),
@@ -92,11 +92,14 @@ fn scipy_npz(rows: usize, cols: usize, indptr: &[i64], indices: &[i64], data: &[
         ("format", format),
         (
             "shape",
-            npy::to_bytes_i64(2, 1, &[rows as i64, cols as i64]),
+            npy::encode(&[2, 1], &[rows as i64, cols as i64]).unwrap(),
         ),
-        ("indptr", npy::to_bytes_i64(indptr.len(), 1, indptr)),
-        ("indices", npy::to_bytes_i64(indices.len(), 1, indices)),
-        ("data", npy::to_bytes_f32(data.len(), 1, data)),
+        ("indptr", npy::encode(&[indptr.len(), 1], indptr).unwrap()),
+        (
+            "indices",
+            npy::encode(&[indices.len(), 1], indices).unwrap(),
+        ),
+        ("data", npy::encode(&[data.len(), 1], data).unwrap()),
     ];
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);

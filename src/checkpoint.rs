@@ -55,6 +55,19 @@ pub struct Checkpoint {
     pub state: EngineState,
 }
 
+impl Checkpoint {
+    /// The state after `epochs_done` epochs of a model trained with `cfg` on `features`
+    /// input features: the one place a checkpoint is assembled.
+    pub fn new(cfg: &TrainConfig, features: usize, epochs_done: u32, state: EngineState) -> Self {
+        Checkpoint {
+            config: cfg.clone(),
+            arch: cfg.arch(features),
+            epochs_done,
+            state,
+        }
+    }
+}
+
 fn check_len(what: &str, v: &[f32], layout: &ParamLayout) -> Result<(), CheckpointError> {
     if v.len() != layout.len {
         return Err(CheckpointError::Architecture(format!(

@@ -3,15 +3,24 @@
 //!
 //! Layers, bottom up (see `docs/architecture.md`):
 //! - [`gpu`]: adapter/device selection, typed buffers, the kernel binding contract.
-//! - [`kernels`]: one module per WGSL kernel: host wrapper + CPU twin (the test oracle).
-//! - [`data`]: Planetoid / user / synthetic graphs, link splits, the GCN operator (CPU, no GPU).
+//! - [`model`]: model kinds, parameter layouts, PyTorch Geometric's names, initialisation.
+//! - [`data`]: Planetoid / user / synthetic graphs, link splits, the GCN operator, `.npy`
+//!   (CPU, no GPU).
 //! - [`eval`]: link-prediction and clustering metrics (CPU).
-//! - [`reference`]: a float64 CPU implementation of one training epoch (replays PyG's golden epochs).
+//! - [`kernels`]: one module per WGSL kernel family: host wrapper + CPU twin (the test oracle).
+//! - [`reference`](mod@reference): a float64 CPU implementation of one training epoch (replays PyG's golden
+//!   epochs).
+//! - [`train`]: the GPU engine, the full-batch and mini-batch loops, the layer-wise embedding.
+//! - [`checkpoint`], [`export`]: the trained model as safetensors, results as bytes.
+//! - [`run`]: **the job** — train a graph, evaluate, report — which every front end calls.
+//! - [`doctor`]: `argva doctor`'s checks of a GPU.
+//! - `output` (native only): atomic file writes.
+//! - Front ends: `cli` (the command line, native only), `python` (feature `python`), `web`
+//!   (wasm32).
 //!
-//! - [`cli`]: the command line (native only), shared by the `argva` binary and Python.
-//!
-//! The engine (everything but [`cli`] and `python`) does no file or network I/O and no
-//! blocking waits, so it can run in a browser (wasm32 + WebGPU) too.
+//! Everything up to [`doctor`] does no network I/O and no blocking waits on the training
+//! path, so the same job runs in a browser (wasm32 + WebGPU); [`data`] reads files only in
+//! its native readers.
 
 pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
@@ -23,9 +32,12 @@ pub mod export;
 pub mod gpu;
 pub mod kernels;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod output;
 #[cfg(all(feature = "python", not(target_arch = "wasm32")))]
 mod python;
 pub mod reference;
+pub mod run;
 #[doc(hidden)]
 pub mod testing;
 pub mod train;

@@ -31,6 +31,13 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Gae,
+        ModelKind::Vgae,
+        ModelKind::Arga,
+        ModelKind::Argva,
+    ];
+
     pub fn variational(self) -> bool {
         matches!(self, ModelKind::Vgae | ModelKind::Argva)
     }

@@ -1,10 +1,11 @@
 //! The Python extension module `argva._argva` (cargo feature `python`; built by maturin from
 //! `pyproject.toml`). It is the low level under `python/argva/`: arrays arrive as bytes
 //! (little-endian, C order; the Python layer converts numpy, SciPy and torch inputs), results
-//! leave as bytes and plain dicts. Training runs the CLI's own job (`cli::train::train_graph`)
-//! with the GIL released; Ctrl-C is checked at every epoch and stops the run with
-//! `KeyboardInterrupt`. Bad input raises `ValueError`, everything else `RuntimeError`, with
-//! the CLI's message.
+//! leave as bytes and plain dicts. Training runs the library's job ([`crate::run::run`], as
+//! the CLI and the page do) with the GIL released; Ctrl-C is checked at every epoch and stops
+//! the run with `KeyboardInterrupt` (after saving a checkpoint when a checkpoint folder is
+//! given). Bad input raises `ValueError`, everything else `RuntimeError`, with the CLI's
+//! message.
 
 use std::borrow::Cow;
 use std::ops::ControlFlow;
@@ -15,14 +16,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList};
 
 use crate::checkpoint::Checkpoint;
-use crate::cli::train::{RunSettings, Select, check_run, train_graph};
 use crate::data::arrays::{FeatureArray, GraphArrays, from_arrays};
 use crate::data::{DataError, Graph};
 use crate::gpu::{AdapterChoice, GpuContext};
 use crate::model::ModelKind;
+use crate::run::{RunError, RunHooks, RunOptions, RunOutcome, RunSettings, Select, error_line};
 use crate::train::fit::Event;
-use crate::train::minibatch::{BatchSpec, gpu_memory_bytes};
-use crate::train::{Overrides, Recipe, TrainConfig};
+use crate::train::{Recipe, TrainConfig};
 
 /// Node features from Python: `(rows, cols, values)` dense float32, or `(rows, cols, indptr,
 /// indices, data)` CSR with int64 indices and float32 data.
@@ -128,13 +128,13 @@ impl<'a> GraphIn<'a> {
 /// The error a Python caller sees: bad input (data, settings, checkpoints) is a
 /// `ValueError`, anything else (no adapter, the device, a diverged run) a `RuntimeError`.
 fn py_err(e: anyhow::Error) -> PyErr {
-    let text = crate::cli::error_text(&e);
+    let text = error_line(e.as_ref());
     let bad_input = e.chain().any(|c| {
-        c.is::<DataError>()
+        c.downcast_ref::<RunError>()
+            .is_some_and(RunError::is_bad_input)
+            || c.is::<DataError>()
             || c.is::<crate::checkpoint::CheckpointError>()
-            || c.is::<crate::cli::embed::FeatureMismatch>()
             || c.is::<BadInput>()
-            || c.is::<crate::cli::train::BatchRefused>()
     });
     if bad_input {
         PyValueError::new_err(text)
@@ -147,10 +147,6 @@ fn py_err(e: anyhow::Error) -> PyErr {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct BadInput(String);
-
-fn bad_input(e: anyhow::Error) -> anyhow::Error {
-    anyhow::Error::new(BadInput(crate::cli::error_text(&e)))
-}
 
 /// One device per adapter choice for the life of the process: pipelines compile once.
 fn context(choice: &AdapterChoice) -> anyhow::Result<Arc<GpuContext>> {
@@ -172,68 +168,16 @@ fn choice(device: Option<Device>) -> AdapterChoice {
     }
 }
 
-/// Run settings from the Python layer's JSON (the keyword arguments of `argva.fit`): the
-/// recipe, and each hyperparameter given (None: the recipe's), resolved as the CLI does.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsIn {
-    recipe: Recipe,
-    model: ModelKind,
-    seed: u64,
-    normalize_features: bool,
-    overrides: Overrides,
-    val_frac: f64,
-    test_frac: f64,
-    val_every: u32,
-    select: Select,
-    kmeans_restarts: usize,
-    /// `parts=P,per=Q`, as `--batch` takes it.
-    #[serde(default)]
-    batch: Option<String>,
-    /// MiB, as `--gpu-memory` takes it.
-    #[serde(default)]
-    gpu_memory: Option<u64>,
-}
-
-/// [`SettingsIn`] resolved and checked.
-struct Settings {
-    config: TrainConfig,
-    val_frac: f64,
-    test_frac: f64,
-    val_every: u32,
-    select: Select,
-    kmeans_restarts: usize,
-    batch: Option<BatchSpec>,
-    /// Bytes.
-    gpu_memory: Option<u64>,
-}
-
-fn settings(json: &str) -> anyhow::Result<Settings> {
-    let s: SettingsIn = serde_json::from_str(json).map_err(|e| {
+/// Run settings from the Python layer's JSON (the keyword arguments of `argva.fit`, as
+/// [`RunOptions`]), resolved and checked as the CLI's flags are.
+fn settings(json: &str) -> anyhow::Result<RunSettings> {
+    let options: RunOptions = serde_json::from_str(json).map_err(|e| {
         // (the JSON is the Python layer's, not the user's: its line and column mean nothing)
         let text = e.to_string();
         let text = text.split(" at line ").next().unwrap_or(&text).to_string();
         anyhow::Error::new(BadInput(format!("argva.fit settings: {text}")))
     })?;
-    let config = TrainConfig {
-        normalize_features: s.normalize_features,
-        ..TrainConfig::resolve(s.recipe, s.model, s.seed, &s.overrides)
-    };
-    check_run(&config, (s.val_frac, s.test_frac), s.select, s.val_every).map_err(bad_input)?;
-    let batch = s.batch.as_deref().map(str::parse::<BatchSpec>).transpose();
-    let batch = batch.map_err(|e| BadInput(format!("argva.fit batch: {e}")))?;
-    let gpu_memory = s.gpu_memory.map(gpu_memory_bytes).transpose();
-    let gpu_memory = gpu_memory.map_err(|e| BadInput(format!("argva.fit gpu_memory: {e}")))?;
-    Ok(Settings {
-        config,
-        val_frac: s.val_frac,
-        test_frac: s.test_frac,
-        val_every: s.val_every,
-        select: s.select,
-        kmeans_restarts: s.kmeans_restarts,
-        batch,
-        gpu_memory,
-    })
+    Ok(options.settings("argva.fit ")?)
 }
 
 /// The hyperparameters `argva.fit`'s settings resolve to, as JSON (checked: a bad setting
@@ -241,49 +185,97 @@ fn settings(json: &str) -> anyhow::Result<Settings> {
 #[pyfunction]
 fn config(settings_json: &str) -> PyResult<String> {
     let s = settings(settings_json).map_err(py_err)?;
-    serde_json::to_string(&s.config).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    serde_json::to_string(&s.cfg).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
-/// Calls `on_event(kind, epoch, values)` and checks for Ctrl-C, holding the GIL briefly; an
-/// exception from either stops training and is kept for the caller.
-fn notify(on_event: Option<&Py<PyAny>>, event: &Event<'_>, stop: &mut Option<PyErr>) -> bool {
-    Python::attach(|py| {
-        let call = || -> PyResult<()> {
+/// The Python caller's side of a run: `on_event(kind, epoch, values)` per event, Ctrl-C,
+/// checkpoints written into `checkpoints` (a folder), notes as Python warnings.
+struct PyHooks<'a> {
+    on_event: Option<&'a Py<PyAny>>,
+    checkpoints: Option<&'a std::path::Path>,
+    /// The exception that stopped the run (Ctrl-C, or raised by `on_event`).
+    stop: Option<PyErr>,
+}
+
+impl PyHooks<'_> {
+    /// Calls `on_event` and checks for Ctrl-C, holding the GIL briefly.
+    fn call(
+        &mut self,
+        kind: &str,
+        epoch: u32,
+        fill: &dyn Fn(&Bound<'_, PyDict>) -> PyResult<()>,
+    ) -> ControlFlow<()> {
+        let on_event = self.on_event;
+        let result = Python::attach(|py| -> PyResult<()> {
             py.check_signals()?;
             let Some(cb) = on_event else { return Ok(()) };
             let values = PyDict::new(py);
-            let (kind, epoch) = match event {
-                Event::Epoch(l) => {
-                    values.set_item("total", l.total)?;
-                    values.set_item("recon", l.recon)?;
-                    values.set_item("reg", l.reg)?;
-                    values.set_item("kl", l.kl)?;
-                    values.set_item("disc", l.disc)?;
-                    ("epoch", l.epoch + 1)
-                }
-                Event::Validated { epoch, scores, .. } => {
-                    values.set_item("auc", scores.auc)?;
-                    values.set_item("ap", scores.ap)?;
-                    ("val", *epoch)
-                }
-                Event::Checkpoint { .. } => return Ok(()),
-            };
+            fill(&values)?;
             cb.call1(py, (kind, epoch, values))?;
             Ok(())
-        };
-        match call() {
-            Ok(()) => true,
+        });
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
-                *stop = Some(e);
-                false
+                self.stop = Some(e);
+                ControlFlow::Break(())
             }
         }
-    })
+    }
+}
+
+impl RunHooks for PyHooks<'_> {
+    fn event(&mut self, event: Event<'_>) -> ControlFlow<()> {
+        match event {
+            Event::Epoch(l) => self.call("epoch", l.epoch + 1, &|v| {
+                v.set_item("total", l.total)?;
+                v.set_item("recon", l.recon)?;
+                v.set_item("reg", l.reg)?;
+                v.set_item("kl", l.kl)?;
+                v.set_item("disc", l.disc)
+            }),
+            Event::Validated { epoch, scores, .. } => self.call("val", epoch, &|v| {
+                v.set_item("auc", scores.auc)?;
+                v.set_item("ap", scores.ap)
+            }),
+            Event::Checkpoint { .. } => ControlFlow::Continue(()),
+        }
+    }
+
+    fn checkpoint(&mut self, ck: &Checkpoint) -> Result<(), String> {
+        let path = save_checkpoint(self.checkpoints, ck).map_err(|e| error_line(e.as_ref()))?;
+        let path = path.display().to_string();
+        match self.call("checkpoint", ck.epochs_done, &|v| v.set_item("path", &path)) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err("stopped by the on_event callback".into()),
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        Python::attach(|py| {
+            let warn = py
+                .import("warnings")
+                .and_then(|w| w.call_method1("warn", (text,)));
+            if let Err(e) = warn {
+                e.restore(py);
+            }
+        });
+    }
+}
+
+/// Writes `ck` as `checkpoint-EPOCH.safetensors` into `dir` (atomically, as the CLI does).
+fn save_checkpoint(
+    dir: Option<&std::path::Path>,
+    ck: &Checkpoint,
+) -> anyhow::Result<std::path::PathBuf> {
+    let dir = dir.ok_or_else(|| BadInput("save_every needs a checkpoint_dir".into()))?;
+    let name = format!("checkpoint-{:05}.safetensors", ck.epochs_done);
+    crate::output::write_atomic(dir, &name, &ck.to_bytes()?)
 }
 
 /// Trains and evaluates; see `argva.fit` for the meaning of everything.
 #[pyfunction]
-#[pyo3(signature = (edges, num_nodes, x, y, name, settings_json, device, on_event))]
+#[pyo3(signature = (edges, num_nodes, x, y, name, settings_json, device, on_event, resume, checkpoint_dir))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -295,39 +287,43 @@ fn fit<'py>(
     settings_json: String,
     device: Option<Device>,
     on_event: Option<Py<PyAny>>,
+    resume: Option<Bound<'py, PyBytes>>,
+    checkpoint_dir: Option<std::path::PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let input = GraphIn::new(&edges, num_nodes, &x, &y)?;
+    let resume = resume.as_ref().map(|b| b.as_bytes());
     let choice = choice(device);
-    let mut stop: Option<PyErr> = None;
+    let mut hooks = PyHooks {
+        on_event: on_event.as_ref(),
+        checkpoints: checkpoint_dir.as_deref(),
+        stop: None,
+    };
     let run = py.detach(|| -> anyhow::Result<_> {
         let s = settings(&settings_json)?;
+        if let Some(dir) = &checkpoint_dir {
+            crate::output::prepare_dir(dir)?;
+        }
+        let resume = resume.map(Checkpoint::from_bytes).transpose()?;
         let graph = input.graph(&name)?;
-        let split = crate::data::link_split(&graph, s.val_frac, s.test_frac, s.config.seed)?;
         let ctx = context(&choice)?;
-        let run = RunSettings {
-            cfg: s.config,
-            val_every: s.val_every,
-            select: s.select,
-            kmeans_restarts: s.kmeans_restarts,
-            save_every: 0,
-            batch: s.batch,
-            gpu_memory: s.gpu_memory,
-        };
-        let mut observer = |e: Event<'_>| {
-            if notify(on_event.as_ref(), &e, &mut stop) {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
+        let run = crate::run::run(&ctx, &graph, &s, resume.as_ref(), &mut hooks);
+        match pollster::block_on(run) {
+            Ok(out) => Ok((graph, out)),
+            Err(RunError::Stopped {
+                checkpoint: Some(ck),
+                ..
+            }) if checkpoint_dir.is_some() => {
+                let path = save_checkpoint(checkpoint_dir.as_deref(), &ck)?;
+                Err(anyhow::anyhow!("stopped; saved {}", path.display()))
             }
-        };
-        let out = train_graph(&ctx, &graph, &split, &run, None, &mut observer)?;
-        Ok((graph, split, run.cfg, out, ctx.summary.clone()))
+            Err(e) => Err(e.into()),
+        }
     });
-    if let Some(e) = stop {
+    if let Some(e) = hooks.stop {
         return Err(e);
     }
-    let (graph, split, cfg, out, adapter) = run.map_err(py_err)?;
-    fit_result(py, &graph, &split, &cfg, &out, &adapter)
+    let (graph, out) = run.map_err(py_err)?;
+    fit_result(py, &graph, &out)
 }
 
 fn pairs_bytes<'py>(py: Python<'py>, pairs: &[[u32; 2]]) -> Bound<'py, PyBytes> {
@@ -338,33 +334,56 @@ fn pairs_bytes<'py>(py: Python<'py>, pairs: &[[u32; 2]]) -> Bound<'py, PyBytes> 
 fn fit_result<'py>(
     py: Python<'py>,
     graph: &Graph,
-    split: &crate::data::split::LinkSplit,
-    cfg: &TrainConfig,
-    out: &crate::cli::train::Outcome,
-    adapter: &crate::gpu::AdapterSummary,
+    out: &RunOutcome,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let r = PyDict::new(py);
-    let emb = &out.fit.embedding;
+    let (r, report) = (PyDict::new(py), &out.report);
+    let emb = &out.embedding;
     r.set_item("embedding", PyByteArray::new(py, bytemuck::cast_slice(emb)))?;
     r.set_item("nodes", graph.num_nodes)?;
-    r.set_item("latent", cfg.latent)?;
+    r.set_item("latent", report.config.latent)?;
     let m = PyDict::new(py);
     for (k, v) in [
-        ("test_auc", out.test.auc),
-        ("test_ap", out.test.ap),
-        ("val_auc", out.val.auc),
-        ("val_ap", out.val.ap),
+        ("test_auc", report.test.auc),
+        ("test_ap", report.test.ap),
+        ("val_auc", report.val.auc),
+        ("val_ap", report.val.ap),
     ] {
         m.set_item(k, v)?;
     }
-    if let Some(c) = &out.clustering {
+    if let Some(c) = &report.clustering {
         for (k, v) in [("acc", c.acc), ("nmi", c.nmi), ("ari", c.ari), ("f1", c.f1)] {
             m.set_item(k, v)?;
         }
     }
     r.set_item("metrics", m)?;
+    r.set_item("history", history(py, report)?)?;
+    let pairs = PyDict::new(py);
+    let split = &out.split;
+    for (k, p) in [
+        ("test_pos", &split.test_pos),
+        ("test_neg", &split.test_neg),
+        ("val_pos", &split.val_pos),
+        ("val_neg", &split.val_neg),
+        ("train_pos", &split.train_pos),
+    ] {
+        pairs.set_item(k, pairs_bytes(py, p))?;
+    }
+    r.set_item("split", pairs)?;
+    let ck = out.checkpoint().to_bytes().map_err(|e| py_err(e.into()))?;
+    r.set_item("checkpoint", PyBytes::new(py, &ck))?;
+    r.set_item("report", report.to_json())?;
+    let files = PyDict::new(py);
+    for file in out.artifacts(graph).map_err(|e| py_err(e.into()))? {
+        files.set_item(file.name, PyBytes::new(py, &file.bytes))?;
+    }
+    r.set_item("artifacts", files)?;
+    Ok(r)
+}
+
+/// One dict per epoch: its losses, and its validation scores where it was scored.
+fn history<'py>(py: Python<'py>, report: &crate::run::RunReport) -> PyResult<Bound<'py, PyList>> {
     let history = PyList::empty(py);
-    for l in &out.fit.history {
+    for l in &report.history {
         let row = PyDict::new(py);
         row.set_item("epoch", l.epoch + 1)?;
         for (k, v) in [
@@ -376,41 +395,13 @@ fn fit_result<'py>(
         ] {
             row.set_item(k, v)?;
         }
-        if let Some((_, s)) = out.fit.validation.iter().find(|(e, _)| *e == l.epoch + 1) {
+        if let Some((_, s)) = report.validation.iter().find(|(e, _)| *e == l.epoch + 1) {
             row.set_item("val_auc", s.auc)?;
             row.set_item("val_ap", s.ap)?;
         }
         history.append(row)?;
     }
-    r.set_item("history", history)?;
-    let pairs = PyDict::new(py);
-    for (k, p) in [
-        ("test_pos", &split.test_pos),
-        ("test_neg", &split.test_neg),
-        ("val_pos", &split.val_pos),
-        ("val_neg", &split.val_neg),
-        ("train_pos", &split.train_pos),
-    ] {
-        pairs.set_item(k, pairs_bytes(py, p))?;
-    }
-    r.set_item("split", pairs)?;
-    let ck = Checkpoint {
-        config: cfg.clone(),
-        arch: cfg.arch(graph.features.cols),
-        epochs_done: cfg.epochs,
-        state: out.fit.state.clone(),
-    };
-    let ck = ck.to_bytes().map_err(|e| py_err(e.into()))?;
-    r.set_item("checkpoint", PyBytes::new(py, &ck))?;
-    r.set_item("selected_epoch", out.fit.selected_epoch)?;
-    r.set_item("train_seconds", out.train_seconds)?;
-    r.set_item("adapter", &adapter.name)?;
-    r.set_item("backend", &adapter.backend)?;
-    let config = serde_json::to_string(cfg).map_err(|e| py_err(e.into()))?;
-    r.set_item("config", config)?;
-    let batches = out.batches.as_ref().map(serde_json::to_string).transpose();
-    r.set_item("batches", batches.map_err(|e| py_err(e.into()))?)?;
-    Ok(r)
+    Ok(history)
 }
 
 /// The embedding of a graph under a trained model (a checkpoint's bytes), messages over all
@@ -433,7 +424,12 @@ fn embed<'py>(
             let ck = Checkpoint::from_bytes(bytes)?;
             let graph = input.graph("graph")?;
             let ctx = context(&choice)?;
-            crate::cli::embed::embed_graph(&ctx, &ck, &graph, &graph.edges)
+            Ok(pollster::block_on(crate::run::embed_graph(
+                &ctx,
+                &ck,
+                &graph,
+                &graph.edges,
+            ))?)
         })
         .map_err(py_err)?;
     Ok(PyByteArray::new(py, bytemuck::cast_slice(&emb)))
@@ -510,10 +506,10 @@ fn devices(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 /// literals are tested against these; `recipes` holds each recipe's settings per model.
 #[pyfunction]
 fn defaults() -> PyResult<String> {
-    use crate::cli::train::defaults as d;
+    use crate::run::defaults as d;
     let mut recipes = serde_json::Map::new();
     for (key, recipe) in [("pyg", Recipe::Pyg), ("paper", Recipe::Paper)] {
-        let per_model: serde_json::Map<_, _> = <ModelKind as clap::ValueEnum>::value_variants()
+        let per_model: serde_json::Map<_, _> = ModelKind::ALL
             .iter()
             .map(|&m| {
                 (
@@ -550,10 +546,10 @@ fn write_file(py: Python<'_>, path: std::path::PathBuf, data: Bound<'_, PyBytes>
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| anyhow::anyhow!("{} is not a file name", path.display()))?;
-        crate::cli::output::write_atomic(&dir, name, bytes)?;
+        crate::output::write_atomic(&dir, name, bytes)?;
         Ok(())
     })
-    .map_err(|e| PyRuntimeError::new_err(crate::cli::error_text(&e)))
+    .map_err(|e| PyRuntimeError::new_err(error_line(e.as_ref())))
 }
 
 /// `argva doctor` on the chosen adapter (the library's checks, as the CLI and the page run
@@ -568,7 +564,7 @@ fn doctor(py: Python<'_>, device: Option<Device>) -> PyResult<String> {
         let report = pollster::block_on(crate::doctor::run(&ctx, &now, &mut |_| {}));
         Ok(serde_json::to_string(&report)?)
     })
-    .map_err(|e| PyRuntimeError::new_err(crate::cli::error_text(&e)))
+    .map_err(|e| PyRuntimeError::new_err(error_line(e.as_ref())))
 }
 
 /// The command line (`python -m argva …`): returns its exit status.

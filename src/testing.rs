@@ -87,3 +87,36 @@ pub fn file_names(dir: &std::path::Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Opens the GPU a test suite runs on, or ends the suite when there is none: with a message
+/// and exit status 0 on a machine without an adapter (a laptop's `cargo test`), but as a
+/// failure under CI (`CI` set) or `ARGVA_REQUIRE_GPU=1`, where a missing adapter is a broken
+/// set-up, not a reason to pass. The suite's GPU tests call it (through their shared device).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_or_skip(suite: &str) -> crate::gpu::GpuContext {
+    match crate::gpu::GpuContext::new_blocking() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+                || std::env::var("ARGVA_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            if required {
+                panic!("{suite} needs a GPU adapter (CI or ARGVA_REQUIRE_GPU=1): {e}");
+            }
+            // (straight to stderr: the test harness captures `eprintln!`, and exits drop it)
+            let message = format!(
+                "\nskipping {suite}: no GPU adapter ({e}). Install one (README: Mesa's \
+                 lavapipe) to run these tests; CI=1 or ARGVA_REQUIRE_GPU=1 makes this a failure.\n"
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+            std::process::exit(0);
+        }
+    }
+}
+
+/// [`gpu_or_skip`] for suites that drive the `argva` binary: checks once that an adapter
+/// opens before the first run.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn require_gpu(suite: &str) {
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| drop(gpu_or_skip(suite)));
+}

@@ -6,24 +6,21 @@
 //! The engine is the native one: the same kernels, buffers and epoch schedule. Nothing here
 //! blocks: every wait is an `await` that yields to the page (see [`crate::gpu::yield_to_host`]).
 
+use std::ops::ControlFlow;
+
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
+use crate::checkpoint::Checkpoint;
 use crate::data::{self, Graph, LoadOptions, NegativeSampler, link_split};
 use crate::gpu::{GpuContext, GpuError};
 use crate::model::ModelKind;
-use crate::train::fit::{Event, Resume, Validation, fit_async, link_scores};
+use crate::run::{Artifact, RunHooks, RunOptions, RunSettings, defaults};
+use crate::train::fit::Event;
 use crate::train::schedule::{KernelRow, kernel_rows, launched};
 use crate::train::{Prepared, TrainConfig, Trainer, engine::Recon};
-
-const MODELS: [ModelKind; 4] = [
-    ModelKind::Gae,
-    ModelKind::Vgae,
-    ModelKind::Arga,
-    ModelKind::Argva,
-];
 
 /// Panics go to the browser console with their message instead of "unreachable".
 #[wasm_bindgen(start)]
@@ -39,75 +36,35 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 
 /// Milliseconds from the page's clock (`std::time::Instant` does not exist on this target).
 fn now_ms() -> f64 {
-    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map_or_else(js_sys::Date::now, |p| p.now())
+    crate::gpu::now_seconds() * 1e3
 }
 
-/// The options the page sends (every field optional: the CLI's defaults).
+/// The options the page sends: the dataset, and the run's settings as the Python module
+/// sends them ([`RunOptions`]; every field optional: the CLI's defaults).
 #[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     dataset: String,
-    model: ModelKind,
-    epochs: u32,
-    seed: u64,
-    latent: usize,
-    hidden: Option<usize>,
-    disc_hidden: usize,
-    disc_steps: usize,
-    lr: f32,
-    disc_lr: f32,
-    val_every: u32,
-    kmeans_restarts: usize,
+    run: RunOptions,
     /// Bench only: untimed epochs first.
     warmup: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        let c = TrainConfig::default();
         Self {
             dataset: "cora".into(),
-            model: c.model,
-            epochs: c.epochs,
-            seed: c.seed,
-            latent: c.latent,
-            hidden: None,
-            disc_hidden: c.disc_hidden,
-            disc_steps: c.disc_steps,
-            lr: c.lr,
-            disc_lr: c.disc_lr,
-            val_every: 10,
-            kmeans_restarts: 10,
+            run: RunOptions::default(),
             warmup: 2,
         }
     }
 }
 
 impl Options {
-    fn parse(json: &str) -> Result<Self, JsError> {
+    fn parse(json: &str) -> Result<(Self, RunSettings), JsError> {
         let o: Options = serde_json::from_str(json).map_err(|e| js_err(format!("options: {e}")))?;
-        if o.epochs == 0 {
-            return Err(js_err("epochs must be at least 1"));
-        }
-        o.config().check().map_err(js_err)?;
-        Ok(o)
-    }
-    fn config(&self) -> TrainConfig {
-        TrainConfig {
-            model: self.model,
-            epochs: self.epochs,
-            latent: self.latent,
-            hidden: self.hidden.unwrap_or(2 * self.latent),
-            disc_hidden: self.disc_hidden,
-            disc_steps: self.disc_steps,
-            lr: self.lr,
-            disc_lr: self.disc_lr,
-            seed: self.seed,
-            ..TrainConfig::default()
-        }
+        let settings = o.run.settings("options: ").map_err(js_err)?;
+        Ok((o, settings))
     }
 }
 
@@ -123,18 +80,19 @@ fn load_graph(name: &str) -> Result<Graph, JsError> {
     }
 }
 
-/// The split, the GCN operator and the negative sampler of one run.
-struct Job {
+/// The split, the GCN operator and the negative sampler of a bench run.
+struct BenchGraph {
     graph: Graph,
-    split: data::LinkSplit,
     prepared: Prepared,
     sampler: NegativeSampler,
+    split: data::LinkSplit,
 }
 
-impl Job {
-    fn new(o: &Options) -> Result<Self, JsError> {
-        let graph = load_graph(&o.dataset)?;
-        let split = link_split(&graph, 0.05, 0.1, o.seed).map_err(js_err)?;
+impl BenchGraph {
+    fn new(dataset: &str, seed: u64) -> Result<Self, JsError> {
+        let graph = load_graph(dataset)?;
+        let (val, test) = (defaults::VAL_FRAC, defaults::TEST_FRAC);
+        let split = link_split(&graph, val, test, seed).map_err(js_err)?;
         let prepared = Prepared::new(&graph, &split.train_pos, false);
         let sampler = NegativeSampler::new(graph.num_nodes, &split.train_pos).map_err(js_err)?;
         Ok(Self {
@@ -189,7 +147,7 @@ impl Gpu {
             shaders.push(json!({ "name": name, "errors": errors }));
         }
         let mut pipelines = Vec::new();
-        let variants = MODELS.iter().map(|&m| (m, Recon::Sampled));
+        let variants = ModelKind::ALL.iter().map(|&m| (m, Recon::Sampled));
         for (model, recon) in variants.chain([(ModelKind::Argva, Recon::Dense)]) {
             let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
             let built = small_trainer(&self.ctx, model, recon).map(|_| ());
@@ -233,63 +191,49 @@ impl Gpu {
         if let Some(e) = scope.pop().await {
             return Err(js_err(format!("the GPU rejected a check: {e}")));
         }
-        Ok(serde_json::to_string(&report).map_err(js_err)?)
+        serde_json::to_string(&report).map_err(js_err)
     }
 
-    /// Trains on Cora or CiteSeer (options: JSON of [`Options`]'s fields). `on_event` is
-    /// called with a JSON text per epoch (`{kind: "epoch", epoch, recon, reg, kl, disc,
-    /// total}`) and per validation (`{kind: "val", epoch, auc, ap}`).
-    pub async fn train(&self, options: &str, on_event: js_sys::Function) -> Result<Run, JsError> {
-        let o = Options::parse(options)?;
-        let cfg = o.config();
-        let job = Job::new(&o)?;
-        let sample = |rng: &mut ChaCha8Rng, count: usize| job.sampler.sample(rng, count);
-        let inputs = job.prepared.inputs(&job.split.train_pos, &sample);
-        let val = Validation {
-            pos: &job.split.val_pos,
-            neg: &job.split.val_neg,
-            every: o.val_every,
-            select_best: false,
-        };
-        let emit = |v: serde_json::Value| {
-            let _ = on_event.call1(&JsValue::NULL, &v.to_string().into());
-        };
-        let mut observer = |e: Event<'_>| {
-            match e {
-                Event::Epoch(l) => emit(json!({ "kind": "epoch", "epoch": l.epoch + 1,
-                "recon": l.recon, "reg": l.reg, "kl": l.kl, "disc": l.disc, "total": l.total })),
-                Event::Validated { epoch, scores, .. } => emit(
-                    json!({ "kind": "val", "epoch": epoch, "auc": scores.auc, "ap": scores.ap }),
-                ),
-                Event::Checkpoint { .. } => {}
-            }
-            std::ops::ControlFlow::Continue(())
-        };
-        let started = now_ms();
-        let fit = fit_async(
-            &self.ctx,
-            &cfg,
-            &inputs,
-            &val,
-            &Resume::default(),
-            &mut observer,
-        )
-        .await
-        .map_err(js_err)?;
-        let train_ms = now_ms() - started;
-        Run::new(&self.ctx, &job, cfg, fit, train_ms, o.kmeans_restarts)
+    /// Trains on Cora or CiteSeer: the library's job ([`crate::run::run`]), as the CLI and
+    /// the Python module run it (options: JSON of [`Options`]'s fields). `resume`: a
+    /// checkpoint's bytes to continue from. `on_event` is called with a JSON text per epoch
+    /// (`{kind: "epoch", epoch, recon, reg, kl, disc, total}`), per validation (`{kind:
+    /// "val", epoch, auc, ap}`), per checkpoint (`{kind: "checkpoint", epoch}`, with the
+    /// checkpoint's bytes as a second argument) and per note (`{kind: "note", text}`).
+    pub async fn train(
+        &self,
+        options: &str,
+        on_event: js_sys::Function,
+        resume: Option<Vec<u8>>,
+    ) -> Result<Run, JsError> {
+        let (o, settings) = Options::parse(options)?;
+        let resume = resume.map(|b| Checkpoint::from_bytes(&b)).transpose();
+        let resume = resume.map_err(js_err)?;
+        let graph = load_graph(&o.dataset)?;
+        let mut hooks = PageHooks { on_event };
+        let run = crate::run::run(&self.ctx, &graph, &settings, resume.as_ref(), &mut hooks);
+        let outcome = run.await.map_err(js_err)?;
+        let files = outcome.artifacts(&graph).map_err(js_err)?;
+        Ok(Run {
+            report: outcome.report.to_json(),
+            d: outcome.report.config.latent,
+            embedding: outcome.embedding,
+            labels: graph.labels.clone().unwrap_or_default(),
+            files,
+        })
     }
 
     /// `argva bench` in the browser: epoch time (each epoch waited for, and back to back),
     /// launches, host record+submit time, and a per-kernel table from GPU timestamps when
     /// the browser offers them, else from the wall clock around each launch. JSON.
     pub async fn bench(&self, options: &str) -> Result<String, JsError> {
-        let o = Options::parse(options)?;
+        let (o, settings) = Options::parse(options)?;
+        let epochs = settings.cfg.epochs;
         let cfg = TrainConfig {
-            epochs: o.epochs + o.warmup,
-            ..o.config()
+            epochs: epochs + o.warmup,
+            ..settings.cfg
         };
-        let job = Job::new(&o)?;
+        let job = BenchGraph::new(&o.dataset, cfg.seed)?;
         let sample = |rng: &mut ChaCha8Rng, count: usize| job.sampler.sample(rng, count);
         let inputs = job.prepared.inputs(&job.split.train_pos, &sample);
         let ctx = &self.ctx;
@@ -299,13 +243,13 @@ impl Gpu {
         }
         let mut epoch_ms = Vec::new();
         let mut host_ms = Vec::new();
-        for _ in 0..o.epochs {
+        for _ in 0..epochs {
             let t = now_ms();
             host_ms.push(one_epoch(ctx, &mut trainer, &inputs).await?);
             epoch_ms.push(now_ms() - t);
         }
         let t = now_ms();
-        for _ in 0..o.epochs {
+        for _ in 0..epochs {
             while !trainer.try_submit(ctx, &inputs).map_err(js_err)? {
                 trainer.collect_oldest(ctx).await;
             }
@@ -313,7 +257,7 @@ impl Gpu {
         while trainer.in_flight() > 0 {
             trainer.collect_oldest(ctx).await;
         }
-        let pipelined = (now_ms() - t) / o.epochs as f64;
+        let pipelined = (now_ms() - t) / epochs as f64;
         let (method, kernels) = kernel_table(ctx, &trainer).await?;
         let sorted = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
@@ -323,9 +267,9 @@ impl Gpu {
         let median = |v: &[f64]| v[v.len() / 2];
         Ok(json!({
             "dataset": job.graph.name,
-            "model": o.model.name(),
+            "model": cfg.model.name(),
             "adapter": ctx.summary,
-            "epochs_timed": o.epochs,
+            "epochs_timed": epochs,
             "epoch_ms_median": median(&epoch_ms),
             "epoch_ms_min": epoch_ms[0],
             "epoch_ms_max": epoch_ms[epoch_ms.len() - 1],
@@ -356,7 +300,8 @@ fn small_trainer(ctx: &GpuContext, model: ModelKind, recon: Recon) -> Result<Tra
         &LoadOptions::default(),
     )
     .map_err(|e| e.to_string())?;
-    let split = link_split(&graph, 0.05, 0.1, 0).map_err(|e| e.to_string())?;
+    let (val, test) = (defaults::VAL_FRAC, defaults::TEST_FRAC);
+    let split = link_split(&graph, val, test, 0).map_err(|e| e.to_string())?;
     let prepared = Prepared::new(&graph, &split.train_pos, false);
     let sampler =
         NegativeSampler::new(graph.num_nodes, &split.train_pos).map_err(|e| e.to_string())?;
@@ -436,6 +381,52 @@ async fn work_done(ctx: &GpuContext) -> Result<(), GpuError> {
     })
 }
 
+/// The page's side of a run: every event to `on_event` as JSON (checkpoints with their bytes).
+struct PageHooks {
+    on_event: js_sys::Function,
+}
+
+impl PageHooks {
+    fn emit(&self, v: serde_json::Value, bytes: Option<&[u8]>) {
+        let text = JsValue::from(v.to_string());
+        let _ = match bytes {
+            Some(b) => self
+                .on_event
+                .call2(&JsValue::NULL, &text, &js_sys::Uint8Array::from(b)),
+            None => self.on_event.call1(&JsValue::NULL, &text),
+        };
+    }
+}
+
+impl RunHooks for PageHooks {
+    fn event(&mut self, e: Event<'_>) -> ControlFlow<()> {
+        match e {
+            Event::Epoch(l) => self.emit(
+                json!({ "kind": "epoch", "epoch": l.epoch + 1,
+                "recon": l.recon, "reg": l.reg, "kl": l.kl, "disc": l.disc, "total": l.total }),
+                None,
+            ),
+            Event::Validated { epoch, scores, .. } => self.emit(
+                json!({ "kind": "val", "epoch": epoch, "auc": scores.auc, "ap": scores.ap }),
+                None,
+            ),
+            Event::Checkpoint { .. } => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn checkpoint(&mut self, ck: &Checkpoint) -> Result<(), String> {
+        let bytes = ck.to_bytes().map_err(|e| e.to_string())?;
+        let v = json!({ "kind": "checkpoint", "epoch": ck.epochs_done });
+        self.emit(v, Some(&bytes));
+        Ok(())
+    }
+
+    fn note(&mut self, text: &str) {
+        self.emit(json!({ "kind": "note", "text": text }), None);
+    }
+}
+
 /// A finished training run: the report, the embedding, and the files the CLI would write.
 #[wasm_bindgen]
 pub struct Run {
@@ -443,68 +434,20 @@ pub struct Run {
     embedding: Vec<f32>,
     d: usize,
     labels: Vec<u32>,
-    checkpoint: Vec<u8>,
+    /// The run folder's files (`argva train --out`'s).
+    files: Vec<Artifact>,
 }
 
 impl Run {
-    fn new(
-        ctx: &GpuContext,
-        job: &Job,
-        cfg: TrainConfig,
-        fit: crate::train::fit::FitResult,
-        train_ms: f64,
-        restarts: usize,
-    ) -> Result<Run, JsError> {
-        let (g, s, d) = (&job.graph, &job.split, cfg.latent);
-        let emb = &fit.embedding;
-        let test = link_scores(emb, d, &s.test_pos, &s.test_neg);
-        let val = link_scores(emb, d, &s.val_pos, &s.val_neg);
-        let labels = g.labels.clone().unwrap_or_default();
-        let clustering = crate::eval::evaluate_clustering(
-            emb,
-            g.num_nodes,
-            d,
-            &labels,
-            g.num_classes,
-            restarts.max(1),
-            cfg.seed,
-        )
-        .map_err(js_err)?;
-        let checkpoint = crate::checkpoint::Checkpoint {
-            config: cfg.clone(),
-            arch: cfg.arch(g.features.cols),
-            epochs_done: cfg.epochs,
-            state: fit.state.clone(),
-        }
-        .to_bytes()
-        .map_err(js_err)?;
-        let report = json!({
-            "dataset": g.name,
-            "adapter": ctx.summary,
-            "config": cfg,
-            "graph": data::Summary::new(g, Some(s)),
-            "test": test,
-            "val": val,
-            "clustering": clustering,
-            "train_seconds": train_ms * 1e-3,
-            "ms_per_epoch": train_ms / cfg.epochs as f64,
-            "dispatches_per_epoch": fit.dispatches_per_epoch,
-            "history": fit.history,
-            "validation": fit.validation,
-        });
-        Ok(Run {
-            report: report.to_string(),
-            embedding: fit.embedding,
-            d,
-            labels,
-            checkpoint,
-        })
+    fn file(&self, name: &str) -> Vec<u8> {
+        let file = self.files.iter().find(|f| f.name == name);
+        file.map(|f| f.bytes.clone()).unwrap_or_default()
     }
 }
 
 #[wasm_bindgen]
 impl Run {
-    /// Everything measured (JSON, the CLI's `--json` fields).
+    /// Everything measured: the CLI's `metrics.json` (JSON).
     pub fn report(&self) -> String {
         self.report.clone()
     }
@@ -519,13 +462,21 @@ impl Run {
         self.labels.clone()
     }
     /// `embedding.npy`, as the CLI writes it.
-    pub fn embedding_npy(&self) -> Result<Vec<u8>, JsError> {
-        let n = self.embedding.len() / self.d.max(1);
-        crate::export::npy_bytes(&[n, self.d], &self.embedding).map_err(js_err)
+    pub fn embedding_npy(&self) -> Vec<u8> {
+        self.file("embedding.npy")
     }
-    /// `model.safetensors`, as the CLI writes it (loads into PyG, resumes in the CLI).
+    /// `model.safetensors`, as the CLI writes it (loads into PyG, resumes in the CLI and
+    /// here).
     pub fn model_safetensors(&self) -> Vec<u8> {
-        self.checkpoint.clone()
+        self.file("model.safetensors")
+    }
+    /// The names of the run folder's files, for [`Run::file_bytes`].
+    pub fn file_names(&self) -> Vec<String> {
+        self.files.iter().map(|f| f.name.clone()).collect()
+    }
+    /// One of the run folder's files (empty for a name it does not have).
+    pub fn file_bytes(&self, name: &str) -> Vec<u8> {
+        self.file(name)
     }
     /// The embedding projected on its two principal axes (N × 2), for the page's scatter plot.
     pub fn projection_2d(&self) -> Vec<f32> {

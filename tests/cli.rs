@@ -3,9 +3,10 @@
 
 use std::process::{Command, Output};
 
-use argva::export::npy_read;
+use argva::data::npy::read as npy_read;
 
 fn argva(args: &[&str]) -> Output {
+    argva::testing::require_gpu("the command-line tests");
     Command::new(env!("CARGO_BIN_EXE_argva"))
         .args(args)
         .output()
@@ -702,4 +703,47 @@ fn minibatch_runs_report_their_batches_and_repeat() {
         "-q",
     ]);
     assert!(full.get("batches").is_none());
+}
+
+/// One report shape: `argva train --json` prints what the library's job reports for the same
+/// settings given as the page and the Python module send them (`RunOptions` JSON), value
+/// for value but the clocks.
+#[test]
+fn the_command_lines_report_is_the_library_jobs_report() {
+    let o = argva(&[
+        GRAPH,
+        "--model",
+        "gae",
+        "--epochs",
+        "4",
+        "--latent",
+        "8",
+        "--seed",
+        "1",
+        "--json",
+        "--no-save",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut cli: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+
+    let options = r#"{"model": "gae", "seed": 1, "overrides": {"epochs": 4, "latent": 8}}"#;
+    let options: argva::run::RunOptions = serde_json::from_str(options).unwrap();
+    let settings = options.settings("").unwrap();
+    let graph = argva::data::load(GRAPH, &Default::default()).unwrap();
+    let ctx = argva::gpu::GpuContext::new_blocking().unwrap();
+    let out = pollster::block_on(argva::run::run(&ctx, &graph, &settings, None, &mut ()));
+    let out = out.unwrap();
+    let mut library: serde_json::Value = serde_json::from_str(&out.report.to_json()).unwrap();
+    for report in [&mut cli, &mut library] {
+        let fields = report.as_object_mut().unwrap();
+        for clock in ["wall_seconds", "train_seconds"] {
+            assert!(
+                fields
+                    .remove(clock)
+                    .is_some_and(|v| v.as_f64().unwrap() >= 0.0)
+            );
+        }
+    }
+    assert_eq!(cli, library);
 }

@@ -496,7 +496,11 @@ fn user_tsv_integer_ids_with_npy_features_and_label_lines() {
         b"# comment\n0\t1\t0.5\n3\t1\t2.0\n1\t0\n",
     );
     let vals: Vec<f32> = (0..10).map(|i| (i as f32 - 4.0) * 0.25).collect();
-    let feats = write(t.path(), "f.npy", &data::npy::to_bytes_f32(5, 2, &vals));
+    let feats = write(
+        t.path(),
+        "f.npy",
+        &data::npy::encode(&[5, 2], &vals).unwrap(),
+    );
     let labels = write(t.path(), "l.txt", b"1\n0\n2\n2\n1\n");
     let o = LoadOptions {
         features: Some(feats),
@@ -699,7 +703,7 @@ fn bad_node_id_out_of_range() {
     let feats = write(
         t.path(),
         "f.npy",
-        &data::npy::to_bytes_f32(3, 1, &[1.0, 2.0, 3.0]),
+        &data::npy::encode(&[3, 1], &[1.0, 2.0, 3.0]).unwrap(),
     );
     let e = data::load(
         edges.to_str().unwrap(),
@@ -764,7 +768,7 @@ fn bad_nan_or_inf_features() {
         matches!(e, DataError::NonFinite { row: 1, col: 1, .. }),
         "{e}"
     );
-    let npy = data::npy::to_bytes_f32(2, 2, &[1.0, f32::INFINITY, 0.0, 1.0]);
+    let npy = data::npy::encode(&[2, 2], &[1.0, f32::INFINITY, 0.0, 1.0]).unwrap();
     let e = data::user::parse_features_npy(std::path::Path::new("f.npy"), &npy).unwrap_err();
     assert!(
         matches!(e, DataError::NonFinite { row: 0, col: 1, .. }) && e.to_string().contains("f.npy"),
@@ -868,8 +872,8 @@ mod resource_limits {
                 .contains("needs 4000000000000 data bytes, file has 16"),
             "{err}"
         );
-        let err = argva::export::npy_read(&npy_claiming("(1000000000000, 1000000000000)"));
-        assert!(err.unwrap_err().contains("overflows"));
+        let err = argva::data::npy::read(&npy_claiming("(1000000000000, 1000000000000)"));
+        assert!(err.unwrap_err().contains("need 1 to 2^32 - 2 rows"));
     }
 
     #[test]
@@ -970,13 +974,13 @@ fn numpy_edge_index_and_scipy_npz_features_load() {
     };
     let floats = write(
         "f.npy",
-        argva::data::npy::to_bytes_f32(2, 2, &[0.0, 1.0, 1.0, 2.0]),
+        argva::data::npy::encode(&[2, 2], &[0.0, 1.0, 1.0, 2.0]).unwrap(),
     );
     let e = argva::data::user::read(&floats, None, None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("edge_index needs int64 or int32"), "{e}");
-    let three = write("t.npy", argva::data::npy::to_bytes_i64(3, 3, &[0; 9]));
+    let three = write("t.npy", argva::data::npy::encode(&[3, 3], &[0; 9]).unwrap());
     let e = argva::data::user::read(&three, None, None)
         .unwrap_err()
         .to_string();
@@ -986,13 +990,16 @@ fn numpy_edge_index_and_scipy_npz_features_load() {
     );
     let negative = write(
         "n.npy",
-        argva::data::npy::to_bytes_i64(2, 2, &[0, 1, -1, 0]),
+        argva::data::npy::encode(&[2, 2], &[0, 1, -1, 0]).unwrap(),
     );
     let e = argva::data::user::read(&negative, None, None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("edge 1 names node -1"), "{e}");
-    let far = write("far.npy", argva::data::npy::to_bytes_i64(2, 1, &[0, 9]));
+    let far = write(
+        "far.npy",
+        argva::data::npy::encode(&[2, 1], &[0, 9]).unwrap(),
+    );
     let e = argva::data::user::read(&far, Some(&dir.join("x.npz")), None).unwrap_err();
     assert!(
         e.to_string()

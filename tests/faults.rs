@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use argva::checkpoint::Checkpoint;
-use argva::export::npy_read;
+use argva::data::npy::read as npy_read;
 
 const GRAPH: &str = "sbm:nodes=600,classes=3,degree=8,features=48,seed=4";
 const EPOCHS: u32 = 150;
@@ -34,6 +34,7 @@ fn run_args(out: &Path) -> Vec<String> {
 }
 
 fn argva() -> Command {
+    argva::testing::require_gpu("the fault-injection tests");
     Command::new(env!("CARGO_BIN_EXE_argva"))
 }
 

@@ -18,8 +18,23 @@ function status(id, text, error = false) {
 function formOptions(form) {
   const o = {};
   for (const el of form.elements) {
-    if (!el.name) continue;
+    // (left empty: the recipe's default)
+    if (!el.name || el.value === "" || el.type === "file") continue;
     o[el.name] = el.type === "number" ? Number(el.value) : el.value;
+  }
+  return o;
+}
+
+// The options argva takes (RunOptions, as the Python module sends them), from a form's flat
+// fields: hyperparameters under `overrides`, the page's own fields beside `run`.
+const OVERRIDES = ["epochs", "latent", "hidden", "disc_hidden", "disc_steps", "lr", "disc_lr", "recon", "eval_noise"];
+const PAGE_FIELDS = ["dataset", "warmup"];
+function argvaOptions(flat) {
+  const o = { run: { overrides: {} } };
+  for (const [k, v] of Object.entries(flat)) {
+    if (PAGE_FIELDS.includes(k)) o[k] = v;
+    else if (OVERRIDES.includes(k)) o.run.overrides[k] = v;
+    else o.run[k] = v;
   }
   return o;
 }
@@ -106,28 +121,43 @@ function showResults(report) {
   $("downloads").hidden = false;
 }
 
-async function train(options) {
+async function train(options, resume) {
   $("train-button").disabled = true;
   $("metrics").hidden = true; $("downloads").hidden = true; $("clustering").textContent = "";
-  const history = [], validation = [];
+  $("dl-checkpoints").replaceChildren();
+  const history = [], validation = [], notes = [], checkpoints = [];
   let drawn = 0;
-  status("train-status", `training ${options.model} on ${options.dataset}…`);
+  const model = options.model ?? "argva", epochs = options.epochs ?? 200;
+  status("train-status", `training ${model} on ${options.dataset}…`);
   try {
-    const run = await gpu.train(JSON.stringify(options), (text) => {
+    const run = await gpu.train(JSON.stringify(argvaOptions(options)), (text, bytes) => {
       const e = JSON.parse(text);
-      if (e.kind === "epoch") history.push(e); else validation.push(e);
+      if (e.kind === "epoch") history.push(e);
+      else if (e.kind === "val") validation.push(e);
+      else if (e.kind === "note") notes.push(e.text);
+      else if (e.kind === "checkpoint") checkpoints.push([e.epoch, bytes]);
       const last = history[history.length - 1];
-      if (last) status("train-status", `epoch ${last.epoch}/${options.epochs}: loss ${fmt(last.total)}` +
-        (validation.length ? `, val AUC ${fmt(validation[validation.length - 1].auc)}` : ""));
-      if (history.length !== drawn) { drawn = history.length; drawCurves(history, validation, options.epochs); }
-    });
+      if (last) status("train-status", `epoch ${last.epoch}/${epochs}: loss ${fmt(last.total)}` +
+        (validation.length ? `, val AUC ${fmt(validation[validation.length - 1].auc)}` : "") +
+        notes.map((n) => `\nnote: ${n}`).join(""));
+      if (history.length !== drawn) { drawn = history.length; drawCurves(history, validation, epochs); }
+    }, resume);
     const report = JSON.parse(run.report());
     lastRun = { run, report };
-    drawCurves(history, validation, options.epochs);
+    for (const [epoch, bytes] of checkpoints) {
+      const name = `checkpoint-${String(epoch).padStart(5, "0")}.safetensors`;
+      const button = Object.assign(document.createElement("button"), { textContent: name });
+      button.addEventListener("click", () => download(name, bytes));
+      $("dl-checkpoints").append(button);
+    }
+    drawCurves(history, validation, epochs);
     drawScatter(run.projection_2d(), run.labels());
     showResults(report);
-    status("train-status", `done: ${report.config.epochs} epochs in ${report.train_seconds.toFixed(1)} s ` +
-      `(${report.ms_per_epoch.toFixed(1)} ms/epoch, ${report.dispatches_per_epoch} launches/epoch)`);
+    const c = report.config, ms = 1e3 * report.train_seconds / Math.max(c.epochs, 1);
+    const how = report.batches ? `, ${report.batches.steps} mini-batch steps` : "";
+    status("train-status", `done: ${c.epochs} epochs (${c.recipe} recipe${how}) in ` +
+      `${report.train_seconds.toFixed(1)} s (${ms.toFixed(1)} ms/epoch, ${report.dispatches_per_epoch} ` +
+      `launches/epoch); kept epoch ${report.selected_epoch}` + notes.map((n) => `\nnote: ${n}`).join(""));
     return report;
   } catch (e) {
     status("train-status", `training failed: ${e.message ?? e}`, true);
@@ -149,7 +179,7 @@ async function bench(options) {
   $("bench-button").disabled = true;
   status("bench-status", `benchmarking ${options.model} on ${options.dataset}…`);
   try {
-    const r = JSON.parse(await gpu.bench(JSON.stringify(options)));
+    const r = JSON.parse(await gpu.bench(JSON.stringify(argvaOptions(options))));
     lastBench = r;
     $("bench-summary").textContent =
       `epoch ${r.epoch_ms_median.toFixed(2)} ms median (min ${r.epoch_ms_min.toFixed(2)}, ` +
@@ -209,7 +239,9 @@ async function doctor() {
 $("doctor-button").addEventListener("click", () => { doctor().catch(() => {}); });
 $("train-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  train(formOptions(ev.target)).catch(() => {});
+  const file = $("resume-file").files[0];
+  const go = (resume) => train(formOptions(ev.target), resume).catch(() => {});
+  if (file) file.arrayBuffer().then((b) => go(new Uint8Array(b))); else go(undefined);
 });
 $("bench-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
@@ -230,6 +262,9 @@ $("dl-report").addEventListener("click", () =>
 let frames = 0;
 (function tick() { frames++; requestAnimationFrame(tick); })();
 
+// Checkpoints the test's runs handed over, by epoch.
+const testCheckpoints = new Map();
+
 // What the headless test (tests/web/run.mjs) calls besides the buttons.
 window.argvaTest = {
   frames: () => frames,
@@ -238,6 +273,26 @@ window.argvaTest = {
   doctor: () => doctor(),
   lastReport: () => lastRun?.report ?? null,
   lastBench: () => lastBench,
+  // The library's job with these (flat, form-like) options, `resume` a checkpoint kept by an
+  // earlier call (by its epoch): the report, the checkpoint epochs seen, and SHA-256 digests
+  // of the run folder's files.
+  run: async (options, resumeFrom = null) => {
+    const kept = new Map();
+    const notes = [];
+    const resume = resumeFrom === null ? undefined : testCheckpoints.get(resumeFrom);
+    const run = await gpu.train(JSON.stringify(argvaOptions(options)), (text, bytes) => {
+      const e = JSON.parse(text);
+      if (e.kind === "checkpoint") kept.set(e.epoch, bytes);
+      if (e.kind === "note") notes.push(e.text);
+    }, resume);
+    for (const [epoch, bytes] of kept) testCheckpoints.set(epoch, bytes);
+    const digests = {};
+    for (const name of run.file_names()) {
+      const hash = await crypto.subtle.digest("SHA-256", run.file_bytes(name));
+      digests[name] = Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    return { report: JSON.parse(run.report()), checkpoints: [...kept.keys()], notes, digests };
+  },
   files: () => lastRun ? {
     npy: Array.from(lastRun.run.embedding_npy().slice(0, 10)),
     npyLength: lastRun.run.embedding_npy().length,

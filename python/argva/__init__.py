@@ -49,6 +49,7 @@ class FitResult:
         train_seconds: time spent training.
         batches: a mini-batch run's clusters, steps, GPU bytes and time split (the CLI's
             ``batches`` in ``metrics.json``); None for a full-batch run.
+        report: everything the run reports, the CLI's ``metrics.json`` (and ``--json``).
     """
 
     embedding: np.ndarray
@@ -61,13 +62,27 @@ class FitResult:
     selected_epoch: int
     train_seconds: float
     batches: Optional[Dict[str, Any]]
+    report: Dict[str, Any] = field(repr=False)
     _checkpoint: bytes = field(repr=False)
+    _files: Dict[str, bytes] = field(repr=False)
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the trained model as the CLI's ``model.safetensors`` (loadable by ``argva
-        embed`` and ``--resume``). Written to a temporary file first, then renamed: never
-        half-written."""
+        embed``, ``--resume`` and ``fit(resume=…)``). Written to a temporary file first, then
+        renamed: never half-written."""
         _argva.write_file(os.fspath(path), self._checkpoint)
+
+    def write(self, folder: Union[str, "os.PathLike[str]"]) -> List[str]:
+        """Writes the run folder ``argva train --out`` writes (``embedding.npy``,
+        ``embedding.csv``, ``labels.npy``, ``history.csv``, ``model.safetensors``, the
+        evaluated pairs, ``metrics.json`` last), each file atomically; returns their paths."""
+        os.makedirs(folder, exist_ok=True)
+        paths = []
+        for name, data in self._files.items():
+            path = os.path.join(os.fspath(folder), name)
+            _argva.write_file(path, data)
+            paths.append(path)
+        return paths
 
     def embed(
         self,
@@ -113,6 +128,9 @@ def fit(
     kmeans_restarts: int = 10,
     batch: Union[str, Tuple[int, int], None] = None,
     gpu_memory: Optional[int] = None,
+    save_every: int = 0,
+    checkpoint_dir: Union[str, "os.PathLike[str]", None] = None,
+    resume: Union[str, "os.PathLike[str]", bytes, None] = None,
     num_nodes: Optional[int] = None,
     device: Device = None,
     progress: bool = True,
@@ -160,6 +178,14 @@ def fit(
         gpu_memory: GPU memory the run may use, in MiB (``--gpu-memory``): a graph whose
             full-batch buffers are larger trains in as few mini-batches as fit; also bounds
             the layer-wise evaluation. ``result.batches`` reports what ran.
+        save_every: write a checkpoint (``checkpoint-EPOCH.safetensors``, the CLI's
+            ``--save-every``) into ``checkpoint_dir`` every N epochs (0: never).
+        checkpoint_dir: the folder for those checkpoints; with it, Ctrl-C also saves one
+            before raising ``KeyboardInterrupt``.
+        resume: continue from a checkpoint (a path, or its bytes: ``model.safetensors`` or
+            ``checkpoint-*.safetensors``): its weights, Adam state, epoch count and
+            hyperparameters are used; ``epochs`` is the total to reach. The split uses the
+            checkpoint's seed; pass the run's ``split`` again if it was not the default.
         num_nodes: the node count when neither x nor the edges fix it (isolated last nodes).
         device: an index into :func:`devices` or part of an adapter's name (default: the
             best adapter; ``WGPU_BACKEND`` and ``WGPU_ADAPTER_NAME`` are honoured).
@@ -174,7 +200,8 @@ def fit(
     graph = as_graph(data_or_edge_index, x, y, num_nodes)
     counts = dict(epochs=epochs, seed=seed, latent=latent, hidden=hidden,
                   disc_hidden=disc_hidden, disc_steps=disc_steps, val_every=val_every,
-                  kmeans_restarts=kmeans_restarts, gpu_memory=gpu_memory)
+                  kmeans_restarts=kmeans_restarts, gpu_memory=gpu_memory,
+                  save_every=save_every)
     for name, value in counts.items():
         if value is not None:
             check_count(name, value)
@@ -194,12 +221,21 @@ def fit(
         "kmeans_restarts": kmeans_restarts,
         "batch": batch_spec(batch),
         "gpu_memory": gpu_memory,
+        "save_every": save_every,
     }
     try:
         settings_json = json.dumps(settings, allow_nan=True, default=numpy_scalar)
     except TypeError as e:
         raise ValueError(f"a setting of argva.fit is not a number or a string: {e}") from None
     config = json.loads(_argva.config(settings_json))
+    if isinstance(resume, (str, os.PathLike)):
+        with open(resume, "rb") as f:
+            resume = f.read()
+    elif resume is not None and not isinstance(resume, (bytes, bytearray)):
+        raise ValueError("resume must be a checkpoint's path or its bytes")
+    if save_every and checkpoint_dir is None:
+        raise ValueError("save_every needs a checkpoint_dir to write the checkpoints into")
+    folder = os.fspath(checkpoint_dir) if checkpoint_dir is not None else None
     bar = Progress(config["epochs"], model, progress)
     try:
         raw = _argva.fit(
@@ -211,10 +247,13 @@ def fit(
             settings_json,
             device_arg(device),
             bar,
+            bytes(resume) if resume is not None else None,
+            folder,
         )
     finally:
         bar.close()
     nodes, d = raw["nodes"], raw["latent"]
+    report = json.loads(raw["report"])
     return FitResult(
         embedding=np.frombuffer(raw["embedding"], dtype=np.float32).reshape(nodes, d),
         metrics=dict(raw["metrics"]),
@@ -223,13 +262,15 @@ def fit(
             k: np.frombuffer(v, dtype=np.int64).reshape(-1, 2).copy()
             for k, v in raw["split"].items()
         },
-        config=json.loads(raw["config"]),
-        adapter=raw["adapter"],
-        backend=raw["backend"],
-        selected_epoch=raw["selected_epoch"],
-        train_seconds=raw["train_seconds"],
-        batches=json.loads(raw["batches"]) if raw["batches"] is not None else None,
+        config=report["config"],
+        adapter=report["adapter"]["name"],
+        backend=report["adapter"]["backend"],
+        selected_epoch=report["selected_epoch"],
+        train_seconds=report["train_seconds"],
+        batches=report.get("batches"),
+        report=report,
         _checkpoint=raw["checkpoint"],
+        _files=dict(raw["artifacts"]),
     )
 
 

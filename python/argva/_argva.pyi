@@ -15,7 +15,9 @@ def fit(
     name: str,
     settings_json: str,
     device: _Device,
-    on_event: Optional[Callable[[str, int, Dict[str, float]], None]],
+    on_event: Optional[Callable[[str, int, Dict[str, Any]], None]],
+    resume: Optional[bytes],
+    checkpoint_dir: Optional[str],
 ) -> Dict[str, Any]: ...
 def embed(
     checkpoint: bytes,

@@ -40,8 +40,11 @@ class Progress:
         if kind == "val":
             self.val_auc = values["auc"]
             return
+        if kind != "epoch":
+            return
         if self.bar is not None:
-            self.bar.update(1)
+            # (a resumed run's first epoch is past the checkpoint's count)
+            self.bar.update(epoch - self.bar.n)
             self.bar.set_postfix_str(self._message(values), refresh=False)
         else:
             sys.stderr.write(f"\rargva {self.model} {epoch}/{self.epochs} epochs {self._message(values)}")

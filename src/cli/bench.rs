@@ -16,8 +16,9 @@ use crate::train::minibatch::BatchSpec;
 use crate::train::schedule::{Cost, KernelRow, kernel_rows};
 use crate::train::{Overrides, Recipe, TrainConfig, TrainInputs, Trainer};
 
-use super::Prepared;
 use super::data::DataSource;
+use crate::run::defaults;
+use crate::train::Prepared;
 
 #[derive(Args, Clone, Debug)]
 #[command(
@@ -176,7 +177,7 @@ fn bench_graph(
     launched: Instant,
     detailed: bool,
 ) -> Result<BenchReport> {
-    let split = link_split(graph, 0.05, 0.1, 0)?;
+    let split = link_split(graph, defaults::VAL_FRAC, defaults::TEST_FRAC, 0)?;
     let n = graph.num_nodes;
     let prepared = Prepared::new(graph, &split.train_pos, false);
     let sampler = NegativeSampler::new(n, &split.train_pos)?;
@@ -205,7 +206,7 @@ fn bench_graph(
     let run_one = |trainer: &mut Trainer| -> Result<f64> {
         let t = Instant::now();
         trainer.try_submit(ctx, &inputs)?;
-        for row in trainer.collect(ctx, true) {
+        for row in pollster::block_on(trainer.collect_oldest(ctx)) {
             row.map_err(anyhow::Error::msg)?;
         }
         Ok(t.elapsed().as_secs_f64() * 1e3)
@@ -283,13 +284,13 @@ fn pipelined_ms(
         if trainer.try_submit(ctx, inputs)? {
             submitted += 1;
         } else {
-            for row in trainer.collect(ctx, true) {
+            for row in pollster::block_on(trainer.collect_oldest(ctx)) {
                 row.map_err(anyhow::Error::msg)?;
             }
         }
     }
     while trainer.in_flight() > 0 {
-        for row in trainer.collect(ctx, true) {
+        for row in pollster::block_on(trainer.collect_oldest(ctx)) {
             row.map_err(anyhow::Error::msg)?;
         }
     }

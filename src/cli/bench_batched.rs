@@ -11,11 +11,13 @@ use crate::data::Graph;
 use crate::data::split::link_split;
 use crate::gpu::{AdapterSummary, GpuContext};
 use crate::model::ModelKind;
+use crate::train::fit::Event;
 use crate::train::minibatch::{BatchTiming, fit_batches, plan_batches};
-use crate::train::{EpochLosses, Overrides, TrainConfig};
+use crate::train::{Overrides, TrainConfig};
 
-use super::Prepared;
 use super::bench::{BenchArgs, Spread, memory_line, peak_rss_mib};
+use crate::run::defaults;
+use crate::train::Prepared;
 
 #[derive(Serialize)]
 pub struct BatchBenchReport {
@@ -50,7 +52,7 @@ pub fn bench_batched(
     ctx: &GpuContext,
     graph: &Graph,
 ) -> Result<BatchBenchReport> {
-    let split = link_split(graph, 0.05, 0.1, 0)?;
+    let split = link_split(graph, defaults::VAL_FRAC, defaults::TEST_FRAC, 0)?;
     let prepared = Prepared::new(graph, &split.train_pos, false);
     let overrides = Overrides {
         epochs: Some(args.warmup + args.epochs),
@@ -69,13 +71,14 @@ pub fn bench_batched(
         batches.steps_per_epoch(),
     );
     let mut ends = Vec::new();
-    let mut observe = |_: &EpochLosses| {
+    let mut observe = |_: Event<'_>| {
         ends.push(Instant::now());
         ControlFlow::Continue(())
     };
     let uploaded = ctx.uploaded_bytes();
     let start = Instant::now();
-    let fit = fit_batches(ctx, &cfg, batches, pos, partition_s, &mut observe)?;
+    let fit = fit_batches(ctx, &cfg, batches, pos, partition_s, &mut observe);
+    let fit = pollster::block_on(fit)?;
     let per_step = |s: f64| s * 1e3 / fit.steps.max(1) as f64;
     let BatchTiming {
         cut_s,

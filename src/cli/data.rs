@@ -61,10 +61,10 @@ pub struct DataArgs {
     #[command(flatten)]
     pub source: DataSource,
     /// Fraction of edges held out for validation.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = crate::run::defaults::VAL_FRAC)]
     pub val_frac: f64,
     /// Fraction of edges held out for testing.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = crate::run::defaults::TEST_FRAC)]
     pub test_frac: f64,
     /// Seed of the split.
     #[arg(long, default_value_t = 0)]

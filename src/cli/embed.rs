@@ -5,14 +5,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use crate::checkpoint::Checkpoint;
-use crate::data::Graph;
 use crate::gpu::GpuContext;
-use crate::train::{TrainConfig, Trainer};
+use crate::run::{defaults, embed_graph};
 
 use super::data::DataSource;
 use super::train::read_checkpoint;
-use super::{Prepared, output};
+use crate::output;
 
 /// Which edges carry the encoder's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -38,10 +36,10 @@ pub struct EmbedArgs {
     #[arg(long, value_enum, default_value_t = MessageEdges::All)]
     pub message_edges: MessageEdges,
     /// With `--message-edges train`: the run's validation fraction.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = defaults::VAL_FRAC)]
     pub val_frac: f64,
     /// With `--message-edges train`: the run's test fraction.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults::TEST_FRAC)]
     pub test_frac: f64,
 }
 
@@ -77,53 +75,14 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         }
     };
     let ctx = GpuContext::new_blocking()?;
-    let emb = embed_graph(&ctx, &ck, &graph, &edges)?;
+    let emb = pollster::block_on(embed_graph(&ctx, &ck, &graph, &edges))?;
     let d = ck.config.latent;
     let bytes = if csv {
         crate::export::embedding_csv(&emb, d, graph.node_ids.as_deref()).into_bytes()
     } else {
-        crate::export::npy_bytes(&[n, d], &emb).map_err(anyhow::Error::msg)?
+        crate::data::npy::encode(&[n, d], &emb).map_err(anyhow::Error::msg)?
     };
     let path = output::write_atomic(&dir, &name, &bytes)?;
     println!("wrote {} ({n} × {d})", path.display());
     Ok(())
-}
-
-/// A graph whose feature width is not the model's.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "feature size mismatch: the model was trained on {trained} input features, {graph} has {given}"
-)]
-pub struct FeatureMismatch {
-    pub trained: usize,
-    pub graph: String,
-    pub given: usize,
-}
-
-/// The trained encoder's embedding of `graph` (μ, or z for GAE/ARGA), messages passed over
-/// `message_edges`: `argva embed` and the Python result's `embed`.
-pub fn embed_graph(
-    ctx: &GpuContext,
-    ck: &Checkpoint,
-    graph: &Graph,
-    message_edges: &[[u32; 2]],
-) -> Result<Vec<f32>> {
-    if graph.features.cols != ck.arch.features {
-        return Err(FeatureMismatch {
-            trained: ck.arch.features,
-            graph: graph.name.clone(),
-            given: graph.features.cols,
-        }
-        .into());
-    }
-    let prepared = Prepared::new(graph, message_edges, ck.config.normalize_features);
-    let no_negatives = |_: &mut rand_chacha::ChaCha8Rng, _: usize| Vec::new();
-    let inputs = prepared.inputs(&[], &no_negatives);
-    let cfg = TrainConfig {
-        epochs: 0,
-        ..ck.config.clone()
-    };
-    let mut trainer = Trainer::new(ctx, &cfg, &inputs)?;
-    trainer.restore(ctx, &ck.state, ck.epochs_done)?;
-    Ok(pollster::block_on(trainer.encode(ctx))?)
 }

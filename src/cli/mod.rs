@@ -6,12 +6,11 @@ pub mod bench;
 pub mod bench_batched;
 pub mod data;
 pub mod embed;
-pub mod output;
+
 pub mod plot;
+pub mod progress;
 pub mod reproduce;
 pub mod train;
-
-pub use crate::train::Prepared;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -186,18 +185,7 @@ fn doctor(json: bool) -> Result<()> {
 /// An error and its causes in one line, `a: b: c`, leaving out a cause whose text is already
 /// part of the line (errors that print their source would otherwise show it twice).
 pub fn error_text(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
+    crate::run::error_line(e.as_ref())
 }
 
 #[cfg(test)]

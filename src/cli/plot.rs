@@ -8,9 +8,9 @@ use clap::Args;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::export::npy_read;
+use crate::data::npy::read as npy_read;
 
-use super::output;
+use crate::output;
 
 #[derive(Args, Debug)]
 #[command(

@@ -16,7 +16,6 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::data::split::link_split;
 use crate::data::{self, Graph, LoadOptions};
 use crate::eval;
 use crate::gpu::GpuContext;
@@ -24,8 +23,8 @@ use crate::model::ModelKind;
 use crate::train::fit::Event;
 use crate::train::{Overrides, Recipe, TrainConfig};
 
-use super::output;
-use super::train::{RunSettings, Select, defaults, train_graph};
+use crate::output;
+use crate::run::{OnEvent, RunSettings, Select, defaults};
 
 #[derive(Args, Debug)]
 #[command(
@@ -296,21 +295,15 @@ fn run_once(
     cfg: TrainConfig,
     cluster_at: Option<u32>,
 ) -> Result<RunResult> {
-    let split = link_split(graph, defaults::VAL_FRAC, defaults::TEST_FRAC, cfg.seed)?;
     let (n, d, seed) = (graph.num_nodes, cfg.latent, cfg.seed);
     let settings = RunSettings {
-        cfg,
         // (the original code evaluates clustering every 2 iterations)
         val_every: if cluster_at.is_some() {
             2
         } else {
             defaults::VAL_EVERY
         },
-        select: Select::Last,
-        kmeans_restarts: defaults::KMEANS_RESTARTS,
-        save_every: 0,
-        batch: None,
-        gpu_memory: None,
+        ..RunSettings::new(cfg)
     };
     let (mut last, mut best) = (None, None::<(f64, Vec<f32>)>);
     let mut observe = |e: Event<'_>| {
@@ -333,8 +326,9 @@ fn run_once(
         }
         ControlFlow::Continue(())
     };
-    let out = train_graph(ctx, graph, &split, &settings, None, &mut observe)?;
-    let link = vec![out.test.auc, out.test.ap];
+    let mut hooks = OnEvent(&mut observe);
+    let out = pollster::block_on(crate::run::run(ctx, graph, &settings, None, &mut hooks))?;
+    let link = vec![out.report.test.auc, out.report.test.ap];
     let (Some(at), Some(labels)) = (cluster_at, &graph.labels) else {
         return Ok(RunResult {
             link,

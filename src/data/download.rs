@@ -4,12 +4,12 @@
 //! temp file + rename). A file without a known sum (PubMed's `ind.pubmed.allx`) is refused
 //! unless the caller opts in with `allow_unverified`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use super::DataError;
+#[cfg(not(target_arch = "wasm32"))]
 use super::planetoid::Dataset;
 
 /// Where PyTorch Geometric downloads the Planetoid files from.
@@ -90,6 +90,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Download the files of `ds` missing from `<root>/<Name>/raw`, verifying each.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn fetch_planetoid(
     ds: Dataset,
     root: &Path,
@@ -135,6 +136,7 @@ download it yourself from {PLANETOID_URL}/{f} into {}",
     Ok(())
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn verify(dest: &Path, bytes: &[u8], allow_unverified: bool) -> Result<(), DataError> {
     check_sha256(dest, bytes).map_err(|e| e.with_hint("the file was not saved"))?;
     let name = dest
@@ -175,16 +177,20 @@ pub fn check_sha256(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     }
 }
 
-/// Write to `<dest>.part` then rename, so a crash never leaves a truncated dataset file.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let mut tmp = PathBuf::from(dest);
-    tmp.as_mut_os_string().push(".part");
-    {
-        // Closed before the rename.
-        let mut f = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| DataError::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, dest).map_err(|e| DataError::io(dest, e))
+/// Writes a downloaded file through [`crate::output::write_atomic`] (a temporary file, then a
+/// rename), so a crash never leaves a truncated dataset file.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let failed = |message: String| DataError::io(dest, std::io::Error::other(message));
+    let (Some(dir), Some(name)) = (dest.parent(), dest.file_name().and_then(|n| n.to_str())) else {
+        return Err(failed("not a file path".into()));
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    crate::output::write_atomic(dir, name, bytes)
+        .map(drop)
+        .map_err(|e| failed(crate::run::error_line(e.as_ref())))
 }

@@ -1,4 +1,6 @@
-//! A minimal reader for NumPy `.npy` files holding a 1-D or 2-D little-endian float array.
+//! argva's one reader and writer of NumPy `.npy` files: 1-D or 2-D little-endian float32,
+//! float64, int32 or int64 arrays, read in C or Fortran order (format versions 1–3), written
+//! in C order (version 1.0).
 
 use std::path::Path;
 
@@ -56,6 +58,8 @@ impl Dtype {
 
 /// A checked `.npy` file: its 1-D or 2-D shape (1-D is one column), order, type and data.
 struct Array<'b> {
+    /// 1 or 2, as the header's shape has it.
+    dims: usize,
     rows: usize,
     cols: usize,
     fortran: bool,
@@ -176,6 +180,7 @@ fn array<'b>(file: &Path, bytes: &'b [u8], what: &str) -> Result<Array<'b>, Data
         });
     }
     Ok(Array {
+        dims: dims.len(),
         rows,
         cols,
         fortran,
@@ -224,30 +229,87 @@ pub(crate) fn parse_numbers(
     Ok((a.rows, a.cols, a.f64s()))
 }
 
-/// Serialise a row-major f32 matrix as `.npy` (used by tests and tools).
-pub fn to_bytes_f32(rows: usize, cols: usize, vals: &[f32]) -> Vec<u8> {
-    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
-    to_bytes("<f4", rows, cols, &data)
+/// Element types `.npy` encodes.
+pub trait Element: bytemuck::Pod {
+    /// NumPy's dtype descriptor, e.g. `<f4`.
+    const DESCR: &'static str;
+}
+impl Element for f32 {
+    const DESCR: &'static str = "<f4";
+}
+impl Element for f64 {
+    const DESCR: &'static str = "<f8";
+}
+impl Element for i64 {
+    const DESCR: &'static str = "<i8";
 }
 
-/// Serialise a row-major i64 matrix as `.npy` (tests: an `edge_index`).
-pub fn to_bytes_i64(rows: usize, cols: usize, vals: &[i64]) -> Vec<u8> {
-    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
-    to_bytes("<i8", rows, cols, &data)
-}
-
-fn to_bytes(descr: &str, rows: usize, cols: usize, data: &[u8]) -> Vec<u8> {
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
+/// Encodes a C-order array of `shape` as a `.npy` file (format version 1.0).
+///
+/// # Panics
+/// Never for consistent input; returns an error string if `data.len()` is not the product
+/// of `shape`.
+pub fn encode<T: Element>(shape: &[usize], data: &[T]) -> Result<Vec<u8>, String> {
+    let expected: usize = shape.iter().product();
+    if expected != data.len() {
+        return Err(format!(
+            "npy: shape {shape:?} holds {expected} elements, data has {}",
+            data.len()
+        ));
     }
+    let dims = match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {dims}, }}",
+        T::DESCR
+    );
+    // magic (6) + version (2) + header length (2) + header, padded with spaces and ended by
+    // '\n' to a multiple of 64 bytes, as the format specifies.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    let mut out = Vec::with_capacity(10 + header.len() + std::mem::size_of_val(data));
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    // `.npy` data is little-endian; so is every target wgpu runs on, but say so.
+    if cfg!(target_endian = "big") {
+        return Err("npy: big-endian hosts are not supported".into());
+    }
+    out.extend_from_slice(bytemuck::cast_slice(data));
+    Ok(out)
+}
+
+/// An array read back whole: its shape as written (`[rows]` or `[rows, cols]`) and its
+/// values as f64, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyArray {
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+/// Any numeric array (what argva writes and what `np.save` writes by default), for reading
+/// a run's files back (`argva plot`, tests). Errors name the problem.
+pub fn read(bytes: &[u8]) -> Result<NpyArray, String> {
+    let a = array(Path::new("the .npy"), bytes, "arrays").map_err(|e| e.to_string())?;
+    let shape = if a.dims == 1 {
+        vec![a.rows]
+    } else {
+        vec![a.rows, a.cols]
+    };
+    Ok(NpyArray {
+        shape,
+        data: a.f64s(),
+    })
 }
 
 #[cfg(test)]
@@ -255,9 +317,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn written_headers_are_aligned_and_shapes_checked() {
+        let data: Vec<f32> = (0..15).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let bytes = encode(&[5, 3], &data).unwrap();
+        let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+        assert_eq!((10 + len) % 64, 0, "data must start on a 64-byte boundary");
+        assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (5, 3), }"));
+        let one = encode(&[4], &[1i64, -2, 3, 4]).unwrap();
+        assert!(String::from_utf8_lossy(&one[..64]).contains("'shape': (4,)"));
+        assert!(encode(&[2, 3], &[1.0f64; 5]).is_err());
+    }
+
+    #[test]
+    fn read_round_trips_and_rejects_corruption() {
+        let data: Vec<f32> = (0..12).map(|i| i as f32 / 3.0).collect();
+        let bytes = encode(&[4, 3], &data).unwrap();
+        let back = read(&bytes).unwrap();
+        assert_eq!(back.shape, vec![4, 3]);
+        assert_eq!(
+            back.data,
+            data.iter().map(|&v| v as f64).collect::<Vec<_>>()
+        );
+        assert!(read(&bytes[..bytes.len() - 1]).is_err(), "truncated data");
+        assert!(read(&bytes[..20]).is_err(), "truncated header");
+        assert!(read(b"not numpy at all").is_err());
+        let labels = read(&encode(&[3], &[5i64, 6, 7]).unwrap()).unwrap();
+        assert_eq!((labels.shape, labels.data), (vec![3], vec![5.0, 6.0, 7.0]));
+    }
+
+    #[test]
     fn round_trip_and_fortran() {
         let vals: Vec<f32> = (0..12).map(|i| i as f32 * 0.37 - 2.0).collect();
-        let b = to_bytes_f32(3, 4, &vals);
+        let b = encode(&[3, 4], &vals).unwrap();
         let (r, c, v) = parse(Path::new("a.npy"), &b).unwrap();
         assert_eq!((r, c), (3, 4));
         assert_eq!(v, vals.iter().map(|&x| x as f64).collect::<Vec<_>>());
@@ -273,7 +365,7 @@ mod tests {
     #[test]
     fn integer_arrays_in_either_order_and_types_kept_apart() {
         let ids: Vec<i64> = vec![0, 1, 2, 5, 3, 4];
-        let b = to_bytes_i64(2, 3, &ids);
+        let b = encode(&[2, 3], &ids).unwrap();
         assert_eq!(
             parse_ints(Path::new("e.npy"), &b).unwrap(),
             (2, 3, ids.clone())
@@ -288,7 +380,7 @@ mod tests {
         );
         let e = parse(Path::new("e.npy"), &b).unwrap_err().to_string();
         assert!(e.contains("integer .npy for features"), "{e}");
-        let f = to_bytes_f32(2, 1, &[1.0, 2.0]);
+        let f = encode(&[2, 1], &[1.0, 2.0]).unwrap();
         let e = parse_ints(Path::new("f.npy"), &f).unwrap_err().to_string();
         assert!(e.contains("edge_index needs int64 or int32"), "{e}");
     }

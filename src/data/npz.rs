@@ -125,10 +125,13 @@ mod tests {
         let rows = indptr.len() - 1;
         vec![
             ("format", format_npy(format)),
-            ("shape", npy::to_bytes_i64(2, 1, &[rows as i64, 4])),
-            ("indptr", npy::to_bytes_i64(indptr.len(), 1, indptr)),
-            ("indices", npy::to_bytes_i64(indices.len(), 1, indices)),
-            ("data", npy::to_bytes_f32(data.len(), 1, data)),
+            ("shape", npy::encode(&[2, 1], &[rows as i64, 4]).unwrap()),
+            ("indptr", npy::encode(&[indptr.len(), 1], indptr).unwrap()),
+            (
+                "indices",
+                npy::encode(&[indices.len(), 1], indices).unwrap(),
+            ),
+            ("data", npy::encode(&[data.len(), 1], data).unwrap()),
         ]
     }
 

@@ -26,3 +26,44 @@ pub async fn yield_to_host() {
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
     }
 }
+
+/// A wall clock that exists on every target (`std::time::Instant` panics in a browser):
+/// seconds since it started, from `Instant` natively and `performance.now()` on the web.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    start: f64,
+}
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Self {
+            start: now_seconds(),
+        }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        now_seconds() - self.start
+    }
+}
+
+/// Seconds on a monotonic clock whose origin is arbitrary (the process's first call natively,
+/// the page's time origin on the web).
+pub fn now_seconds() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let ms = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+            .map_or_else(js_sys::Date::now, |p| p.now());
+        ms / 1e3
+    }
+}

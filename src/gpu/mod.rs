@@ -14,7 +14,7 @@ pub use buffer::GpuBuffer;
 pub use context::list_adapters;
 pub use context::{AdapterChoice, AdapterEntry, AdapterSummary, GpuContext};
 pub use error::{GpuError, GpuResult};
-pub use host::yield_to_host;
+pub use host::{Stopwatch, now_seconds, yield_to_host};
 pub use kernel::{
     Arg, Binding, Bound, Dispatch, Kernel, KernelSpec, grid_1d, record_pass, submit, uniform,
 };

@@ -10,6 +10,7 @@
 //! 4·N·d written (+4·N·d read with `accumulate`).
 
 use super::check_len;
+use super::logistic::{sigmoid, softplus};
 use crate::gpu::{Arg, Binding, Dispatch, GpuContext, GpuError, GpuResult, KernelSpec};
 use crate::gpu::{Windows, grid_1d, uniform};
 
@@ -295,14 +296,6 @@ pub fn gather<'a>(
         args.extend([pairs_hi, slots_hi]);
     }
     ctx.kernel(&spec)?.dispatch(ctx, &args, grid)
-}
-
-fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// CPU twin of [`pair_loss`]: (per-pair loss, per-pair dL/ds).

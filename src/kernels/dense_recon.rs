@@ -244,8 +244,7 @@ pub fn loss_and_grad_cpu(
 ) -> (f64, Vec<f64>) {
     let (pw, norm) = weights(n, a);
     let c = norm / ((n * n).max(1) as f64);
-    let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
-    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    use super::logistic::{sigmoid, softplus};
     let mut loss = 0.0;
     let mut dz = vec![0.0; n * d];
     for i in 0..n {

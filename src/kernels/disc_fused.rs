@@ -476,7 +476,7 @@ pub fn forward_backward_cpu(mlp: &Mlp, theta: &[f64], x: &[f64], batch: Batch) -
 /// BCE twin per logit, each weighted 1/n: the first `fake` rows are labelled 0 (loss
 /// softplus(s)), the rest 1 (loss softplus(−s)). Returns (loss terms, dL/dlogit).
 pub fn bce_rows_cpu(logits: &[f64], fake: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
-    use crate::reference::{sigmoid, softplus};
+    use super::logistic::{sigmoid, softplus};
     let n = n as f64;
     logits
         .iter()

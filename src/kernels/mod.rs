@@ -9,6 +9,7 @@ pub mod colsum;
 pub mod decoder;
 pub mod dense_recon;
 pub mod disc_fused;
+pub mod logistic;
 pub mod matmul;
 pub mod negatives;
 pub mod reduce;

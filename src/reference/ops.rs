@@ -155,16 +155,4 @@ pub fn col_sums(a: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-/// log(1 + eˣ) without overflow: max(x, 0) + log1p(e^{−|x|}).
-pub fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+pub use crate::kernels::logistic::{sigmoid, softplus};

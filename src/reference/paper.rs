@@ -4,11 +4,11 @@
 //! GAN loss (+ the reconstruction for ARGA, alone for ARVGA) with Adam moments of its own.
 //! Every step runs its own forward with its own noise, given per pass.
 
+use super::ops::{matmul, matmul_nt, sigmoid, softplus};
 use super::{
     AdamState, Csr, ReferenceError, disc_loss_and_grad, encoder_backward, encoder_forward,
     head_grad, kl_loss, reg_loss_and_grad, sample_z,
 };
-use crate::kernels::dense_recon;
 use crate::model::Arch;
 
 /// The dense loss's labels Y = A_train + I (sorted rows) and ΣA, the directed training edges.
@@ -109,10 +109,38 @@ fn encoder_grad(
     encoder_backward(&inp.arch, inp.x, inp.adj, enc, &pass.fwd, &dhead)
 }
 
+/// The original code's weighted BCE over all N² pairs (math note: Dense reconstruction),
+/// written as matrices — S = Z·Zᵀ, L = norm·mean(w ⊙ BCE(S, Y)), dZ = (dS + dSᵀ)·Z — apart
+/// from its kernel's twin (`kernels::dense_recon::loss_and_grad_cpu`), which it checks.
 fn dense_recon(inp: &PaperInputs, z: &[f64]) -> (f64, Vec<f64>) {
-    let (n, d) = (inp.adj.rows, inp.arch.latent);
-    let l = inp.labels;
-    dense_recon::loss_and_grad_cpu(z, n, d, l.row_ptr, l.col, l.edges)
+    dense_loss_and_grad(z, inp.adj.rows, inp.arch.latent, inp.labels)
+}
+
+/// [`dense_recon`] of the N × d embedding `z` against the label rows `l`.
+pub fn dense_loss_and_grad(z: &[f64], n: usize, d: usize, l: Labels<'_>) -> (f64, Vec<f64>) {
+    let (nn, a) = ((n * n) as f64, l.edges.max(1) as f64);
+    let (pos_weight, norm) = ((nn - a) / a, nn / (2.0 * (nn - a)));
+    let mut y = vec![false; n * n];
+    for i in 0..n {
+        for &j in &l.col[l.row_ptr[i] as usize..l.row_ptr[i + 1] as usize] {
+            y[i * n + j as usize] = true;
+        }
+    }
+    let s = matmul_nt(z, z, n, d, n);
+    let (mut loss, mut ds) = (0.0, vec![0.0; n * n]);
+    for (k, (&s, &y)) in s.iter().zip(&y).enumerate() {
+        let (l, g) = if y {
+            (pos_weight * softplus(-s), -pos_weight * sigmoid(-s))
+        } else {
+            (softplus(s), sigmoid(s))
+        };
+        loss += l;
+        ds[k] = norm * g / nn;
+    }
+    let sym: Vec<f64> = (0..n * n)
+        .map(|k| ds[k] + ds[(k % n) * n + k / n])
+        .collect();
+    (norm * loss / nn, matmul(&sym, z, n, n, d))
 }
 
 /// Pass `p`'s reconstruction step: its loss (norm·mean weighted BCE, + KL/N for variational
@@ -183,4 +211,47 @@ pub fn iteration(inp: &PaperInputs, st: &mut PaperState) -> Result<PaperOutputs,
         disc_losses,
         reg_loss,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matrix form here and the kernel twin's loop (written apart) agree.
+    #[test]
+    fn the_dense_loss_equals_its_kernels_twin() {
+        let (n, d) = (23, 5);
+        let mut rng = crate::testing::rng(7);
+        let z = crate::testing::to_f64(&crate::testing::uniform_f32(&mut rng, n * d, -1.0, 1.0));
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for i in 0..n {
+            for j in [(i + 1) % n, (i * 7 + 3) % n] {
+                rows[i].push(j as u32);
+                rows[j].push(i as u32);
+            }
+        }
+        let mut row_ptr = vec![0u32];
+        let mut col = Vec::new();
+        for r in &mut rows {
+            r.sort_unstable();
+            r.dedup();
+            col.extend_from_slice(r);
+            row_ptr.push(col.len() as u32);
+        }
+        let l = Labels {
+            row_ptr: &row_ptr,
+            col: &col,
+            edges: col.len(),
+        };
+        let (loss, dz) = dense_loss_and_grad(&z, n, d, l);
+        let twin = crate::kernels::dense_recon::loss_and_grad_cpu;
+        let (want, want_dz) = twin(&z, n, d, &row_ptr, &col, col.len());
+        assert!(
+            (loss - want).abs() <= 1e-12 * want.abs(),
+            "{loss} vs {want}"
+        );
+        for (a, b) in dz.iter().zip(&want_dz) {
+            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
 }

@@ -47,6 +47,7 @@ pub struct Validation<'a> {
 }
 
 /// What the caller sees while training runs.
+#[derive(Clone, Copy)]
 pub enum Event<'a> {
     Epoch(&'a EpochLosses),
     Validated {
@@ -285,7 +286,7 @@ async fn train_epochs(
             continue;
         }
         epoch += 1;
-        absorb(ctx, trainer.collect(ctx, false), history, observer)?;
+        absorb(ctx, trainer.collect(ctx), history, observer)?;
         crate::gpu::yield_to_host().await;
         let due = val.every > 0 && (epoch.is_multiple_of(val.every) || epoch == cfg.epochs);
         if due && !val.pos.is_empty() {

@@ -164,7 +164,7 @@ pub struct LayerwiseStats {
 /// The embedding (`n × latent`, row-major: μ for VGAE/ARGVA, z for GAE/ARGA) of the graph
 /// with features `x` and normalised adjacency `a_hat` under encoder parameters `encoder`,
 /// computed layer by layer in row chunks within `budget`.
-pub fn embed_layerwise(
+pub async fn embed_layerwise(
     ctx: &GpuContext,
     arch: &Arch,
     encoder: &[f32],
@@ -172,7 +172,7 @@ pub fn embed_layerwise(
     a_hat: &Csr,
     budget: ChunkBudget,
 ) -> GpuResult<(Vec<f32>, LayerwiseStats)> {
-    let clock = std::time::Instant::now();
+    let clock = crate::gpu::Stopwatch::start();
     let layout = ParamLayout::encoder(arch);
     let n = x.rows;
     if a_hat.rows != n || a_hat.cols != n || x.cols != arch.features || encoder.len() != layout.len
@@ -198,7 +198,7 @@ pub fn embed_layerwise(
     let mut device = Device {
         ctx,
         out: b.out.buffer.clone(), // a handle: every chunk reads this buffer
-        wait: std::time::Duration::ZERO,
+        wait: 0.0,
     };
 
     // 1. P1 = X·W1.
@@ -209,11 +209,13 @@ pub fn embed_layerwise(
         let w1 = param(&b.params, &layout, "w1");
         let out = b.out.range(0, rows.len() * h);
         let launch = spmm::bind(ctx, &b.x, w1, out, h, Epilogue::default())?;
-        device.run(
-            "layer-wise X·W1",
-            &[&launch],
-            &mut p1[rows.start * h..rows.end * h],
-        )?;
+        device
+            .run(
+                "layer-wise X·W1",
+                &[&launch],
+                &mut p1[rows.start * h..rows.end * h],
+            )
+            .await?;
     }
     // 2. Q = ReLU(Â·P1 + b1)·W_head.
     let mut q = vec![0f32; n * w];
@@ -231,7 +233,9 @@ pub fn embed_layerwise(
         let plain = Epilogue::default();
         let mm = matmul::bind(ctx, Form::NN, h1, w_head, out, m, w, h, plain)?;
         let out = &mut q[rows.start * w..rows.end * w];
-        device.run("layer-wise Â·P1, ·W_head", &[&prop, &mm], out)?;
+        device
+            .run("layer-wise Â·P1, ·W_head", &[&prop, &mm], out)
+            .await?;
     }
     drop(p1);
     // 3. head = Â·Q + b_head; the embedding is its first d columns.
@@ -246,7 +250,9 @@ pub fn embed_layerwise(
             relu: false,
         };
         let prop = b.propagate(ctx, &layout, (a_hat, rows), &mut local, layer)?;
-        device.run("layer-wise Â·Q", &[&prop], &mut head[..m * w])?;
+        device
+            .run("layer-wise Â·Q", &[&prop], &mut head[..m * w])
+            .await?;
         for (i, row) in head[..m * w].chunks(w).enumerate() {
             let r = rows.start + i;
             emb[r * d..(r + 1) * d].copy_from_slice(&row[..d]);
@@ -255,8 +261,8 @@ pub fn embed_layerwise(
     let stats = LayerwiseStats {
         chunks: chunks.len(),
         gpu_bytes: b.bytes(),
-        seconds: clock.elapsed().as_secs_f64(),
-        wait_seconds: device.wait.as_secs_f64(),
+        seconds: clock.seconds(),
+        wait_seconds: device.wait,
     };
     Ok((emb, stats))
 }
@@ -272,21 +278,22 @@ struct Device<'a> {
     ctx: &'a GpuContext,
     /// Every chunk's result: the first `out.len()` values of this buffer.
     out: wgpu::Buffer,
-    wait: std::time::Duration,
+    /// Seconds.
+    wait: f64,
 }
 
 impl Device<'_> {
-    fn run(
+    async fn run(
         &mut self,
         what: &str,
         launches: &[&crate::gpu::Dispatch],
         out: &mut [f32],
     ) -> GpuResult<()> {
-        let t = std::time::Instant::now();
+        let t = crate::gpu::Stopwatch::start();
         crate::gpu::submit(self.ctx, what, launches);
         let read = crate::gpu::buffer::read_buffer(self.ctx, &self.out, out.len(), "chunk");
-        out.copy_from_slice(&pollster::block_on(read)?);
-        self.wait += t.elapsed();
+        out.copy_from_slice(&read.await?);
+        self.wait += t.seconds();
         Ok(())
     }
 }

@@ -4,17 +4,15 @@
 //! batch, not the graph. The host cuts step s + 1's subgraph while the GPU runs step s (its
 //! uploads are queued behind it); at most `readback::RING` steps are in flight.
 
-use std::ops::ControlFlow;
-
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Capacity, Engine, EngineConfig, EngineState, Negatives, PositiveTables};
-use super::fit::FitError;
+use super::fit::{Event, FitError, Observer};
 use super::readback::LossReader;
 use super::{EpochLosses, TrainConfig, submit_epoch};
 use crate::data::Csr;
-use crate::data::cluster::{BatchBounds, ClusterBatches};
-use crate::gpu::{GpuContext, GpuError};
+use crate::data::cluster::{Batch, BatchBounds, ClusterBatches};
+use crate::gpu::{GpuContext, GpuError, Stopwatch};
 use crate::model::Arch;
 
 /// `--batch parts=P,per=Q`: P node clusters, Q of them per step.
@@ -288,19 +286,16 @@ fn auto_batches<'g>(
 
 /// Trains `cfg.epochs` epochs of Cluster-GCN steps over `batches` (cut from the graph's
 /// prepared features and training edges `train_pos`; `partition_s` the time that took);
-/// `observer` sees each epoch's mean losses.
-pub fn fit_batches(
+/// `observer` sees each epoch's mean losses as [`Event::Epoch`] and may stop the run
+/// ([`FitError::Stopped`]). Waits only on the GPU, as [`super::fit::fit_async`] does.
+pub async fn fit_batches(
     ctx: &GpuContext,
     cfg: &TrainConfig,
     mut batches: ClusterBatches<'_>,
     train_pos: &[[u32; 2]],
     partition_s: f64,
-    observer: &mut dyn FnMut(&EpochLosses) -> ControlFlow<()>,
+    observer: &mut Observer<'_>,
 ) -> Result<BatchFit, FitError> {
-    let invalid = |m: String| GpuError::InvalidArgument {
-        what: "--batch".into(),
-        message: m,
-    };
     let mut timing = BatchTiming {
         partition_s,
         ..Default::default()
@@ -308,9 +303,8 @@ pub fn fit_batches(
     let bounds = batches.bounds();
     let arch = cfg.arch(batches.features_cols());
     let (enc, dis) = cfg.init_params(&arch);
-    let cap = bounds;
     let engine_cfg = cfg.engine_config(0, Negatives::Gpu { seed: cfg.seed });
-    let mut engine = Engine::with_capacity(ctx, arch, engine_cfg, cap, &enc, &dis)?;
+    let mut engine = Engine::with_capacity(ctx, arch, engine_cfg, bounds, &enc, &dis)?;
     let gpu_bytes = engine
         .buffers
         .labelled()
@@ -323,61 +317,51 @@ pub fn fit_batches(
     let order_seed = cfg.seed ^ 0x6261_7463_6865_7321;
     // Steps are queued across epoch boundaries too; an epoch is reported once all of its
     // steps are back.
-    let stopped = |run: &Steps, engine: &Engine| -> Result<BatchFit, FitError> {
-        Err(FitError::Stopped {
-            epochs_done: run.history.len() as u32,
-            state: Box::new(pollster::block_on(engine.read_state(ctx))?),
-        })
-    };
     for epoch in 0..cfg.epochs {
         let mut steps = 0;
         for group in batches.epoch_groups(order_seed, epoch as u64) {
-            let t = std::time::Instant::now();
+            let t = Stopwatch::start();
             let b = batches.batch(&group);
             if b.positives.is_empty() {
                 empty_batches += 1;
                 continue;
             }
-            let tables = PositiveTables::new(b.nodes.len(), &b.positives)?;
-            if !tables.gpu_sampling() {
-                return Err(invalid(format!(
-                    "a batch of {} nodes has {} training edges: too dense to draw negatives \
-                     among its nodes; use fewer, larger batches (a higher per=)",
-                    b.nodes.len(),
-                    b.positives.len()
-                ))
-                .into());
+            let tables = batch_tables(&b)?;
+            timing.cut_s += t.seconds();
+            let t = Stopwatch::start();
+            while reader.is_full() {
+                run.absorb(ctx, reader.collect_oldest(ctx).await, &engine)?;
             }
-            timing.cut_s += t.elapsed().as_secs_f64();
-            timing.wait_s += run.make_room(ctx, &mut reader, &engine)?;
-            let t = std::time::Instant::now();
+            timing.wait_s += t.seconds();
+            let t = Stopwatch::start();
             engine.load_batch(ctx, (&b.features).into(), (&b.a_hat).into(), &tables)?;
             // Is the device still busy with earlier steps as this one is queued?
-            run.collect(ctx, &mut reader, &engine, false)?;
+            run.absorb(ctx, reader.collect(ctx, false), &engine)?;
             if reader.pending() > 0 {
                 timing.queued_behind_work += 1;
             }
             submit_epoch(ctx, &engine, &mut reader, run.steps)?;
-            timing.load_s += t.elapsed().as_secs_f64();
+            timing.load_s += t.seconds();
             run.submitted(b.nodes.len(), epoch);
             steps += 1;
             if run.report(observer)? {
-                return stopped(&run, &engine);
+                return Err(stopped(ctx, &run, &engine).await);
             }
+            crate::gpu::yield_to_host().await;
         }
         run.planned.push(steps);
         if run.report(observer)? {
-            return stopped(&run, &engine);
+            return Err(stopped(ctx, &run, &engine).await);
         }
     }
-    let t = std::time::Instant::now();
+    let t = Stopwatch::start();
     while reader.pending() > 0 {
-        run.collect(ctx, &mut reader, &engine, true)?;
+        run.absorb(ctx, reader.collect_oldest(ctx).await, &engine)?;
         if run.report(observer)? {
-            return stopped(&run, &engine);
+            return Err(stopped(ctx, &run, &engine).await);
         }
     }
-    timing.wait_s += t.elapsed().as_secs_f64();
+    timing.wait_s += t.seconds();
     let edges = train_pos.len().max(1) as f64;
     Ok(BatchFit {
         history: run.history,
@@ -391,8 +375,37 @@ pub fn fit_batches(
         dispatches_per_step: engine.epoch.dispatch_count(),
         timing,
         embedding: None,
-        state: pollster::block_on(engine.read_state(ctx))?,
+        state: engine.read_state(ctx).await?,
     })
+}
+
+/// A batch's positive tables for the GPU's negative draw (refusing a batch too dense for it).
+fn batch_tables(b: &Batch) -> Result<PositiveTables, FitError> {
+    let tables = PositiveTables::new(b.nodes.len(), &b.positives)?;
+    if tables.gpu_sampling() {
+        return Ok(tables);
+    }
+    Err(GpuError::InvalidArgument {
+        what: "--batch".into(),
+        message: format!(
+            "a batch of {} nodes has {} training edges: too dense to draw negatives among its \
+             nodes; use fewer, larger batches (a higher per=)",
+            b.nodes.len(),
+            b.positives.len()
+        ),
+    }
+    .into())
+}
+
+/// The stop the observer asked for, with the state after the epochs reported.
+async fn stopped(ctx: &GpuContext, run: &Steps, engine: &Engine) -> FitError {
+    match engine.read_state(ctx).await {
+        Ok(state) => FitError::Stopped {
+            epochs_done: run.history.len() as u32,
+            state: Box::new(state),
+        },
+        Err(e) => e.into(),
+    }
 }
 
 /// Steps submitted and the losses collected so far.
@@ -419,17 +432,14 @@ impl Steps {
 
     /// Reports every epoch whose steps are all back (in order) to `observer`; whether it
     /// asked to stop.
-    fn report(
-        &mut self,
-        observer: &mut dyn FnMut(&EpochLosses) -> ControlFlow<()>,
-    ) -> Result<bool, FitError> {
+    fn report(&mut self, observer: &mut Observer<'_>) -> Result<bool, FitError> {
         while let Some(&planned) = self.planned.get(self.history.len()) {
             let e = self.history.len();
             if self.done.get(e).map_or(0, Vec::len) < planned {
                 break;
             }
             let losses = self.epoch_mean(e as u32)?;
-            let flow = observer(&losses);
+            let flow = observer(Event::Epoch(&losses));
             self.history.push(losses);
             if flow.is_break() {
                 return Ok(true);
@@ -438,39 +448,19 @@ impl Steps {
         Ok(false)
     }
 
-    /// Waits until the ring has room for one more step; returns the seconds waited.
-    fn make_room(
+    /// Files finished steps' losses under their epochs (failing on a device fault).
+    fn absorb(
         &mut self,
         ctx: &GpuContext,
-        reader: &mut LossReader,
+        rows: Vec<(u32, Result<Vec<f32>, String>)>,
         engine: &Engine,
-    ) -> Result<f64, FitError> {
-        let t = std::time::Instant::now();
-        while reader.is_full() {
-            self.collect(ctx, reader, engine, true)?;
-        }
-        Ok(t.elapsed().as_secs_f64())
-    }
-
-    /// The losses of finished steps; `wait`: at least the oldest one's.
-    fn collect(
-        &mut self,
-        ctx: &GpuContext,
-        reader: &mut LossReader,
-        engine: &Engine,
-        wait: bool,
     ) -> Result<(), FitError> {
-        for (step, row) in reader.collect(ctx, wait) {
+        for (step, row) in rows {
+            let epoch = self.history.len() as u32 + 1;
             if let Some(message) = ctx.device_fault() {
-                return Err(FitError::Device {
-                    epoch: self.history.len() as u32 + 1,
-                    message,
-                });
+                return Err(FitError::Device { epoch, message });
             }
-            let v = row.map_err(|reason| FitError::Readback {
-                epoch: self.history.len() as u32 + 1,
-                reason,
-            })?;
+            let v = row.map_err(|reason| FitError::Readback { epoch, reason })?;
             let (n, e) = (
                 self.nodes[step as usize],
                 self.epoch_of[step as usize] as usize,

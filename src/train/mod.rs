@@ -7,9 +7,7 @@
 
 pub mod engine;
 pub mod fit;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod layerwise;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod minibatch;
 pub mod readback;
 pub mod replay;
@@ -464,30 +462,27 @@ impl Trainer {
         Ok(true)
     }
 
-    /// Loss rows of finished epochs (oldest first). `wait` blocks for the oldest one.
-    pub fn collect(&mut self, ctx: &GpuContext, wait: bool) -> Vec<Result<EpochLosses, String>> {
-        let (k, n) = (self.engine.disc_steps(), self.engine.n);
-        self.reader
-            .collect(ctx, wait)
-            .into_iter()
-            .map(|(epoch, r)| r.map(|v| EpochLosses::of(epoch, &v, k, n)))
-            .collect()
+    /// Loss rows of finished epochs (oldest first), without waiting.
+    pub fn collect(&mut self, ctx: &GpuContext) -> Vec<Result<EpochLosses, String>> {
+        let rows = self.reader.collect(ctx, false);
+        self.losses(rows)
     }
 
     /// The losses of the oldest epoch in flight (and of any finished after it), waiting for
-    /// the GPU: blocking on native, yielding to the browser's event loop on the web (where
-    /// buffer maps complete only between tasks).
+    /// the GPU ([`LossReader::collect_oldest`]).
     pub async fn collect_oldest(&mut self, ctx: &GpuContext) -> Vec<Result<EpochLosses, String>> {
-        #[cfg(not(target_arch = "wasm32"))]
-        return self.collect(ctx, true);
-        #[cfg(target_arch = "wasm32")]
-        loop {
-            let rows = self.collect(ctx, false);
-            if !rows.is_empty() || self.in_flight() == 0 {
-                return rows;
-            }
-            crate::gpu::yield_to_host().await;
-        }
+        let rows = self.reader.collect_oldest(ctx).await;
+        self.losses(rows)
+    }
+
+    fn losses(
+        &self,
+        rows: Vec<(u32, Result<Vec<f32>, String>)>,
+    ) -> Vec<Result<EpochLosses, String>> {
+        let (k, n) = (self.engine.disc_steps(), self.engine.n);
+        rows.into_iter()
+            .map(|(epoch, r)| r.map(|v| EpochLosses::of(epoch, &v, k, n)))
+            .collect()
     }
 
     /// Continues from a checkpoint: its parameters, Adam moments and epoch count.

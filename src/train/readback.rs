@@ -137,6 +137,25 @@ impl LossReader {
         out
     }
 
+    /// [`Self::collect`], waiting for the oldest pending epoch first: blocking natively,
+    /// yielding to the browser's event loop on the web (where maps complete only between
+    /// tasks).
+    pub async fn collect_oldest(
+        &mut self,
+        ctx: &GpuContext,
+    ) -> Vec<(u32, Result<Vec<f32>, String>)> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.collect(ctx, true);
+        #[cfg(target_arch = "wasm32")]
+        loop {
+            let rows = self.collect(ctx, false);
+            if !rows.is_empty() || self.pending() == 0 {
+                return rows;
+            }
+            crate::gpu::yield_to_host().await;
+        }
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.len()
     }

@@ -291,7 +291,7 @@ fn dense_graphs_sample_negatives_on_the_host() {
         let before = ctx().uploaded_bytes();
         for _ in 0..2 {
             assert!(trainer.try_submit(ctx(), &inputs).unwrap());
-            for row in trainer.collect(ctx(), true) {
+            for row in pollster::block_on(trainer.collect_oldest(ctx())) {
                 assert!(row.unwrap().recon.is_finite());
             }
         }

@@ -23,16 +23,15 @@ mod recorded;
 mod reduce;
 mod reparam;
 mod rng;
+mod run;
 mod spmm;
 mod train;
 
-/// The shared device. Fails (never skips) when there is no adapter: CI must have one.
+/// The shared device. Without an adapter the suite is skipped with a message, except under
+/// CI, where it fails ([`argva::testing::gpu_or_skip`]).
 pub fn ctx() -> &'static GpuContext {
     static CTX: OnceLock<GpuContext> = OnceLock::new();
-    CTX.get_or_init(|| match GpuContext::new_blocking() {
-        Ok(ctx) => ctx,
-        Err(e) => panic!("GPU tests need an adapter: {e}"),
-    })
+    CTX.get_or_init(|| argva::testing::gpu_or_skip("the GPU test suite"))
 }
 
 /// Bytes [`small_binding_ctx`] allows per binding.
@@ -43,11 +42,9 @@ pub const SMALL_BINDING: u64 = 8192;
 /// gathers) that real devices take for arrays of hundreds of MiB.
 pub fn small_binding_ctx() -> &'static GpuContext {
     static CTX: OnceLock<GpuContext> = OnceLock::new();
-    CTX.get_or_init(|| match GpuContext::new_blocking() {
-        Ok(mut ctx) => {
-            ctx.limit_bindings(SMALL_BINDING);
-            ctx
-        }
-        Err(e) => panic!("GPU tests need an adapter: {e}"),
+    CTX.get_or_init(|| {
+        let mut ctx = argva::testing::gpu_or_skip("the GPU test suite");
+        ctx.limit_bindings(SMALL_BINDING);
+        ctx
     })
 }

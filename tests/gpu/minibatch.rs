@@ -153,10 +153,11 @@ fn minibatch_gae_on_cora_learns_what_full_batch_learns() {
         ..cfg.clone()
     };
     let run = |ctx| {
-        let mut quiet = |_: &argva::train::EpochLosses| ControlFlow::Continue(());
+        let mut quiet = |_: argva::train::fit::Event<'_>| ControlFlow::Continue(());
         let (x, pos) = (&prepared.features, &split.train_pos);
         let batches = plan_batches(&batch_cfg, x, pos, Some(spec), None, Some(ctx)).unwrap();
-        let fit = fit_batches(ctx, &batch_cfg, batches, pos, 0.0, &mut quiet).unwrap();
+        let fit = fit_batches(ctx, &batch_cfg, batches, pos, 0.0, &mut quiet);
+        let fit = pollster::block_on(fit).unwrap();
         let emb = embed_whole_graph(
             ctx,
             &cfg,
@@ -237,7 +238,8 @@ fn the_layerwise_embedding_is_the_whole_graph_forward() {
         // 64 MiB: one chunk; 300 KiB and 40 KiB: many chunks, none a multiple of 64 rows.
         for kib in [64 << 10, 300, 40] {
             let budget = ChunkBudget { bytes: kib << 10 };
-            let (got, stats) = embed_layerwise(ctx, &arch, &encoder, x, a, budget).unwrap();
+            let embedded = embed_layerwise(ctx, &arch, &encoder, x, a, budget);
+            let (got, stats) = pollster::block_on(embedded).unwrap();
             assert_eq!(got.len(), g.num_nodes * cfg.latent);
             assert!(got == want, "{kind:?}, {kib} KiB ({} chunks)", stats.chunks);
             if kib < 1000 {

@@ -78,7 +78,8 @@ def test_mini_batches_give_the_clis_bytes_and_report_them(cora, cora_run, tmp_pa
     assert done.returncode == 0, done.stderr
     assert np.load(out / "embedding.npy").tobytes() == r.embedding.tobytes()
     # A budget under the full batch's 12 MiB trains in batches that fit it.
-    b = argva.fit(cora, epochs=1, seed=3, gpu_memory=8, progress=False).batches
+    with pytest.warns(UserWarning, match="training in mini-batches"):
+        b = argva.fit(cora, epochs=1, seed=3, gpu_memory=8, progress=False).batches
     assert b is not None and b["gpu_bytes"] <= 8 << 20 and b["steps"] >= 2
 
 
@@ -393,3 +394,90 @@ def test_training_releases_the_gil(cora):
     inside = [t for t in ticks if t0 < t < t1]
     # One tick per 5 ms when free; demand a third of that (2 cores, a busy software GPU).
     assert len(inside) > (t1 - t0) / 0.005 / 3, (len(inside), t1 - t0)
+
+
+def test_checkpoints_and_resume_give_the_uninterrupted_bytes(cora, tmp_path):
+    kw = dict(epochs=6, seed=3, latent=8, progress=False)
+    whole = argva.fit(cora, **kw)
+    half = argva.fit(cora, save_every=3, checkpoint_dir=tmp_path, **kw)
+    assert half.embedding.tobytes() == whole.embedding.tobytes()
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert saved == ["checkpoint-00003.safetensors", "checkpoint-00006.safetensors"]
+    resumed = argva.fit(cora, resume=tmp_path / "checkpoint-00003.safetensors", **kw)
+    assert [h["epoch"] for h in resumed.history] == [4, 5, 6]
+    assert resumed.embedding.tobytes() == whole.embedding.tobytes()
+    from_bytes = argva.fit(cora, resume=(tmp_path / "checkpoint-00003.safetensors").read_bytes(), **kw)
+    assert from_bytes.embedding.tobytes() == whole.embedding.tobytes()
+    with pytest.raises(ValueError, match="save_every needs a checkpoint_dir"):
+        argva.fit(cora, save_every=2, **kw)
+    with pytest.raises(ValueError, match="already trained 6 epochs"):
+        argva.fit(cora, resume=(tmp_path / "checkpoint-00006.safetensors"), **{**kw, "epochs": 4})
+
+
+def test_the_paper_recipe_and_best_validation_selection_run_as_in_the_cli(cora, tmp_path):
+    r = argva.fit(cora, model="gae", recipe="paper", epochs=4, seed=1, progress=False)
+    assert r.config["recipe"] == "paper" and r.config["recon"] == "dense"
+    best = argva.fit(cora, epochs=6, seed=1, latent=8, val_every=2, select="val", progress=False)
+    aucs = {e: s["auc"] for e, s in best.report["validation"]}
+    assert best.selected_epoch == max(aucs, key=lambda e: (aucs[e], -e))
+    out = tmp_path / "run"
+    cli = [sys.executable, "-m", "argva", "cora", "--epochs", "6", "--seed", "1", "--latent", "8",
+           "--val-every", "2", "--select", "val", "--out", str(out), "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert np.load(out / "embedding.npy").tobytes() == best.embedding.tobytes()
+
+
+def test_the_report_and_run_folder_are_the_clis(cora, cora_run, tmp_path):
+    r = cora_run
+    assert r.report["test"]["auc"] == r.metrics["test_auc"]
+    assert r.report["config"] == r.config and r.report["select"] == "last"
+    written = r.write(tmp_path / "py")
+    assert os.path.basename(written[-1]) == "metrics.json"
+    out = tmp_path / "cli"
+    cli = [sys.executable, "-m", "argva", "cora", "--epochs", str(EPOCHS), "--seed", "3",
+           "--out", str(out), "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(tmp_path / "py")) == sorted(os.listdir(out))
+    for name in os.listdir(out):
+        if name != "metrics.json":  # (its clocks differ)
+            assert (tmp_path / "py" / name).read_bytes() == (out / name).read_bytes(), name
+    py, cl = (json.loads((d / "metrics.json").read_text()) for d in (tmp_path / "py", out))
+    for report in (py, cl):  # (clocks, and where the graph came from: arrays vs embedded)
+        del report["wall_seconds"], report["train_seconds"], report["graph"]["source"]
+    assert py == cl
+
+
+def test_a_budget_fallback_is_a_warning_not_stderr(cora):
+    with pytest.warns(UserWarning, match="training in mini-batches"):
+        r = argva.fit(cora, epochs=1, seed=3, gpu_memory=8, progress=False)
+    assert r.batches is not None
+
+
+def test_ctrl_c_with_a_checkpoint_dir_saves_a_checkpoint_that_resumes(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import faulthandler, os, signal, sys, threading, numpy as np, argva
+        faulthandler.dump_traceback_later(90, exit=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        edges = np.array([(i, (i + 1) % 50) for i in range(50)]).T
+        argva.fit(edges, epochs=1, progress=False, model="gae")
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            argva.fit(edges, epochs=10_000_000, progress=False, model="gae",
+                      checkpoint_dir={str(tmp_path)!r})
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr
+    (saved,) = tmp_path.iterdir()
+    epochs = int(saved.name.removeprefix("checkpoint-").removesuffix(".safetensors"))
+    assert epochs >= 1
+    edges = np.array([(i, (i + 1) % 50) for i in range(50)]).T
+    r = argva.fit(edges, epochs=epochs + 2, progress=False, model="gae", resume=saved)
+    assert [h["epoch"] for h in r.history] == [epochs + 1, epochs + 2]

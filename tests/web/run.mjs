@@ -134,6 +134,34 @@ check("bench reports epoch time, launches and a kernel table", bench !== null &&
   bench.launches_per_epoch === native.dispatches_per_epoch && rows > 0 && !(await page.isDisabled("#bench-copy")),
   bench ? `${bench.epoch_ms_median.toFixed(1)} ms/epoch, ${rows} kernels, ${bench.kernel_method}` :
     (await page.textContent("#bench-status")));
+
+// 6. Every feature of the command line, through the library's job as the page runs it.
+{
+  const run = (options, resumeFrom = null) => page.evaluate(([o, r]) => window.argvaTest.run(o, r),
+    [{ dataset: "cora", model: "gae", seed: 2, ...options }, resumeFrom]);
+  const paper = await run({ recipe: "paper", epochs: 2 });
+  check("the paper recipe trains (its dense loss)", paper.report.config.recipe === "paper" &&
+    paper.report.config.recon === "dense" && paper.report.history.length === 2 &&
+    paper.report.history.every((h) => Number.isFinite(h.total)), `test AUC ${paper.report.test.auc.toFixed(4)}`);
+  const best = await run({ epochs: 4, val_every: 2, select: "val" });
+  const [top] = [...best.report.validation].sort((a, b) => b[1].auc - a[1].auc || a[0] - b[0]);
+  check("select val keeps the best validation epoch", best.report.select === "val" &&
+    best.report.selected_epoch === top[0], `kept epoch ${best.report.selected_epoch} of ${best.report.validation.length} scored`);
+  const budget = await run({ model: "argva", epochs: 1, gpu_memory: 8 }); // (its full batch: 12 MiB)
+  const b = budget.report.batches;
+  check("a GPU memory budget trains in mini-batches that fit it, and says so", b !== undefined &&
+    b.gpu_bytes <= 8 << 20 && b.steps >= 2 && budget.notes.length === 1,
+    b ? `${b.steps} steps, ${(b.gpu_bytes / 1048576).toFixed(1)} MiB; ${budget.notes[0]}` : "full batch");
+  const batched = await run({ epochs: 2, batch: "parts=8,per=4" });
+  check("--batch parts=8,per=4 trains 2 steps an epoch", batched.report.batches?.parts === 8 &&
+    batched.report.batches?.steps === 4, JSON.stringify(batched.report.batches?.bounds ?? null));
+  const whole = await run({ epochs: 4, save_every: 2 });
+  const resumed = await run({ epochs: 4 }, 2);
+  const same = ["embedding.npy", "model.safetensors"].every((f) => whole.digests[f] === resumed.digests[f]);
+  check("checkpoints every 2 epochs, and a resume from epoch 2 gives the uninterrupted bytes",
+    whole.checkpoints.join() === "2,4" && same && resumed.report.history[0].epoch === 2,
+    `checkpoints ${whole.checkpoints.join(", ")}; embedding ${whole.digests["embedding.npy"].slice(0, 12)}…`);
+}
 await browser.close();
 
 const failed = results.filter((r) => !r).length;

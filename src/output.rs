@@ -1,7 +1,8 @@
 //! Writing result files so that a crash or a full disk never leaves a half-written file:
 //! each file is written to a temporary file in the same folder, flushed, then renamed. A
 //! process killed mid-write can leave only a hidden `.argva-partial-*` file, never a result
-//! under its own name; the next run into that folder removes such leftovers.
+//! under its own name; the next run into that folder removes such leftovers. Native only:
+//! the command line and the Python module write through it (the page offers downloads).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
