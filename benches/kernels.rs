@@ -85,7 +85,7 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for &label in KERNELS {
-        let found = (trainer.engine.epoch.steps.iter())
+        let found = (trainer.engine.step.steps.iter())
             .find(|s| s.dispatch.label == label)
             .map(|s| s.dispatch.clone());
         match found {

@@ -229,6 +229,9 @@ impl Gpu {
     pub async fn bench(&self, options: &str) -> Result<String, JsError> {
         let (o, settings) = Options::parse(options)?;
         let epochs = settings.cfg.epochs;
+        if epochs == 0 {
+            return Err(js_err("options: the bench times at least 1 epoch"));
+        }
         let cfg = TrainConfig {
             epochs: epochs + o.warmup,
             ..settings.cfg
@@ -275,7 +278,7 @@ impl Gpu {
             "epoch_ms_max": epoch_ms[epoch_ms.len() - 1],
             "epoch_ms_pipelined": pipelined,
             "host_record_submit_ms": median(&host_ms),
-            "launches_per_epoch": trainer.engine.epoch.dispatch_count(),
+            "launches_per_epoch": trainer.engine.step.dispatch_count(),
             "submissions_per_epoch": 1,
             "kernel_method": method,
             "kernels": kernels,
@@ -341,7 +344,7 @@ async fn kernel_table(
     ctx: &GpuContext,
     trainer: &Trainer,
 ) -> Result<(&'static str, Vec<KernelRow>), JsError> {
-    let schedule = &trainer.engine.epoch;
+    let schedule = &trainer.engine.step;
     if ctx.summary.timestamp_queries {
         let (timed, ms) = schedule.profile(ctx).await.map_err(js_err)?;
         return Ok((

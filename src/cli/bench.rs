@@ -260,7 +260,7 @@ fn bench_graph(
         launch_to_first_epoch_s: first,
         peak_rss_mib: peak_rss,
         gpu_buffer_mib: gpu_bytes as f64 / (1024.0 * 1024.0),
-        dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
+        dispatches_per_epoch: trainer.engine.step.dispatch_count(),
         submissions_per_epoch: 1,
         host_record_submit_ms,
         host_negatives_ms,
@@ -309,7 +309,7 @@ fn host_record_submit_ms(ctx: &GpuContext, trainer: &Trainer) -> Result<f64> {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("epoch"),
             });
-        trainer.engine.epoch.record(&mut enc);
+        trainer.engine.step.encode(&mut enc);
         ctx.queue.submit([enc.finish()]);
         host.push(t.elapsed().as_secs_f64() * 1e3);
         ctx.wait_idle()?;
@@ -326,7 +326,7 @@ fn kernel_table(
     if !ctx.summary.timestamp_queries {
         return Ok(("unavailable (adapter has no timestamp queries)", Vec::new()));
     }
-    let schedule = &trainer.engine.epoch;
+    let schedule = &trainer.engine.step;
     // Each launch's time is the median over `reps` profiled epochs: on a shared CPU adapter
     // one preempted launch would otherwise dominate a mean.
     let reps = reps.max(1);

@@ -559,7 +559,7 @@ async fn golden(ctx: &GpuContext, model: ModelKind) -> GpuResult<Outcome> {
 /// A small ARGVA run (GPU noise and negatives, every kernel of an epoch) twice: the same bytes.
 async fn determinism(ctx: &GpuContext) -> GpuResult<Outcome> {
     use crate::data::split::{NegativeSampler, link_split};
-    use crate::train::fit::{Resume, Validation, fit_async};
+    use crate::train::fit::{Checkpointing, Validation, fit_async};
     use crate::train::{TrainConfig, TrainInputs};
     let bad = |e: String| crate::gpu::GpuError::InvalidArgument {
         what: "determinism check".into(),
@@ -597,9 +597,14 @@ async fn determinism(ctx: &GpuContext) -> GpuResult<Outcome> {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let r = fit_async(ctx, &cfg, &inputs, &val, &Resume::default(), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        let r = fit_async(
+            ctx,
+            &cfg,
+            &inputs,
+            &val,
+            &Checkpointing::default(),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .await
         .map_err(|e| bad(e.to_string()))?;
         let bits: Vec<u32> = r

@@ -29,7 +29,7 @@ use crate::data::{Graph, Summary};
 use crate::gpu::{GpuContext, Stopwatch};
 use crate::train::Prepared;
 use crate::train::engine::EngineState;
-use crate::train::fit::{Event, FitError, FitResult, Resume, Validation, fit_async};
+use crate::train::fit::{Checkpointing, Event, FitError, FitResult, Validation, fit_async};
 use crate::train::layerwise::{ChunkBudget, embed_layerwise};
 use crate::train::minibatch::{BatchFit, fit_batches};
 
@@ -172,7 +172,7 @@ async fn full_batch(
         every: s.val_every,
         select_best: s.select == Select::Val,
     };
-    let checkpointing = Resume {
+    let checkpointing = Checkpointing {
         from: resume.map(|ck| (&ck.state, ck.epochs_done)),
         save_every: s.save_every,
     };

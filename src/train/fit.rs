@@ -56,7 +56,7 @@ pub enum Event<'a> {
         /// The embedding scored (N × d): `argva reproduce` clusters it.
         embedding: &'a [f32],
     },
-    /// Every `Resume::save_every` epochs: the state to checkpoint after `epochs_done` epochs.
+    /// Every `Checkpointing::save_every` epochs: the state to checkpoint after `epochs_done` epochs.
     Checkpoint {
         epochs_done: u32,
         state: &'a EngineState,
@@ -65,7 +65,7 @@ pub enum Event<'a> {
 
 /// Continuing a run and saving it as it goes.
 #[derive(Default)]
-pub struct Resume<'a> {
+pub struct Checkpointing<'a> {
     /// Start from this state after this many epochs (a checkpoint), instead of from init.
     pub from: Option<(&'a EngineState, u32)>,
     /// Emit [`Event::Checkpoint`] every N epochs (0: never).
@@ -194,10 +194,10 @@ pub fn fit(
     cfg: &TrainConfig,
     inputs: &TrainInputs<'_>,
     val: &Validation<'_>,
-    resume: &Resume<'_>,
+    checkpointing: &Checkpointing<'_>,
     observer: &mut Observer<'_>,
 ) -> Result<FitResult, FitError> {
-    pollster::block_on(fit_async(ctx, cfg, inputs, val, resume, observer))
+    pollster::block_on(fit_async(ctx, cfg, inputs, val, checkpointing, observer))
 }
 
 /// Trains `cfg.epochs` epochs and returns the history and the kept embedding. Waits only in
@@ -207,21 +207,21 @@ pub async fn fit_async(
     cfg: &TrainConfig,
     inputs: &TrainInputs<'_>,
     val: &Validation<'_>,
-    resume: &Resume<'_>,
+    checkpointing: &Checkpointing<'_>,
     observer: &mut Observer<'_>,
 ) -> Result<FitResult, FitError> {
     let mut trainer = Trainer::new(ctx, cfg, inputs)?;
-    if let Some((state, done)) = resume.from {
+    if let Some((state, done)) = checkpointing.from {
         trainer.restore(ctx, state, done)?;
     }
     let mut run = Progress::default();
-    let plan = Plan {
+    let request = FitRequest {
         cfg,
         inputs,
         val,
-        resume,
+        checkpointing,
     };
-    match train_epochs(ctx, &plan, observer, &mut trainer, &mut run).await {
+    match train_epochs(ctx, &request, observer, &mut trainer, &mut run).await {
         Ok(()) => {}
         Err(Halt::Fail(e)) => return Err(e),
         Err(Halt::Stop) => {
@@ -251,32 +251,32 @@ pub async fn fit_async(
         validation,
         selected_epoch,
         embedding,
-        dispatches_per_epoch: trainer.engine.epoch.dispatch_count(),
+        dispatches_per_epoch: trainer.engine.step.dispatch_count(),
     })
 }
 
 /// What one fit was asked to do.
-struct Plan<'p, 'a> {
+struct FitRequest<'p, 'a> {
     cfg: &'p TrainConfig,
     inputs: &'p TrainInputs<'a>,
     val: &'p Validation<'a>,
-    resume: &'p Resume<'a>,
+    checkpointing: &'p Checkpointing<'a>,
 }
 
 /// Submits epochs until `cfg.epochs`, reporting losses, validation scores and checkpoints.
 async fn train_epochs(
     ctx: &GpuContext,
-    plan: &Plan<'_, '_>,
+    request: &FitRequest<'_, '_>,
     observer: &mut Observer<'_>,
     trainer: &mut Trainer,
     run: &mut Progress,
 ) -> Result<(), Halt> {
-    let Plan {
+    let FitRequest {
         cfg,
         inputs,
         val,
-        resume,
-    } = *plan;
+        checkpointing,
+    } = *request;
     let d = cfg.latent;
     let mut epoch = trainer.epochs_submitted();
     let history = &mut run.history;
@@ -309,7 +309,8 @@ async fn train_epochs(
                 return Err(Halt::Stop);
             }
         }
-        if resume.save_every > 0 && (epoch.is_multiple_of(resume.save_every) || epoch == cfg.epochs)
+        if checkpointing.save_every > 0
+            && (epoch.is_multiple_of(checkpointing.save_every) || epoch == cfg.epochs)
         {
             while trainer.in_flight() > 0 {
                 absorb(ctx, trainer.collect_oldest(ctx).await, history, observer)?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::{Capacity, Engine, EngineConfig, EngineState, Negatives, PositiveTables};
 use super::fit::{Event, FitError, Observer};
 use super::readback::LossReader;
-use super::{EpochLosses, TrainConfig, submit_epoch};
+use super::{EpochLosses, TrainConfig, queue_step};
 use crate::data::Csr;
 use crate::data::cluster::{Batch, BatchBounds, ClusterBatches};
 use crate::gpu::{GpuContext, GpuError, Stopwatch};
@@ -340,7 +340,7 @@ pub async fn fit_batches(
             if reader.pending() > 0 {
                 timing.queued_behind_work += 1;
             }
-            submit_epoch(ctx, &engine, &mut reader, run.steps)?;
+            queue_step(ctx, &engine, &mut reader, run.steps)?;
             timing.load_s += t.seconds();
             run.submitted(b.nodes.len(), epoch);
             steps += 1;
@@ -372,7 +372,7 @@ pub async fn fit_batches(
         per_batch: batches.per_batch,
         cut_fraction: batches.partition.edge_cut(train_pos) as f64 / edges,
         gpu_bytes,
-        dispatches_per_step: engine.epoch.dispatch_count(),
+        dispatches_per_step: engine.step.dispatch_count(),
         timing,
         embedding: None,
         state: engine.read_state(ctx).await?,

@@ -365,9 +365,9 @@ impl EpochLosses {
     }
 }
 
-/// Queues the engine's epoch as epoch (or step) `index`, its losses copied into `reader`'s
-/// next entry; returns without waiting.
-pub fn submit_epoch(
+/// Queues the engine's step as epoch (full batch) or step (mini-batch) `index`, its losses
+/// copied into `reader`'s next entry; returns without waiting.
+pub fn queue_step(
     ctx: &GpuContext,
     engine: &Engine,
     reader: &mut LossReader,
@@ -379,7 +379,7 @@ pub fn submit_epoch(
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("epoch"),
         });
-    engine.epoch.record(&mut encoder);
+    engine.step.encode(&mut encoder);
     let entry = reader.record_copy(&mut encoder, &engine.buffers.losses.buffer);
     let submission = ctx.queue.submit([encoder.finish()]);
     reader.submitted(index, entry, submission);
@@ -457,7 +457,7 @@ impl Trainer {
             self.pairs.extend(neg.iter().flat_map(|p| [p[0], p[1]]));
             self.engine.set_pairs(ctx, &self.pairs)?;
         }
-        submit_epoch(ctx, &self.engine, &mut self.reader, self.next_epoch)?;
+        queue_step(ctx, &self.engine, &mut self.reader, self.next_epoch)?;
         self.next_epoch += 1;
         Ok(true)
     }

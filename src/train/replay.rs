@@ -166,7 +166,7 @@ pub async fn gpu_epoch(
     engine.set_pairs(ctx, &pairs)?;
     let zp: Vec<f32> = r.z_prime.iter().flat_map(|z| f32s(z)).collect();
     engine.set_host_noise(ctx, &r.eps.map(f32s).unwrap_or_default(), &zp)?;
-    engine.submit_epoch(ctx, 0)?;
+    engine.submit_step(ctx, 0)?;
     let n = r.x.rows;
     let z = crate::gpu::buffer::read_buffer(ctx, &engine.buffers.z.buffer, n * r.arch.latent, "z")
         .await?;

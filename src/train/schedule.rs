@@ -105,7 +105,7 @@ impl Schedule {
 
     /// Records the whole schedule into one compute pass (wgpu orders the launches and inserts
     /// the barriers between them).
-    pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("epoch"),
             timestamp_writes: None,
@@ -117,9 +117,9 @@ impl Schedule {
 
     /// Records the schedule with every kernel in its own compute pass bracketed by GPU
     /// timestamps (query 2i = start, 2i+1 = end of the i-th launched kernel), for `argva
-    /// bench`. Slower than [`Schedule::record`] (one pass per kernel): for measurement only.
+    /// bench`. Slower than [`Schedule::encode`] (one pass per kernel): for measurement only.
     /// Returns the labels and costs of the timed kernels, in query order.
-    pub fn record_profiled(
+    pub fn encode_profiled(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         queries: &wgpu::QuerySet,
@@ -145,7 +145,7 @@ impl Schedule {
         labels
     }
 
-    /// One profiled epoch ([`Schedule::record_profiled`]): the launches (label and cost, in
+    /// One profiled epoch ([`Schedule::encode_profiled`]): the launches (label and cost, in
     /// order) and each one's GPU time in milliseconds. Needs `TIMESTAMP_QUERY`.
     pub async fn profile(
         &self,
@@ -154,7 +154,7 @@ impl Schedule {
         let count = 2 * self.dispatch_count().max(1) as u32;
         let mut timed = Vec::new();
         let ns = crate::gpu::timestamps(ctx, count, |enc, q| {
-            timed = self.record_profiled(enc, q);
+            timed = self.encode_profiled(enc, q);
         })
         .await?;
         let ms = (0..timed.len())
@@ -170,7 +170,7 @@ impl Schedule {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("epoch"),
             });
-        self.record(&mut encoder);
+        self.encode(&mut encoder);
         ctx.queue.submit([encoder.finish()])
     }
 }

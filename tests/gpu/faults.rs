@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use argva::data::{self, split::link_split};
 use argva::gpu::GpuContext;
 use argva::model::ModelKind;
-use argva::train::fit::{Event, FitError, Resume, Validation, fit};
+use argva::train::fit::{Checkpointing, Event, FitError, Validation, fit};
 use argva::train::{Prepared, TrainConfig};
 
 /// Trains ARGVA on a small SBM, calling `fault` once the third epoch's losses are in.
@@ -39,8 +39,15 @@ fn train_until_fault(ctx: &GpuContext, fault: &dyn Fn(&GpuContext)) -> FitError 
         ControlFlow::Continue(())
     };
     let started = Instant::now();
-    let err = fit(ctx, &cfg, &inputs, &val, &Resume::default(), &mut observer)
-        .expect_err("training on a faulted device must fail");
+    let err = fit(
+        ctx,
+        &cfg,
+        &inputs,
+        &val,
+        &Checkpointing::default(),
+        &mut observer,
+    )
+    .expect_err("training on a faulted device must fail");
     assert!(
         started.elapsed() < Duration::from_secs(120),
         "the failure took too long"

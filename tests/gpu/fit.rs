@@ -7,7 +7,7 @@ use argva::data::split::{LinkSplit, NegativeSampler, link_split};
 use argva::data::{self, Graph};
 use argva::model::{Arch, ModelKind};
 use argva::train::engine::{EngineState, Recon};
-use argva::train::fit::{Event, FitResult, Resume, Validation, fit};
+use argva::train::fit::{Checkpointing, Event, FitResult, Validation, fit};
 use argva::train::{TrainConfig, TrainInputs};
 
 use crate::ctx;
@@ -40,7 +40,7 @@ fn run(
     select_best: bool,
     p: &Prepared,
     split: &LinkSplit,
-    resume: &Resume<'_>,
+    resume: &Checkpointing<'_>,
     saved: &mut Vec<(u32, EngineState)>,
 ) -> FitResult {
     let sample = |rng: &mut rand_chacha::ChaCha8Rng, count: usize| p.sampler.sample(rng, count);
@@ -95,7 +95,7 @@ fn every_model_learns_a_planted_partition() {
             false,
             &p,
             &split,
-            &Resume::default(),
+            &Checkpointing::default(),
             &mut Vec::new(),
         );
         let first = r.history[0].recon;
@@ -117,8 +117,22 @@ fn same_seed_gives_bit_identical_runs() {
     let (g, split) = sbm();
     let p = prepare(&g, &split);
     let cfg = config(ModelKind::Argva, Recon::Sampled, 12);
-    let a = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
-    let b = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
+    let a = run(
+        &cfg,
+        false,
+        &p,
+        &split,
+        &Checkpointing::default(),
+        &mut Vec::new(),
+    );
+    let b = run(
+        &cfg,
+        false,
+        &p,
+        &split,
+        &Checkpointing::default(),
+        &mut Vec::new(),
+    );
     let bits = |r: &FitResult| -> Vec<u32> {
         r.history
             .iter()
@@ -138,7 +152,7 @@ fn same_seed_gives_bit_identical_runs() {
         false,
         &p,
         &split,
-        &Resume::default(),
+        &Checkpointing::default(),
         &mut Vec::new(),
     );
     assert_ne!(bits(&a), bits(&c));
@@ -156,7 +170,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
             false,
             &p,
             &split,
-            &Resume {
+            &Checkpointing {
                 from: None,
                 save_every: 6,
             },
@@ -195,7 +209,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
             false,
             &p,
             &split,
-            &Resume {
+            &Checkpointing {
                 from: Some((&back.state, back.epochs_done)),
                 save_every: 0,
             },
@@ -225,7 +239,14 @@ fn select_best_keeps_the_best_validated_epoch() {
     let (g, split) = sbm();
     let p = prepare(&g, &split);
     let cfg = config(ModelKind::Arga, Recon::Sampled, 40);
-    let r = run(&cfg, true, &p, &split, &Resume::default(), &mut Vec::new());
+    let r = run(
+        &cfg,
+        true,
+        &p,
+        &split,
+        &Checkpointing::default(),
+        &mut Vec::new(),
+    );
     let (best_epoch, best) = r
         .validation
         .iter()
@@ -239,7 +260,14 @@ fn select_best_keeps_the_best_validated_epoch() {
     let again =
         argva::train::fit::link_scores(&r.embedding, cfg.latent, &split.val_pos, &split.val_neg);
     assert_eq!(again.auc, best);
-    let last = run(&cfg, false, &p, &split, &Resume::default(), &mut Vec::new());
+    let last = run(
+        &cfg,
+        false,
+        &p,
+        &split,
+        &Checkpointing::default(),
+        &mut Vec::new(),
+    );
     assert_eq!(last.selected_epoch, cfg.epochs);
 }
 

@@ -63,14 +63,14 @@ fn a_capacity_engine_trains_a_batch_as_an_engine_built_for_it() {
         let fresh = pollster::block_on(batched.read_state(ctx)).unwrap();
         let (x, a) = ((&big.features).into(), (&big.a_hat).into());
         batched.load_batch(ctx, x, a, &tables(big)).unwrap();
-        batched.submit_epoch(ctx, 0).unwrap();
+        batched.submit_step(ctx, 0).unwrap();
         batched.write_state(ctx, &fresh).unwrap();
         let (x, a) = ((&small.features).into(), (&small.a_hat).into());
         batched.load_batch(ctx, x, a, &tables(small)).unwrap();
-        assert_eq!(batched.epoch.dispatch_count(), exact.epoch.dispatch_count());
+        assert_eq!(batched.step.dispatch_count(), exact.step.dispatch_count());
         for step in 0..3 {
-            exact.submit_epoch(ctx, step).unwrap();
-            batched.submit_epoch(ctx, step).unwrap();
+            exact.submit_step(ctx, step).unwrap();
+            batched.submit_step(ctx, step).unwrap();
         }
         let want = pollster::block_on(exact.read_state(ctx)).unwrap();
         let got = pollster::block_on(batched.read_state(ctx)).unwrap();

@@ -11,7 +11,7 @@ use argva::data::{self, LoadOptions, NegativeSampler};
 use argva::gpu::GpuContext;
 use argva::model::ModelKind;
 use argva::train::engine::EngineState;
-use argva::train::fit::{Resume, Validation, fit};
+use argva::train::fit::{Checkpointing, Validation, fit};
 use argva::train::{Prepared, TrainConfig};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
@@ -64,9 +64,14 @@ fn cora(ctx: &GpuContext, kind: ModelKind) -> String {
         every: 0,
         select_best: false,
     };
-    let r = fit(ctx, &cfg, &inputs, &val, &Resume::default(), &mut |_| {
-        std::ops::ControlFlow::Continue(())
-    })
+    let r = fit(
+        ctx,
+        &cfg,
+        &inputs,
+        &val,
+        &Checkpointing::default(),
+        &mut |_| std::ops::ControlFlow::Continue(()),
+    )
     .unwrap();
     let losses: Vec<f32> = r
         .history

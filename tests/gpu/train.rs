@@ -243,7 +243,7 @@ fn consecutive_epochs_track_the_reference() {
             if noise == Noise::Host {
                 engine.set_host_noise(ctx, &f32s(&eps), &zp).unwrap();
             }
-            engine.submit_epoch(ctx, epoch).unwrap();
+            engine.submit_step(ctx, epoch).unwrap();
             let name = format!("{} ({noise:?}) epoch {epoch}", kind.name());
             check(
                 &format!("{name} encoder"),
@@ -310,13 +310,13 @@ fn epoch_launch_counts() {
             // pair-loss launch): the reconstruction is 5 launches instead of 2.
             let want = want + if negatives == Negatives::Host { 0 } else { 3 };
             assert_eq!(
-                engine.epoch.dispatch_count(),
+                engine.step.dispatch_count(),
                 want,
                 "{} {noise:?} {negatives:?}",
                 kind.name()
             );
             assert_eq!(
-                engine.epoch.steps.len(),
+                engine.step.steps.len(),
                 want,
                 "{}: an empty launch was recorded",
                 kind.name()
@@ -527,7 +527,7 @@ fn bindings_follow_the_buffer_plan() {
             let problems = binding_mismatches(
                 &sizes,
                 &engine.buffers.labelled(),
-                &[&engine.epoch, &engine.encode],
+                &[&engine.step, &engine.encode],
                 &[ctx.unused_output().buffer],
             );
             let limit = ctx.max_binding_bytes();
@@ -556,7 +556,7 @@ fn bindings_follow_the_buffer_plan() {
         let problems = binding_mismatches(
             &sizes,
             &engine.buffers.labelled(),
-            &[&engine.epoch, &engine.encode],
+            &[&engine.step, &engine.encode],
             &[ctx().unused_output().buffer],
         );
         assert!(problems.is_empty(), "paper {kind:?}: {problems:#?}");
@@ -672,7 +672,7 @@ impl SplitCase {
             pairs.extend(negatives::draw_cpu(&tables, seed, epoch, self.neg));
             host.set_pairs(ctx, &pairs).unwrap();
             for (engine, (losses, _)) in [&gpu, &host].into_iter().zip(out.iter_mut()) {
-                engine.submit_epoch(ctx, epoch).unwrap();
+                engine.submit_step(ctx, epoch).unwrap();
                 losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
             }
             assert_eq!(
@@ -698,13 +698,13 @@ impl SplitCase {
         engine.set_pairs(ctx, &self.pairs).unwrap();
         let mut losses = Vec::new();
         for epoch in 0..3 {
-            engine.submit_epoch(ctx, epoch).unwrap();
+            engine.submit_step(ctx, epoch).unwrap();
             losses.extend(engine.buffers.losses.read_blocking(ctx).unwrap());
         }
         let state = pollster::block_on(engine.read_state(ctx)).unwrap();
         let z = pollster::block_on(engine.embedding(ctx)).unwrap();
         assert!(ctx.take_uncaptured_error().is_none());
-        (engine.epoch.dispatch_count(), losses, state, z)
+        (engine.step.dispatch_count(), losses, state, z)
     }
 }
 
@@ -785,7 +785,7 @@ fn gpu_negatives_are_deterministic_and_resume_exactly() {
             None => 0,
         };
         for epoch in first..3 {
-            engine.submit_epoch(ctx, epoch).unwrap();
+            engine.submit_step(ctx, epoch).unwrap();
             if epoch == 1 {
                 mid = Some(pollster::block_on(engine.read_state(ctx)).unwrap());
             }
@@ -918,7 +918,7 @@ fn paper_iterations_track_the_reference() {
             };
             let out = paper::iteration(&inputs, &mut st).unwrap();
             let mut worst = 0.0f64;
-            engine.submit_epoch(ctx, epoch).unwrap();
+            engine.submit_step(ctx, epoch).unwrap();
             let name = format!("paper {} iteration {epoch}", kind.name());
             let losses = engine.buffers.losses.read_blocking(ctx).unwrap();
             let enc = engine.buffers.enc_params.read_blocking(ctx).unwrap();

@@ -170,7 +170,9 @@ pub struct Engine {
     pub dis_layout: ParamLayout,
     /// Every buffer the schedules bind, allocated once (see [`BufferSizes`]).
     pub buffers: Buffers,
-    pub epoch: Schedule,
+    /// One optimisation step: an epoch of full-batch training, a batch's step of mini-batch
+    /// training (its clock: the epoch or the step index).
+    pub step: Schedule,
     /// The encoder forward alone (evaluation: μ, or z for GAE/ARGA, from current parameters).
     pub encode: Schedule,
     /// A mini-batch engine's room ([`Self::with_capacity`]); `None` for one graph.
@@ -355,7 +357,7 @@ impl Engine {
             enc_layout,
             dis_layout,
             buffers,
-            epoch: Schedule::default(),
+            step: Schedule::default(),
             encode: Schedule::default(),
             capacity: None,
         })
@@ -365,7 +367,7 @@ impl Engine {
     fn record(&mut self, ctx: &GpuContext) -> GpuResult<()> {
         let layouts = (&self.enc_layout, &self.dis_layout);
         let recorder = Recorder::new(ctx, &self.buffers, self.arch, self.cfg, layouts, self.n);
-        (self.epoch, self.encode) = recorder.epoch()?;
+        (self.step, self.encode) = recorder.epoch()?;
         Ok(())
     }
 
@@ -537,10 +539,11 @@ impl Engine {
         self.buffers.clock.write(ctx, &[index, 0, 0, 0])
     }
 
-    /// Queues epoch `index` and returns at once.
-    pub fn submit_epoch(&self, ctx: &GpuContext, index: u32) -> GpuResult<wgpu::SubmissionIndex> {
+    /// Queues step `index` (its clock) and returns at once; the losses stay on the device
+    /// (`train::queue_step` also reads them back).
+    pub fn submit_step(&self, ctx: &GpuContext, index: u32) -> GpuResult<wgpu::SubmissionIndex> {
         self.write_clock(ctx, index)?;
-        Ok(self.epoch.submit(ctx))
+        Ok(self.step.submit(ctx))
     }
 
     /// The embedding users keep: μ (variational) or z, N×d row-major.
