@@ -13,6 +13,7 @@
 //! - [`train`]: the GPU engine, the full-batch and mini-batch loops, the layer-wise embedding.
 //! - [`checkpoint`], [`export`]: the trained model as safetensors, results as bytes.
 //! - [`run`]: **the job** — train a graph, evaluate, report — which every front end calls.
+//! - [`dist`]: the distributed run's pieces built so far (collectives, partition shards).
 //! - [`doctor`]: `argva doctor`'s checks of a GPU.
 //! - `output` (native only): atomic file writes.
 //! - Front ends: `cli` (the command line, native only), `python` (feature `python`), `web`
@@ -26,6 +27,7 @@ pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod data;
+pub mod dist;
 pub mod doctor;
 pub mod eval;
 pub mod export;

@@ -747,3 +747,63 @@ fn the_command_lines_report_is_the_library_jobs_report() {
     }
     assert_eq!(cli, library);
 }
+
+/// `argva partition`: the same bytes twice, the manifest last and true to its files; a
+/// folder already holding files, or no ranks, is refused before anything is written.
+#[test]
+fn partition_writes_the_same_shards_twice_and_refuses_an_occupied_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for out in [&a, &b] {
+        let o = argva(&[
+            "partition",
+            GRAPH,
+            "--ranks",
+            "3",
+            "--seed",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["ranks"], 3);
+    for shard in manifest["shards"].as_array().unwrap() {
+        let folder = shard["folder"].as_str().unwrap();
+        for file in shard["files"].as_array().unwrap() {
+            let (name, sum) = (file[0].as_str().unwrap(), file[1].as_str().unwrap());
+            let (x, y) = (
+                std::fs::read(a.join(folder).join(name)).unwrap(),
+                std::fs::read(b.join(folder).join(name)).unwrap(),
+            );
+            assert!(x == y, "{folder}/{name} differs between two runs");
+            assert_eq!(argva::dist::shard::sha256_hex(&x), sum);
+        }
+    }
+    let o = argva(&[
+        "partition",
+        GRAPH,
+        "--ranks",
+        "2",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("is not empty"),
+        "{}",
+        stderr(&o)
+    );
+    let empty = tmp.path().join("c");
+    let o = argva(&[
+        "partition",
+        GRAPH,
+        "--ranks",
+        "0",
+        "--out",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("--ranks must be at least 1"));
+    assert!(!empty.exists(), "nothing written");
+}

@@ -7,6 +7,7 @@ pub mod bench_batched;
 pub mod data;
 pub mod embed;
 
+pub mod partition;
 pub mod plot;
 pub mod progress;
 pub mod reproduce;
@@ -56,6 +57,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Describe a dataset: nodes, features, edges, classes, isolated nodes, split sizes.
     Data(data::DataArgs),
+    /// Cut a graph into one shard per rank of a distributed run (docs/scale.md).
+    Partition(Box<partition::PartitionArgs>),
     /// Print the GPU adapter argva would use (honours WGPU_BACKEND and WGPU_ADAPTER_NAME)
     /// and the device limits that bound graph sizes.
     Info {
@@ -77,20 +80,12 @@ enum Command {
 
 /// `argva <dataset> [flags]` is `argva train <dataset> [flags]`.
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
-    const SUBCOMMANDS: &[&str] = &[
-        "train",
-        "data",
-        "bench",
-        "embed",
-        "plot",
-        "reproduce",
-        "info",
-        "doctor",
-        "help",
-    ];
+    // (the subcommands as clap knows them: one list, the enum's)
+    let command = <Cli as clap::CommandFactory>::command();
+    let known = |name: &str| name == "help" || command.find_subcommand(name).is_some();
     if let Some(first) = args.get(1).and_then(|a| a.to_str())
         && !first.starts_with('-')
-        && !SUBCOMMANDS.contains(&first)
+        && !known(first)
     {
         args.insert(1, "train".into());
     }
@@ -132,6 +127,7 @@ fn run(cli: Cli, launched: std::time::Instant) -> Result<()> {
     match cli.command {
         Command::Train(args) => train::run(*args),
         Command::Data(args) => data::run(args),
+        Command::Partition(args) => partition::run(*args),
         Command::Embed(args) => embed::run(*args),
         Command::Reproduce(args) => reproduce::run(*args),
         Command::Plot(args) => plot::run(args),

@@ -148,33 +148,13 @@ impl<'g> ClusterBatches<'g> {
         }
         positives.sort_unstable();
         let a_hat = super::gcn_norm(nodes.len(), &positives);
-        let features = rows_of(self.features, &nodes);
+        let features = self.features.select_rows(&nodes);
         Batch {
             nodes,
             features,
             a_hat,
             positives,
         }
-    }
-}
-
-/// The rows `nodes` of `m`, in that order.
-fn rows_of(m: &Csr, nodes: &[u32]) -> Csr {
-    let mut row_ptr = Vec::with_capacity(nodes.len() + 1);
-    row_ptr.push(0u32);
-    let (mut col, mut val) = (Vec::new(), Vec::new());
-    for &v in nodes {
-        let (c, x) = m.row(v as usize);
-        col.extend_from_slice(c);
-        val.extend_from_slice(x);
-        row_ptr.push(col.len() as u32);
-    }
-    Csr {
-        row_ptr,
-        col,
-        val,
-        rows: nodes.len(),
-        cols: m.cols,
     }
 }
 

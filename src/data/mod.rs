@@ -37,6 +37,26 @@ pub struct Csr {
 }
 
 impl Csr {
+    /// The rows `nodes` of this matrix, in that order (a batch's or a shard's features).
+    pub fn select_rows(&self, nodes: &[u32]) -> Csr {
+        let mut row_ptr = Vec::with_capacity(nodes.len() + 1);
+        row_ptr.push(0u32);
+        let (mut col, mut val) = (Vec::new(), Vec::new());
+        for &v in nodes {
+            let (c, x) = self.row(v as usize);
+            col.extend_from_slice(c);
+            val.extend_from_slice(x);
+            row_ptr.push(col.len() as u32);
+        }
+        Csr {
+            row_ptr,
+            col,
+            val,
+            rows: nodes.len(),
+            cols: self.cols,
+        }
+    }
+
     /// An all-zero `rows × cols` matrix.
     pub fn zeros(rows: usize, cols: usize) -> Csr {
         Csr {

@@ -99,6 +99,16 @@ impl Array<'_> {
 /// Reads and checks the header of `bytes` (named `file` in errors): what `what` needs
 /// (`features`, `edge_index`) is named where a shape is refused.
 fn array<'b>(file: &Path, bytes: &'b [u8], what: &str) -> Result<Array<'b>, DataError> {
+    array_of(file, bytes, what, false)
+}
+
+/// [`array`]; `empty`: whether a shape with no elements (e.g. `(0, 2)`) is accepted.
+fn array_of<'b>(
+    file: &Path,
+    bytes: &'b [u8],
+    what: &str,
+    empty: bool,
+) -> Result<Array<'b>, DataError> {
     let bad = |msg: String| DataError::format(file, None, msg);
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not a .npy file (bad magic)".into()));
@@ -158,7 +168,7 @@ fn array<'b>(file: &Path, bytes: &'b [u8], what: &str) -> Result<Array<'b>, Data
     };
     // An empty dimension holds no data, so the length check below cannot bound it: a
     // (4e9, 0) header would make 4e9 empty feature rows (found by the npy fuzz target).
-    if cols == 0 || rows == 0 || rows >= u32::MAX as usize {
+    if !empty && (cols == 0 || rows == 0) || rows >= u32::MAX as usize {
         return Err(bad(format!(
             ".npy shape ({rows}, {cols}): {what} need 1 to 2^32 - 2 rows and at least one \
              column"
@@ -300,16 +310,20 @@ pub struct NpyArray {
 /// Any numeric array (what argva writes and what `np.save` writes by default), for reading
 /// a run's files back (`argva plot`, tests). Errors name the problem.
 pub fn read(bytes: &[u8]) -> Result<NpyArray, String> {
-    let a = array(Path::new("the .npy"), bytes, "arrays").map_err(|e| e.to_string())?;
+    let a = array_of(Path::new("the .npy"), bytes, "arrays", true);
+    let a = a.map_err(|e| e.to_string())?;
     let shape = if a.dims == 1 {
         vec![a.rows]
     } else {
         vec![a.rows, a.cols]
     };
-    Ok(NpyArray {
-        shape,
-        data: a.f64s(),
-    })
+    // (an empty array's shape may still claim billions of rows of nothing: no loop over them)
+    let data = if a.rows * a.cols == 0 {
+        Vec::new()
+    } else {
+        a.f64s()
+    };
+    Ok(NpyArray { shape, data })
 }
 
 #[cfg(test)]
