@@ -21,7 +21,8 @@ struct Params {
     ln_beta1: f32,
     ln_beta2: f32,
     // partial sums (kernels::adam::FromPartials): bit 0 the loss into losses[slot], bit 1
-    // every gradient; the table is row-major, `count` rows of `row_len` values
+    // every gradient, bit 2 only that (no update); the table is row-major, `count` rows of
+    // `row_len` values
     flags: u32,
     count: u32,
     row_len: u32,
@@ -32,6 +33,7 @@ struct Params {
 // (kernels::disc_fused): checked against the host's by tests/shaders.rs.
 const FINISH_LOSS: u32 = 1u;
 const FINISH_GRADS: u32 = 2u;
+const FINISH_ONLY: u32 = 4u;
 const LOSS_COLUMN: u32 = 0u;
 const GRAD_COLUMN: u32 = 1u;
 
@@ -83,6 +85,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (params.flags & FINISH_GRADS) != 0u {
         g = column_total(GRAD_COLUMN + e);
         grads[e] = g;
+    }
+    if (params.flags & FINISH_ONLY) != 0u {
+        return;
     }
     let m1 = params.beta1 * m[e] + params.one_minus_beta1 * g;
     let v1 = params.beta2 * v[e] + params.one_minus_beta2 * g * g;

@@ -43,11 +43,16 @@ pub struct FromPartials<'a> {
     pub grads: bool,
     pub losses: Arg<'a>,
     pub slot: usize,
+    /// false: only finish the sums, leaving θ, m and v to a later Adam launch (a distributed
+    /// step exchanges the gradients in between).
+    pub update: bool,
 }
 
 /// `params.flags`: total the loss column into its slot, and every gradient column.
 const FINISH_LOSS: u32 = 1;
 const FINISH_GRADS: u32 = 2;
+/// ... and stop there (no update).
+const FINISH_ONLY: u32 = 4;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -164,7 +169,7 @@ pub fn bind_ext(
         one_minus_beta2: (1.0 - BETA2) as f32,
         ln_beta1: BETA1.ln() as f32,
         ln_beta2: BETA2.ln() as f32,
-        flags: partials.map_or(0, |p| FINISH_LOSS | if p.grads { FINISH_GRADS } else { 0 }),
+        flags: partials.map_or(0, flags),
         count: partials.map_or(0, |p| p.count as u32),
         row_len: partials.map_or(0, |p| p.row_len as u32),
         slot: partials.map_or(0, |p| p.slot as u32),
@@ -192,6 +197,13 @@ pub fn bind_ext(
         ],
         grid,
     )
+}
+
+/// The launch's `flags` for what it finishes of `p`.
+fn flags(p: FromPartials<'_>) -> u32 {
+    let grads = if p.grads { FINISH_GRADS } else { 0 };
+    let only = if p.update { 0 } else { FINISH_ONLY };
+    FINISH_LOSS | grads | only
 }
 
 /// CPU twin of [`bind`] at step `t` (1-based), in place.
@@ -237,6 +249,7 @@ pub fn contracts() -> Vec<super::Contract> {
         vec![
             ("FINISH_LOSS", FINISH_LOSS),
             ("FINISH_GRADS", FINISH_GRADS),
+            ("FINISH_ONLY", FINISH_ONLY),
             ("LOSS_COLUMN", super::disc_fused::LOSS_COLUMN as u32),
             ("GRAD_COLUMN", super::disc_fused::GRAD_COLUMN as u32),
         ],

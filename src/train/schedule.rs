@@ -87,9 +87,20 @@ impl From<(Dispatch, Cost)> for Step {
     }
 }
 
+/// Whose gradients a step has finished writing at an exchange point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gradients {
+    Encoder,
+    Discriminator,
+}
+
 #[derive(Clone, Default)]
 pub struct Schedule {
     pub steps: Vec<Step>,
+    /// Points where a distributed step exchanges gradients before their Adam launch: the
+    /// number of launches before each, and whose gradients are then complete (empty unless
+    /// the engine records exchanges: `Engine::exchange_gradients`).
+    pub exchanges: Vec<(usize, Gradients)>,
 }
 
 impl Schedule {
@@ -103,14 +114,24 @@ impl Schedule {
         launched(&self.steps).count()
     }
 
+    /// Marks the point after the launches so far: `whose` gradients are complete here.
+    pub fn exchange_here(&mut self, whose: Gradients) {
+        self.exchanges.push((self.steps.len(), whose));
+    }
+
     /// Records the whole schedule into one compute pass (wgpu orders the launches and inserts
     /// the barriers between them).
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        self.encode_range(encoder, 0..self.steps.len());
+    }
+
+    /// Records launches `range` into one compute pass.
+    pub fn encode_range(&self, encoder: &mut wgpu::CommandEncoder, range: std::ops::Range<usize>) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("epoch"),
             timestamp_writes: None,
         });
-        for step in &self.steps {
+        for step in &self.steps[range] {
             step.dispatch.record(&mut pass);
         }
     }

@@ -124,6 +124,7 @@ fn finishes_partial_sums_before_stepping() {
             grads: with_grads,
             losses: (&losses).into(),
             slot: 2,
+            update: true,
         };
         let d = adam::bind_ext(
             ctx,

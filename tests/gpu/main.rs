@@ -12,6 +12,7 @@ mod decoder;
 mod dense_recon;
 mod disc_fused;
 mod doctor;
+mod exchange;
 mod faults;
 mod fit;
 mod kernel_timing;

@@ -26,7 +26,7 @@ pub use record::{AdamBuffers, Buffers, Operator};
 use crate::gpu::{GpuContext, GpuError, GpuResult};
 use crate::model::{Arch, ParamLayout};
 
-use super::schedule::Schedule;
+use super::schedule::{Gradients, Schedule};
 use record::Recorder;
 
 /// Borrowed CSR matrix (row pointers, column indices, values) with its column count.
@@ -144,6 +144,11 @@ pub struct EngineState {
     pub generator_adam: (Vec<f32>, Vec<f32>),
 }
 
+/// What a step hands its gradients to at each exchange point ([`Engine::run_step_exchanging`]):
+/// whose they are and their values; it returns the values to train on (a distributed step:
+/// the ranks' mean), or why it could not.
+pub type Exchange<'a> = dyn FnMut(Gradients, Vec<f32>) -> Result<Vec<f32>, String> + 'a;
+
 /// Where each loss sits in the loss buffer (read back asynchronously for the progress display).
 pub mod loss_index {
     pub const REG: usize = 0;
@@ -177,6 +182,9 @@ pub struct Engine {
     pub encode: Schedule,
     /// A mini-batch engine's room ([`Self::with_capacity`]); `None` for one graph.
     pub capacity: Option<Capacity>,
+    /// Whether `step` stops at each Adam launch for its gradients to be exchanged
+    /// ([`Self::exchange_gradients`]).
+    exchanges: bool,
 }
 
 /// The largest batch a mini-batch engine is allocated for ([`Engine::with_capacity`]): the
@@ -360,15 +368,73 @@ impl Engine {
             step: Schedule::default(),
             encode: Schedule::default(),
             capacity: None,
+            exchanges: false,
         })
     }
 
     /// Binds every launch of the epoch and of the encoder forward for the current `n`.
     fn record(&mut self, ctx: &GpuContext) -> GpuResult<()> {
         let layouts = (&self.enc_layout, &self.dis_layout);
-        let recorder = Recorder::new(ctx, &self.buffers, self.arch, self.cfg, layouts, self.n);
+        let (b, arch, cfg, n) = (&self.buffers, self.arch, self.cfg, self.n);
+        let recorder = Recorder::new(ctx, b, arch, cfg, layouts, n, self.exchanges);
         (self.step, self.encode) = recorder.epoch()?;
         Ok(())
+    }
+
+    /// Records the step anew so that it stops where each gradient is complete, before its
+    /// Adam launch (the discriminator's are first finished from their partial sums by a launch
+    /// of their own): [`Self::run_step_exchanging`] then hands each gradient to the caller —
+    /// a distributed step sums them over ranks there. The pyg alternation only.
+    pub fn exchange_gradients(&mut self, ctx: &GpuContext) -> GpuResult<()> {
+        if self.cfg.alternation != Alternation::Joint {
+            return Err(GpuError::InvalidArgument {
+                what: "exchanging gradients".into(),
+                message: "the pyg recipe's alternation only (not --recipe paper)".into(),
+            });
+        }
+        self.exchanges = true;
+        self.record(ctx)
+    }
+
+    /// Runs step `index` (its clock) in segments: at each exchange point the gradients just
+    /// written are read back, given to `exchange` with whose they are, and what it returns is
+    /// written in their place before the Adam launch reads them. Returns the step's loss
+    /// buffer. Waits on the GPU at every exchange point.
+    pub async fn run_step_exchanging(
+        &self,
+        ctx: &GpuContext,
+        index: u32,
+        exchange: &mut Exchange<'_>,
+    ) -> GpuResult<Vec<f32>> {
+        self.write_clock(ctx, index)?;
+        let mut start = 0;
+        let ends = self.step.exchanges.iter().map(|&(at, g)| (at, Some(g)));
+        for (end, whose) in ends.chain([(self.step.steps.len(), None)]) {
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            self.step.encode_range(&mut encoder, start..end);
+            ctx.queue.submit([encoder.finish()]);
+            start = end;
+            let Some(whose) = whose else { break };
+            let grads = match whose {
+                Gradients::Encoder => &self.buffers.enc_adam.grads,
+                Gradients::Discriminator => &self.buffers.dis_adam.grads,
+            };
+            let mine = grads.read(ctx).await?;
+            let len = mine.len();
+            let summed = exchange(whose, mine).map_err(|message| GpuError::InvalidArgument {
+                what: "exchanging gradients".into(),
+                message,
+            })?;
+            if summed.len() != len {
+                return Err(GpuError::SizeMismatch {
+                    what: format!("the exchanged {whose:?} gradients"),
+                    expected: len,
+                    got: summed.len(),
+                });
+            }
+            grads.write(ctx, &summed)?;
+        }
+        self.buffers.losses.read(ctx).await
     }
 
     /// Makes a mini-batch engine ([`Self::with_capacity`]) train on one batch: its features,

@@ -21,7 +21,7 @@ use super::{
     STREAM_PASS_EPS, STREAM_PASS_NOISE, loss_index,
 };
 use crate::kernels::Cost;
-use crate::train::schedule::Schedule;
+use crate::train::schedule::{Gradients, Schedule};
 
 /// A sparse operator on the GPU and the name its products carry in `argva bench`'s profile.
 pub struct Operator {
@@ -300,6 +300,9 @@ pub struct Recorder<'a> {
     node_chunks: Vec<(usize, usize)>,
     /// The discriminator's widths and tensor offsets (for its fused launches).
     mlp: Mlp,
+    /// Record exchange points: each Adam launch waits for its gradients to be exchanged
+    /// (a distributed step; `Engine::exchange_gradients`).
+    exchange: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -310,6 +313,7 @@ impl<'a> Recorder<'a> {
         cfg: EngineConfig,
         layouts: (&'a ParamLayout, &'a ParamLayout),
         n: usize,
+        exchange: bool,
     ) -> Self {
         let (h, d, w) = (arch.hidden, arch.latent, arch.head_width());
         let adv = arch.kind.adversarial();
@@ -325,6 +329,7 @@ impl<'a> Recorder<'a> {
             k_steps: if adv { cfg.disc_steps } else { 0 },
             node_chunks: row_chunks(n, chunk),
             mlp: Mlp::of(layouts.1),
+            exchange,
         }
     }
 
@@ -578,7 +583,17 @@ impl<'a> Recorder<'a> {
         let steps = (self.k_steps as u32, k as u32);
         let lr = self.cfg.lr_discriminator;
         let moments = (&b.dis_adam.grads, &b.dis_adam.m, &b.dis_adam.v);
-        self.adam(s, &b.dis_params, moments, lr, steps, Some(finish))
+        if !self.exchange {
+            return self.adam(s, &b.dis_params, moments, lr, steps, Some(finish));
+        }
+        // Finish the gradients alone, exchange them, then the Adam step on the result.
+        let only = adam::FromPartials {
+            update: false,
+            ..finish
+        };
+        self.adam(s, &b.dis_params, moments, lr, steps, Some(only))?;
+        s.exchange_here(Gradients::Discriminator);
+        self.adam(s, &b.dis_params, moments, lr, steps, None)
     }
 
     /// What an Adam launch finishes of the partial sums a fused discriminator launch over
@@ -597,6 +612,7 @@ impl<'a> Recorder<'a> {
             grads,
             losses: (&self.b.losses).into(),
             slot,
+            update: true,
         })
     }
 
@@ -918,6 +934,9 @@ impl<'a> Recorder<'a> {
         self.reconstruction(&mut s, reg.is_some())?;
         let dhead = self.loss_sums(&mut s, self.kl_weight())?;
         self.encoder_backward(&mut s, dhead)?;
+        if self.exchange {
+            s.exchange_here(Gradients::Encoder);
+        }
         self.encoder_adam(&mut s, reg)?;
         Ok(s)
     }
