@@ -323,7 +323,49 @@ fn fit<'py>(
         return Err(e);
     }
     let (graph, out) = run.map_err(py_err)?;
-    fit_result(py, &graph, &out)
+    fit_result(py, graph, out)
+}
+
+/// What `FitResult.write` needs to write the run folder later, without the embedding (the
+/// Python side holds that, and hands it back): the run's files are encoded only when asked
+/// for, one at a time.
+#[pyclass(frozen)]
+struct RunFolder {
+    outcome: Mutex<RunOutcome>,
+    labels: Option<Vec<u32>>,
+    node_ids: Option<Vec<String>>,
+}
+
+#[pymethods]
+impl RunFolder {
+    /// Writes every file of the run folder into `folder` atomically (`embedding`: the run's
+    /// float32 bytes); returns their paths.
+    fn write(
+        &self,
+        py: Python<'_>,
+        folder: std::path::PathBuf,
+        embedding: Vec<u8>,
+    ) -> PyResult<Vec<String>> {
+        py.detach(|| -> anyhow::Result<Vec<String>> {
+            crate::output::prepare_dir(&folder)?;
+            let mut out = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+            out.embedding = bytemuck::pod_collect_to_vec(&embedding);
+            let names = crate::run::GraphNames {
+                labels: self.labels.as_deref(),
+                node_ids: self.node_ids.as_deref(),
+            };
+            let mut paths = Vec::new();
+            let mut write = |name: &str, bytes: Vec<u8>| -> anyhow::Result<()> {
+                let path = crate::output::write_atomic(&folder, name, &bytes)?;
+                paths.push(path.display().to_string());
+                Ok(())
+            };
+            let written = out.write_artifacts(names, &mut write);
+            out.embedding = Vec::new();
+            written.map(|()| paths)
+        })
+        .map_err(py_err)
+    }
 }
 
 fn pairs_bytes<'py>(py: Python<'py>, pairs: &[[u32; 2]]) -> Bound<'py, PyBytes> {
@@ -331,11 +373,7 @@ fn pairs_bytes<'py>(py: Python<'py>, pairs: &[[u32; 2]]) -> Bound<'py, PyBytes> 
     PyBytes::new(py, bytemuck::cast_slice(&flat))
 }
 
-fn fit_result<'py>(
-    py: Python<'py>,
-    graph: &Graph,
-    out: &RunOutcome,
-) -> PyResult<Bound<'py, PyDict>> {
+fn fit_result(py: Python<'_>, graph: Graph, mut out: RunOutcome) -> PyResult<Bound<'_, PyDict>> {
     let (r, report) = (PyDict::new(py), &out.report);
     let emb = &out.embedding;
     r.set_item("embedding", PyByteArray::new(py, bytemuck::cast_slice(emb)))?;
@@ -359,24 +397,24 @@ fn fit_result<'py>(
     r.set_item("history", history(py, report)?)?;
     let pairs = PyDict::new(py);
     let split = &out.split;
-    for (k, p) in [
-        ("test_pos", &split.test_pos),
-        ("test_neg", &split.test_neg),
-        ("val_pos", &split.val_pos),
-        ("val_neg", &split.val_neg),
-        ("train_pos", &split.train_pos),
-    ] {
+    for (k, p) in split
+        .held_out()
+        .into_iter()
+        .chain([("train_pos", &split.train_pos[..])])
+    {
         pairs.set_item(k, pairs_bytes(py, p))?;
     }
     r.set_item("split", pairs)?;
     let ck = out.checkpoint().to_bytes().map_err(|e| py_err(e.into()))?;
     r.set_item("checkpoint", PyBytes::new(py, &ck))?;
     r.set_item("report", report.to_json())?;
-    let files = PyDict::new(py);
-    for file in out.artifacts(graph).map_err(|e| py_err(e.into()))? {
-        files.set_item(file.name, PyBytes::new(py, &file.bytes))?;
-    }
-    r.set_item("artifacts", files)?;
+    out.embedding = Vec::new(); // (Python keeps it; `RunFolder::write` gets it back)
+    let folder = RunFolder {
+        outcome: Mutex::new(out),
+        labels: graph.labels,
+        node_ids: graph.node_ids,
+    };
+    r.set_item("run_folder", Py::new(py, folder)?)?;
     Ok(r)
 }
 
@@ -586,5 +624,6 @@ fn _argva(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(write_file, m)?)?;
     m.add_function(wrap_pyfunction!(main, m)?)?;
+    m.add_class::<RunFolder>()?;
     Ok(())
 }

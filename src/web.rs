@@ -17,7 +17,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::{self, Graph, LoadOptions, NegativeSampler, link_split};
 use crate::gpu::{GpuContext, GpuError};
 use crate::model::ModelKind;
-use crate::run::{Artifact, RunHooks, RunOptions, RunSettings, defaults};
+use crate::run::{Artifact, GraphNames, RunHooks, RunOptions, RunSettings, defaults};
 use crate::train::fit::Event;
 use crate::train::schedule::{KernelRow, kernel_rows, launched};
 use crate::train::{Prepared, TrainConfig, Trainer, engine::Recon};
@@ -213,7 +213,7 @@ impl Gpu {
         let mut hooks = PageHooks { on_event };
         let run = crate::run::run(&self.ctx, &graph, &settings, resume.as_ref(), &mut hooks);
         let outcome = run.await.map_err(js_err)?;
-        let files = outcome.artifacts(&graph).map_err(js_err)?;
+        let files = outcome.artifacts(GraphNames::of(&graph)).map_err(js_err)?;
         Ok(Run {
             report: outcome.report.to_json(),
             d: outcome.report.config.latent,

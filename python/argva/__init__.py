@@ -64,7 +64,7 @@ class FitResult:
     batches: Optional[Dict[str, Any]]
     report: Dict[str, Any] = field(repr=False)
     _checkpoint: bytes = field(repr=False)
-    _files: Dict[str, bytes] = field(repr=False)
+    _run_folder: Any = field(repr=False)
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the trained model as the CLI's ``model.safetensors`` (loadable by ``argva
@@ -76,13 +76,7 @@ class FitResult:
         """Writes the run folder ``argva train --out`` writes (``embedding.npy``,
         ``embedding.csv``, ``labels.npy``, ``history.csv``, ``model.safetensors``, the
         evaluated pairs, ``metrics.json`` last), each file atomically; returns their paths."""
-        os.makedirs(folder, exist_ok=True)
-        paths = []
-        for name, data in self._files.items():
-            path = os.path.join(os.fspath(folder), name)
-            _argva.write_file(path, data)
-            paths.append(path)
-        return paths
+        return list(self._run_folder.write(os.fspath(folder), self.embedding.tobytes()))
 
     def embed(
         self,
@@ -270,7 +264,7 @@ def fit(
         batches=report.get("batches"),
         report=report,
         _checkpoint=raw["checkpoint"],
-        _files=dict(raw["artifacts"]),
+        _run_folder=raw["run_folder"],
     )
 
 

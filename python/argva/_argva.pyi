@@ -19,6 +19,9 @@ def fit(
     resume: Optional[bytes],
     checkpoint_dir: Optional[str],
 ) -> Dict[str, Any]: ...
+class RunFolder:
+    def write(self, folder: str, embedding: bytes) -> List[str]: ...
+
 def embed(
     checkpoint: bytes,
     edges: bytes,

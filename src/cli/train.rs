@@ -10,7 +10,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::Graph;
 use crate::gpu::GpuContext;
 use crate::model::ModelKind;
-use crate::run::{RunError, RunOutcome, RunReport, RunSettings, Select, defaults};
+use crate::run::{GraphNames, RunError, RunOutcome, RunReport, RunSettings, Select, defaults};
 use crate::train::engine::Recon;
 use crate::train::minibatch::BatchSpec;
 use crate::train::{Overrides, Recipe, TrainConfig};
@@ -157,9 +157,9 @@ pub fn run(mut args: TrainArgs) -> Result<()> {
     let mut outcome = train(&args, &ctx, &graph, &settings, resume.as_ref())?;
     outcome.report.wall_seconds = started.elapsed().as_secs_f64();
     if let Some(dir) = &args.out {
-        for file in outcome.artifacts(&graph)? {
-            output::write_atomic(dir, &file.name, &file.bytes)?;
-        }
+        let mut write =
+            |name: &str, bytes: Vec<u8>| output::write_atomic(dir, name, &bytes).map(drop);
+        outcome.write_artifacts(GraphNames::of(&graph), &mut write)?;
     }
     if args.json {
         println!("{}", outcome.report.to_json());

@@ -29,6 +29,18 @@ pub struct LinkSplit {
     pub test_neg: Vec<[u32; 2]>,
 }
 
+impl LinkSplit {
+    /// The evaluated pairs by their file names: `test_pos`, `test_neg`, `val_pos`, `val_neg`.
+    pub fn held_out(&self) -> [(&'static str, &[[u32; 2]]); 4] {
+        [
+            ("test_pos", &self.test_pos),
+            ("test_neg", &self.test_neg),
+            ("val_pos", &self.val_pos),
+            ("val_neg", &self.val_neg),
+        ]
+    }
+}
+
 /// Split the graph's undirected edges: `floor(val·E)` validation, `floor(test·E)` test, the
 /// rest training (PyG: `int(num_val * E)`), after a seeded shuffle. Validation and test get as
 /// many negatives as positives, drawn from the true non-edges (never an edge of any split,

@@ -451,8 +451,9 @@ fn pick_adapter(adapters: Vec<wgpu::Adapter>, wanted: Option<String>) -> GpuResu
         return Err(GpuError::NoAdapter {
             backends,
             hint: "Install a GPU driver with Vulkan, Metal or DX12 support. On a headless Linux \
-                   box without a GPU, install Mesa's software Vulkan driver: \
-                   `apt-get install mesa-vulkan-drivers libvulkan1` (lavapipe), or try \
+                   box without a GPU, install Mesa's software Vulkan driver as argva's CI does: \
+                   `sudo bash .ci/install-lavapipe.sh` in argva's checkout (Debian 12: Mesa 25 \
+                   from bookworm-backports; elsewhere `mesa-vulkan-drivers libvulkan1`), or try \
                    WGPU_BACKEND=gl with Mesa's llvmpipe."
                 .into(),
         });

@@ -15,7 +15,7 @@ mod strategy;
 
 use std::ops::ControlFlow;
 
-pub use artifacts::Artifact;
+pub use artifacts::{Artifact, GraphNames};
 pub use embed::embed_graph;
 pub use error::{FeatureMismatch, RunError, error_line};
 pub use evaluate::{Scores, evaluate};

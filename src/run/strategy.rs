@@ -20,15 +20,6 @@ pub enum Strategy<'g> {
     MiniBatch(ClusterBatches<'g>, f64),
 }
 
-impl Strategy<'_> {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::FullBatch => "full batch",
-            Strategy::MiniBatch(..) => "mini-batch",
-        }
-    }
-}
-
 /// Picks the strategy for `s` (its `cfg` the one trained) on the prepared graph, refusing
 /// what neither can run; a fallback to mini-batches is told to `hooks.note`.
 pub fn choose<'g>(
